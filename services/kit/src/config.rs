@@ -1,0 +1,112 @@
+//! Configuration shared by every service: flags > environment > defaults,
+//! parsed once at startup by clap and validated with clear messages.
+
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use url::Url;
+
+/// Where a service keeps its data.
+#[derive(Args, Debug, Clone)]
+pub struct StorageConfig {
+    /// Directory for the embedded SQLite databases (one file per service).
+    #[arg(
+        long,
+        env = "BANTER_DATA_DIR",
+        default_value = "./data",
+        value_name = "DIR"
+    )]
+    pub data_dir: PathBuf,
+
+    /// PostgreSQL URL (postgres://user[:password]@host[:port]/database). When set,
+    /// services store their data there instead of in SQLite files.
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", value_parser = parse_database_url)]
+    pub database_url: Option<String>,
+
+    /// Largest number of database connections per service.
+    #[arg(long, env = "BANTER_DB_MAX_CONNECTIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_max_connections: u32,
+}
+
+/// Validates a PostgreSQL URL up front so a typo fails at startup, not at the
+/// first request.
+pub fn parse_database_url(raw: &str) -> Result<String, String> {
+    let url = Url::parse(raw)
+        .map_err(|e| format!("not a URL ({e}); expected postgres://user@host:5432/database"))?;
+    if !matches!(url.scheme(), "postgres" | "postgresql") {
+        return Err(format!(
+            "unsupported scheme `{}`; expected postgres://user@host:5432/database (leave it unset for embedded SQLite)",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("the URL has no host; expected postgres://user@host:5432/database".into());
+    }
+    Ok(raw.to_owned())
+}
+
+/// How logs are written.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line (for Loki and machines).
+    Json,
+    /// Human-readable lines (for a terminal).
+    Text,
+}
+
+/// Logs, traces and their destinations.
+#[derive(Args, Debug, Clone)]
+pub struct TelemetryConfig {
+    /// Log filter, e.g. `info` or `info,sqlx=warn,banter_users=debug`.
+    #[arg(
+        long,
+        env = "BANTER_LOG",
+        default_value = "info,sqlx=warn",
+        value_name = "FILTER"
+    )]
+    pub log_level: String,
+
+    /// Log line format.
+    #[arg(long, env = "BANTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
+
+    /// OTLP/HTTP endpoint for traces (e.g. http://localhost:4318). Unset: no export.
+    #[arg(
+        long = "otlp-endpoint",
+        env = "OTEL_EXPORTER_OTLP_ENDPOINT",
+        value_name = "URL"
+    )]
+    pub otlp_endpoint: Option<Url>,
+
+    /// Grafana Loki base URL (e.g. http://localhost:3100). Unset: logs go to stdout only.
+    #[arg(long = "loki-url", env = "LOKI_URL", value_name = "URL")]
+    pub loki_url: Option<Url>,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            log_level: "info,sqlx=warn".into(),
+            log_format: LogFormat::Json,
+            otlp_endpoint: None,
+            loki_url: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_must_be_postgres() {
+        assert!(parse_database_url("postgres://postgres@127.0.0.1:5432/banter").is_ok());
+        assert!(parse_database_url("postgresql://u:p@db/banter").is_ok());
+        let err = parse_database_url("mysql://root@127.0.0.1/banter").unwrap_err();
+        assert!(err.contains("unsupported scheme `mysql`"), "{err}");
+        assert!(
+            parse_database_url("not a url")
+                .unwrap_err()
+                .contains("not a URL")
+        );
+    }
+}

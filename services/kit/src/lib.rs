@@ -1,0 +1,26 @@
+//! Plumbing every Banter service shares, and nothing domain-specific.
+//!
+//! `kit` owns configuration parsing, telemetry (Prometheus metrics, JSON logs,
+//! OTLP traces, Loki shipping), the HTTP middleware that gives every route RED
+//! metrics, a span and a request id, the `{detail, code}` error type and the
+//! extractors that produce it, bearer-token verification, health/readiness,
+//! OpenAPI + Swagger UI and graceful serving. Services depend on `kit`; `kit`
+//! depends on no service.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod http;
+pub mod platform;
+pub mod server;
+pub mod telemetry;
+
+pub use error::{ApiError, ApiResult};
+
+/// Version of the Banter build, as reported by `build_info`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Git commit the binary was built from (`unknown` outside a checkout).
+pub const GIT_SHA: &str = env!("BANTER_GIT_SHA");

@@ -1,0 +1,76 @@
+//! Telemetry set up once per process: Prometheus metrics, JSON logs (optionally
+//! shipped to Loki) and OpenTelemetry traces (optionally exported over OTLP).
+
+pub mod logs;
+pub mod metrics;
+pub mod traces;
+
+use crate::config::{LogFormat, TelemetryConfig};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// Keeps exporters alive; flushes them when the process shuts down.
+pub struct TelemetryGuard {
+    tracer: opentelemetry_sdk::trace::SdkTracerProvider,
+}
+
+impl TelemetryGuard {
+    /// Flushes pending spans. Called on graceful shutdown.
+    pub fn shutdown(self) {
+        if let Err(err) = self.tracer.shutdown() {
+            eprintln!("trace exporter shutdown: {err}");
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("invalid log filter `{0}`: {1}")]
+    Filter(String, String),
+    #[error("cannot set up trace export: {0}")]
+    Traces(String),
+    #[error("cannot set up Loki shipping: {0}")]
+    Loki(String),
+    #[error("a global logger is already installed")]
+    AlreadyInstalled,
+}
+
+/// Installs the process-wide subscriber and metrics recorder. `service` names
+/// the process in logs and traces (`banter` when it runs every service).
+///
+/// Must be called from within a Tokio runtime when Loki shipping is enabled.
+pub fn init(
+    service: &'static str,
+    config: &TelemetryConfig,
+) -> Result<TelemetryGuard, TelemetryError> {
+    metrics::install();
+    let filter = EnvFilter::try_new(&config.log_level)
+        .map_err(|e| TelemetryError::Filter(config.log_level.clone(), e.to_string()))?;
+    let tracer = traces::provider(service, config.otlp_endpoint.as_ref())?;
+    let otel = traces::layer(&tracer);
+    let fmt = match config.log_format {
+        LogFormat::Json => logs::JsonLayer::stdout(service).boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer().with_target(false).boxed(),
+    };
+    let loki = match &config.loki_url {
+        Some(url) => {
+            let (layer, task) = tracing_loki::builder()
+                .label("service", service)
+                .and_then(|b| b.label("app", "banter"))
+                .and_then(|b| b.build_url(url.clone()))
+                .map_err(|e| TelemetryError::Loki(e.to_string()))?;
+            tokio::spawn(task);
+            Some(layer)
+        }
+        None => None,
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(otel)
+        .with(fmt)
+        .with(loki)
+        .try_init()
+        .map_err(|_| TelemetryError::AlreadyInstalled)?;
+    Ok(TelemetryGuard { tracer })
+}
