@@ -1,1 +1,169 @@
-fn main() {}
+//! `banter`: the one binary of the platform. `banter serve --target all` runs
+//! every service in one process on embedded storage; `--target <service>`
+//! runs one service alone (the distributed deployment).
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use kit::auth::{InMemoryRevocations, TokenVerifier};
+use kit::config::{StorageConfig, TelemetryConfig};
+use kit::db::Database;
+use kit::platform::Platform;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "banter",
+    version = kit::LONG_VERSION,
+    about = "Banter: an observability-first chat platform",
+    long_about = "Banter: an observability-first chat platform.\n\n\
+        Every option can also be set with the environment variable shown next to it; \
+        flags win over the environment, which wins over defaults.\n\n\
+        Quick start:\n  banter serve                      # every service on http://127.0.0.1:8000\n  \
+        banter serve --target users       # the users service alone on :8005\n  \
+        open http://127.0.0.1:8000/docs   # the API, browsable"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run services over HTTP until Ctrl-C or SIGTERM.
+    Serve(Box<ServeArgs>),
+}
+
+/// Which services this process runs.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// Every service on one port, embedded storage by default (port 8000).
+    All,
+    /// The users service alone: accounts, tokens, profiles, presence (port 8005).
+    Users,
+}
+
+impl Target {
+    fn default_port(self) -> u16 {
+        match self {
+            Self::All => 8000,
+            Self::Users => 8005,
+        }
+    }
+    fn label(self) -> &'static str {
+        match self {
+            Self::All => "banter",
+            Self::Users => "users",
+        }
+    }
+    fn title(self) -> &'static str {
+        match self {
+            Self::All => "Banter Platform",
+            Self::Users => "Users Service",
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// Services to run in this process.
+    #[arg(long, value_enum, env = "BANTER_TARGET", default_value_t = Target::All)]
+    target: Target,
+
+    /// TCP port to listen on [default: 8000 for `all`, 8005 for `users`].
+    #[arg(long, env = "BANTER_PORT", value_name = "N")]
+    port: Option<u16>,
+
+    /// Address to listen on; use 0.0.0.0 to accept connections from other hosts.
+    #[arg(
+        long,
+        env = "BANTER_HOST",
+        default_value = "127.0.0.1",
+        value_name = "IP"
+    )]
+    host: IpAddr,
+
+    /// Seconds to let in-flight requests finish after a shutdown signal.
+    #[arg(
+        long,
+        env = "BANTER_DRAIN_SECS",
+        default_value_t = 10,
+        value_name = "SECS"
+    )]
+    drain_secs: u64,
+
+    #[command(flatten)]
+    storage: StorageConfig,
+
+    #[command(flatten)]
+    users: users::Config,
+
+    #[command(flatten)]
+    telemetry: TelemetryConfig,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve(*args).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let telemetry = kit::telemetry::init(args.target.label(), &args.telemetry)?;
+    let port = args.port.unwrap_or_else(|| args.target.default_port());
+    let addr = SocketAddr::new(args.host, port);
+    // Bind first: a port in use is the most common startup failure.
+    let listener = kit::server::bind(addr).await?;
+
+    let verifier = Arc::new(TokenVerifier::new(Arc::new(InMemoryRevocations::default())));
+    let users_db = Database::connect(&args.storage, "users").await?;
+    let users = users::Users::build(&args.users, users_db.clone(), verifier.clone())
+        .await
+        .context("starting the users service")?;
+    let platform = Platform::new(args.target.title(), args.target.label()).with(users.service());
+
+    let storage = match &args.storage.database_url {
+        Some(url) => kit::db::redact_url(url),
+        None => format!("sqlite in {}", args.storage.data_dir.display()),
+    };
+    tracing::info!(
+        target_set = ?args.target,
+        %addr,
+        storage,
+        version = kit::VERSION,
+        git_sha = kit::GIT_SHA,
+        "banter listening on http://{addr} (API docs at http://{addr}/docs)"
+    );
+    kit::server::run(
+        listener,
+        platform.into_router(),
+        kit::server::shutdown_signal(),
+        Duration::from_secs(args.drain_secs),
+    )
+    .await?;
+    users_db.close().await;
+    tracing::info!("stopped");
+    telemetry.shutdown();
+    Ok(())
+}

@@ -24,3 +24,6 @@ pub use error::{ApiError, ApiResult};
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Git commit the binary was built from (`unknown` outside a checkout).
 pub const GIT_SHA: &str = env!("BANTER_GIT_SHA");
+/// `version (git_sha)`, for `--version`.
+pub const LONG_VERSION: &str =
+    concat!(env!("CARGO_PKG_VERSION"), " (", env!("BANTER_GIT_SHA"), ")");

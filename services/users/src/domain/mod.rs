@@ -1,0 +1,200 @@
+//! Users' rules, free of I/O: what a valid registration and profile update
+//! look like, and which images are accepted.
+
+pub mod image;
+
+use chrono::{DateTime, Utc};
+
+/// A stored user account (never carries the password hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub status_message: Option<String>,
+    pub image_updated_at: Option<DateTime<Utc>>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl User {
+    /// Where the profile image is served, versioned so caches refresh.
+    pub fn profile_image_url(&self) -> Option<String> {
+        self.image_updated_at
+            .map(|at| format!("/api/profile/{}/image?v={}", self.id, at.timestamp_millis()))
+    }
+}
+
+/// A registration that passed validation.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub username: String,
+    pub display_name: Option<String>,
+}
+
+/// Changes to a profile; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileUpdate {
+    pub display_name: Option<String>,
+    /// `Some(None)` clears the status message.
+    pub status_message: Option<Option<String>>,
+}
+
+/// A rule a request broke, phrased for the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+pub const USERNAME_LEN: std::ops::RangeInclusive<usize> = 3..=50;
+pub const PASSWORD_LEN: std::ops::RangeInclusive<usize> = 8..=16;
+pub const DISPLAY_NAME_MAX: usize = 100;
+pub const STATUS_MESSAGE_MAX: usize = 500;
+pub const EMAIL_MAX: usize = 254;
+
+/// Normalises and checks an email address (lower-cased; one `@`, a dotted domain).
+pub fn email(raw: &str) -> Result<String, Invalid> {
+    let email = raw.trim().to_lowercase();
+    let bad = || Invalid("email: not a valid email address".into());
+    if email.is_empty()
+        || email.chars().count() > EMAIL_MAX
+        || email.chars().any(char::is_whitespace)
+    {
+        return Err(bad());
+    }
+    let (local, domain) = email.split_once('@').ok_or_else(bad)?;
+    let domain_ok = !domain.contains('@')
+        && domain.contains('.')
+        && domain.split('.').all(|label| !label.is_empty());
+    if local.is_empty() || !domain_ok {
+        return Err(bad());
+    }
+    Ok(email)
+}
+
+pub fn username(raw: &str) -> Result<String, Invalid> {
+    let name = raw.trim();
+    let len = name.chars().count();
+    if !USERNAME_LEN.contains(&len) {
+        return Err(Invalid(format!(
+            "username: must be {}-{} characters long (got {len})",
+            USERNAME_LEN.start(),
+            USERNAME_LEN.end()
+        )));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return Err(Invalid(
+            "username: only letters, digits, `_`, `-` and `.` are allowed".into(),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// Checks password strength: 8-16 characters with a letter, a digit and a
+/// special character.
+pub fn password(raw: &str) -> Result<(), Invalid> {
+    let len = raw.chars().count();
+    if !PASSWORD_LEN.contains(&len) {
+        return Err(Invalid(format!(
+            "password: must be {}-{} characters long",
+            PASSWORD_LEN.start(),
+            PASSWORD_LEN.end()
+        )));
+    }
+    let letter = raw.chars().any(char::is_alphabetic);
+    let digit = raw.chars().any(|c| c.is_ascii_digit());
+    let special = raw
+        .chars()
+        .any(|c| !c.is_alphanumeric() && !c.is_whitespace());
+    if !(letter && digit && special) {
+        return Err(Invalid(
+            "password: must contain a letter, a digit and a special character".into(),
+        ));
+    }
+    Ok(())
+}
+
+pub fn display_name(raw: &str) -> Result<String, Invalid> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(Invalid("display_name: must not be blank".into()));
+    }
+    if name.chars().count() > DISPLAY_NAME_MAX {
+        return Err(Invalid(format!(
+            "display_name: at most {DISPLAY_NAME_MAX} characters"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// An empty status message clears it.
+pub fn status_message(raw: &str) -> Result<Option<String>, Invalid> {
+    if raw.chars().count() > STATUS_MESSAGE_MAX {
+        return Err(Invalid(format!(
+            "status_message: at most {STATUS_MESSAGE_MAX} characters"
+        )));
+    }
+    let msg = raw.trim();
+    Ok((!msg.is_empty()).then(|| msg.to_owned()))
+}
+
+pub fn registration(
+    email_raw: &str,
+    username_raw: &str,
+    password_raw: &str,
+    display: Option<&str>,
+) -> Result<NewUser, Invalid> {
+    let email = email(email_raw)?;
+    let username = username(username_raw)?;
+    password(password_raw)?;
+    let display_name = display.map(display_name).transpose()?;
+    Ok(NewUser {
+        email,
+        username,
+        display_name,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(email(" Alice@Example.COM ").unwrap(), "alice@example.com");
+        for bad in ["", "alice", "a@b", "@b.c", "a@@b.c", "a b@c.d", "a@b..c"] {
+            assert!(email(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn usernames() {
+        assert!(username("bob").is_ok());
+        assert!(username("ab").is_err());
+        assert!(username(&"x".repeat(51)).is_err());
+        assert!(username("bob smith").is_err());
+        assert!(username("bob'; drop").is_err());
+    }
+
+    #[test]
+    fn passwords() {
+        assert!(password("Passw0rd!").is_ok());
+        assert!(password("short1!").is_err());
+        assert!(password("Passw0rd!toolong123").is_err());
+        assert!(password("Password!").is_err(), "needs a digit");
+        assert!(password("Passw0rd1").is_err(), "needs a special character");
+        assert!(password("12345678!").is_err(), "needs a letter");
+    }
+
+    #[test]
+    fn status_messages() {
+        assert_eq!(status_message("  ").unwrap(), None);
+        assert_eq!(status_message("hi").unwrap().as_deref(), Some("hi"));
+        assert!(status_message(&"x".repeat(501)).is_err());
+    }
+}

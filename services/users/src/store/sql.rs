@@ -1,0 +1,285 @@
+//! One implementation of [`UserStore`] for both databases. The SQL is written
+//! once: numbered `$n` parameters work on PostgreSQL and on SQLite, and the
+//! schema differences live in the per-database migrations.
+
+use super::{StoreError, StoreResult, StoredImage, UserStore};
+use crate::domain::{NewUser, ProfileUpdate, User};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kit::db::timed;
+
+const SERVICE: &str = "users";
+const COLUMNS: &str = "id, email, username, display_name, status_message, image_updated_at, last_seen_at, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    email: String,
+    username: String,
+    display_name: Option<String>,
+    status_message: Option<String>,
+    image_updated_at: Option<DateTime<Utc>>,
+    last_seen_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        Self {
+            id: r.id,
+            email: r.email,
+            username: r.username,
+            display_name: r.display_name,
+            status_message: r.status_message,
+            image_updated_at: r.image_updated_at,
+            last_seen_at: r.last_seen_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct CredentialRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: String,
+}
+
+/// Which unique constraint a violation hit (constraint names on PostgreSQL,
+/// the message on SQLite).
+fn taken(err: sqlx::Error) -> StoreError {
+    if let Some(db) = err.as_database_error() {
+        if db.is_unique_violation() {
+            let what = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
+            return StoreError::Taken(if what.contains("email") {
+                "email"
+            } else {
+                "username"
+            });
+        }
+    }
+    StoreError::Database(err)
+}
+
+/// `%term%` for LIKE, with LIKE's wildcards in the term escaped.
+fn contains_pattern(term: &str) -> String {
+    let mut out = String::with_capacity(term.len() + 2);
+    out.push('%');
+    for c in term.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+macro_rules! user_store {
+    ($(#[$doc:meta])* $name:ident, $db:ty, $migrations:literal) => {
+        $(#[$doc])*
+        pub struct $name {
+            pool: sqlx::Pool<$db>,
+        }
+
+        impl $name {
+            /// Wraps a pool and brings the schema up to date.
+            pub async fn migrate(pool: sqlx::Pool<$db>) -> StoreResult<Self> {
+                sqlx::migrate!($migrations).run(&pool).await?;
+                Ok(Self { pool })
+            }
+
+            async fn fetch_user(&self, op: &'static str, sql: &str, id: i64) -> StoreResult<Option<User>> {
+                let row = timed(SERVICE, op, sqlx::query_as::<_, UserRow>(sql).bind(id).fetch_optional(&self.pool)).await?;
+                Ok(row.map(User::from))
+            }
+        }
+
+        #[async_trait]
+        impl UserStore for $name {
+            async fn create(&self, new: &NewUser, password_hash: &str) -> StoreResult<User> {
+                let now = Utc::now();
+                let sql = format!(
+                    "INSERT INTO users (email, username, password_hash, display_name, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $5) RETURNING {COLUMNS}"
+                );
+                let row = timed(SERVICE, "insert_user", sqlx::query_as::<_, UserRow>(&sql)
+                    .bind(&new.email)
+                    .bind(&new.username)
+                    .bind(password_hash)
+                    .bind(&new.display_name)
+                    .bind(now)
+                    .fetch_one(&self.pool))
+                    .await
+                    .map_err(taken)?;
+                Ok(row.into())
+            }
+
+            async fn credentials(&self, email: &str) -> StoreResult<Option<(User, String)>> {
+                let sql = format!("SELECT {COLUMNS}, password_hash FROM users WHERE email = $1");
+                let row = timed(SERVICE, "select_credentials", sqlx::query_as::<_, CredentialRow>(&sql)
+                    .bind(email)
+                    .fetch_optional(&self.pool))
+                    .await?;
+                Ok(row.map(|r| (r.user.into(), r.password_hash)))
+            }
+
+            async fn get(&self, id: i64) -> StoreResult<Option<User>> {
+                let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+                self.fetch_user("select_user", &sql, id).await
+            }
+
+            async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<User>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {COLUMNS} FROM users WHERE id IN ("));
+                let mut list = qb.separated(", ");
+                for id in ids {
+                    list.push_bind(*id);
+                }
+                qb.push(") ORDER BY id");
+                let rows = timed(SERVICE, "select_users", qb.build_query_as::<UserRow>().fetch_all(&self.pool)).await?;
+                Ok(rows.into_iter().map(User::from).collect())
+            }
+
+            async fn search(&self, query: &str, limit: u32, exclude: i64) -> StoreResult<(Vec<User>, i64)> {
+                let pattern = contains_pattern(query);
+                let filter = "id <> $1 AND (lower(username) LIKE $2 ESCAPE '\\' \
+                              OR lower(COALESCE(display_name, '')) LIKE $2 ESCAPE '\\')";
+                let sql = format!("SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY lower(username) LIMIT $3");
+                let rows = timed(SERVICE, "search_users", sqlx::query_as::<_, UserRow>(&sql)
+                    .bind(exclude)
+                    .bind(&pattern)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool))
+                    .await?;
+                let count_sql = format!("SELECT COUNT(*) FROM users WHERE {filter}");
+                let total: i64 = timed(SERVICE, "count_users", sqlx::query_scalar(&count_sql)
+                    .bind(exclude)
+                    .bind(&pattern)
+                    .fetch_one(&self.pool))
+                    .await?;
+                Ok((rows.into_iter().map(User::from).collect(), total))
+            }
+
+            async fn update_profile(&self, id: i64, update: &ProfileUpdate) -> StoreResult<Option<User>> {
+                // Each field is set only when the update carries it.
+                let sql = format!(
+                    "UPDATE users SET \
+                       display_name = CASE WHEN $2 THEN $3 ELSE display_name END, \
+                       status_message = CASE WHEN $4 THEN $5 ELSE status_message END, \
+                       updated_at = $6 \
+                     WHERE id = $1 RETURNING {COLUMNS}"
+                );
+                let row = timed(SERVICE, "update_profile", sqlx::query_as::<_, UserRow>(&sql)
+                    .bind(id)
+                    .bind(update.display_name.is_some())
+                    .bind(update.display_name.as_deref())
+                    .bind(update.status_message.is_some())
+                    .bind(update.status_message.clone().flatten())
+                    .bind(Utc::now())
+                    .fetch_optional(&self.pool))
+                    .await?;
+                Ok(row.map(User::from))
+            }
+
+            async fn set_image(&self, id: i64, image: &StoredImage) -> StoreResult<Option<User>> {
+                let now = Utc::now();
+                let mut tx = self.pool.begin().await?;
+                let sql = format!("UPDATE users SET image_updated_at = $2, updated_at = $2 WHERE id = $1 RETURNING {COLUMNS}");
+                let Some(row) = timed(SERVICE, "update_user_image", sqlx::query_as::<_, UserRow>(&sql)
+                    .bind(id)
+                    .bind(now)
+                    .fetch_optional(&mut *tx))
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                timed(SERVICE, "upsert_image", sqlx::query(
+                    "INSERT INTO profile_images (user_id, content_type, bytes, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (user_id) DO UPDATE SET content_type = excluded.content_type, \
+                     bytes = excluded.bytes, updated_at = excluded.updated_at",
+                )
+                .bind(id)
+                .bind(&image.content_type)
+                .bind(&image.bytes)
+                .bind(now)
+                .execute(&mut *tx))
+                .await?;
+                tx.commit().await?;
+                Ok(Some(row.into()))
+            }
+
+            async fn delete_image(&self, id: i64) -> StoreResult<Option<User>> {
+                let mut tx = self.pool.begin().await?;
+                timed(SERVICE, "delete_image", sqlx::query("DELETE FROM profile_images WHERE user_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx))
+                    .await?;
+                let sql = format!(
+                    "UPDATE users SET image_updated_at = NULL, updated_at = $2 WHERE id = $1 RETURNING {COLUMNS}"
+                );
+                let row = timed(SERVICE, "update_user_image", sqlx::query_as::<_, UserRow>(&sql)
+                    .bind(id)
+                    .bind(Utc::now())
+                    .fetch_optional(&mut *tx))
+                    .await?;
+                tx.commit().await?;
+                Ok(row.map(User::from))
+            }
+
+            async fn image(&self, id: i64) -> StoreResult<Option<StoredImage>> {
+                let row: Option<(String, Vec<u8>)> = timed(SERVICE, "select_image", sqlx::query_as(
+                    "SELECT content_type, bytes FROM profile_images WHERE user_id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool))
+                .await?;
+                Ok(row.map(|(content_type, bytes)| StoredImage { content_type, bytes }))
+            }
+
+            async fn touch_last_seen(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+                timed(SERVICE, "touch_last_seen", sqlx::query("UPDATE users SET last_seen_at = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(at)
+                    .execute(&self.pool))
+                    .await?;
+                Ok(())
+            }
+
+            async fn signing_key(&self, kid: &str, pkcs8: &[u8]) -> StoreResult<(String, Vec<u8>)> {
+                sqlx::query("INSERT INTO signing_keys (kid, pkcs8, created_at) SELECT $1, $2, $3 \
+                             WHERE NOT EXISTS (SELECT 1 FROM signing_keys)")
+                    .bind(kid)
+                    .bind(pkcs8)
+                    .bind(Utc::now())
+                    .execute(&self.pool)
+                    .await?;
+                let key = sqlx::query_as("SELECT kid, pkcs8 FROM signing_keys ORDER BY created_at, kid LIMIT 1")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(key)
+            }
+        }
+    };
+}
+
+user_store!(
+    /// Users on an embedded SQLite database.
+    SqliteUserStore, sqlx::Sqlite, "migrations/sqlite"
+);
+user_store!(
+    /// Users on PostgreSQL.
+    PgUserStore, sqlx::Postgres, "migrations/postgres"
+);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(super::contains_pattern("A_b%"), "%a\\_b\\%%");
+    }
+}
