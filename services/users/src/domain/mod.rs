@@ -54,10 +54,25 @@ pub const DISPLAY_NAME_MAX: usize = 100;
 pub const STATUS_MESSAGE_MAX: usize = 500;
 pub const EMAIL_MAX: usize = 254;
 
+/// Rejects control characters (NUL included: PostgreSQL refuses it in text),
+/// allowing line breaks and tabs only where `multiline`.
+pub fn plain_text(field: &str, value: &str, multiline: bool) -> Result<(), Invalid> {
+    let bad = value
+        .chars()
+        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')));
+    if bad {
+        return Err(Invalid(format!(
+            "{field}: must not contain control characters"
+        )));
+    }
+    Ok(())
+}
+
 /// Normalises and checks an email address (lower-cased; one `@`, a dotted domain).
 pub fn email(raw: &str) -> Result<String, Invalid> {
     let email = raw.trim().to_lowercase();
     let bad = || Invalid("email: not a valid email address".into());
+    plain_text("email", &email, false)?;
     if email.is_empty()
         || email.chars().count() > EMAIL_MAX
         || email.chars().any(char::is_whitespace)
@@ -121,6 +136,7 @@ pub fn password(raw: &str) -> Result<(), Invalid> {
 
 pub fn display_name(raw: &str) -> Result<String, Invalid> {
     let name = raw.trim();
+    plain_text("display_name", name, false)?;
     if name.is_empty() {
         return Err(Invalid("display_name: must not be blank".into()));
     }
@@ -139,6 +155,7 @@ pub fn status_message(raw: &str) -> Result<Option<String>, Invalid> {
             "status_message: at most {STATUS_MESSAGE_MAX} characters"
         )));
     }
+    plain_text("status_message", raw, true)?;
     let msg = raw.trim();
     Ok((!msg.is_empty()).then(|| msg.to_owned()))
 }
@@ -189,6 +206,14 @@ mod tests {
         assert!(password("Password!").is_err(), "needs a digit");
         assert!(password("Passw0rd1").is_err(), "needs a special character");
         assert!(password("12345678!").is_err(), "needs a letter");
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        assert!(email("a\0@b.c").is_err());
+        assert!(display_name("Bob\u{7}").is_err());
+        assert!(status_message("line one\nline two").is_ok());
+        assert!(status_message("nul\0").is_err());
     }
 
     #[test]

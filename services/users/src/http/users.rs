@@ -1,6 +1,7 @@
 //! Looking users up: search, by id, in batches, existence.
 
 use super::{AppState, PublicProfile};
+use crate::domain;
 use kit::auth::AuthUser;
 use kit::error::ErrorBody;
 use kit::extract::{Json, Path, Query};
@@ -59,6 +60,7 @@ pub async fn search(
     if !(1..=50).contains(&len) {
         return Err(ApiError::validation("query: must be 1-50 characters"));
     }
+    domain::plain_text("query", query, false).map_err(|e| ApiError::validation(e.0))?;
     let limit = p.limit.unwrap_or(20);
     if !(1..=50).contains(&limit) {
         return Err(ApiError::validation("limit: must be between 1 and 50"));
