@@ -164,6 +164,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .await?;
     users_db.close().await;
     tracing::info!("stopped");
-    telemetry.shutdown();
+    telemetry.shutdown().await;
     Ok(())
 }

@@ -161,7 +161,14 @@ async fn bad_registrations_are_4xx_and_change_nothing(app: &TestApp) {
         .await;
         assert_eq!(code, "VALIDATION_ERROR", "{what}");
     }
-    let raw: Vec<(&str, Option<&str>, &'static [u8], u16, &str)> = vec![
+    type RawCase = (
+        &'static str,
+        Option<&'static str>,
+        &'static [u8],
+        u16,
+        &'static str,
+    );
+    let raw: Vec<RawCase> = vec![
         (
             "malformed JSON",
             Some("application/json"),

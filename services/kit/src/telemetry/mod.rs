@@ -13,13 +13,29 @@ use tracing_subscriber::{EnvFilter, Layer};
 /// Keeps exporters alive; flushes them when the process shuts down.
 pub struct TelemetryGuard {
     tracer: opentelemetry_sdk::trace::SdkTracerProvider,
+    loki: Option<(
+        tracing_loki::BackgroundTaskController,
+        tokio::task::JoinHandle<()>,
+    )>,
 }
 
 impl TelemetryGuard {
-    /// Flushes pending spans. Called on graceful shutdown.
-    pub fn shutdown(self) {
-        if let Err(err) = self.tracer.shutdown() {
+    /// Flushes pending spans and log lines. Called on graceful shutdown.
+    pub async fn shutdown(self) {
+        let tracer = self.tracer;
+        // The OTLP exporter blocks while it flushes.
+        let flushed = tokio::task::spawn_blocking(move || tracer.shutdown()).await;
+        if let Ok(Err(err)) = flushed {
             eprintln!("trace exporter shutdown: {err}");
+        }
+        if let Some((controller, task)) = self.loki {
+            controller.shutdown().await;
+            if tokio::time::timeout(std::time::Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
+                eprintln!("loki shipping: gave up flushing after 5s");
+            }
         }
     }
 }
@@ -53,17 +69,16 @@ pub fn init(
         LogFormat::Json => logs::JsonLayer::stdout(service).boxed(),
         LogFormat::Text => tracing_subscriber::fmt::layer().with_target(false).boxed(),
     };
-    let loki = match &config.loki_url {
+    let (loki, loki_task) = match &config.loki_url {
         Some(url) => {
-            let (layer, task) = tracing_loki::builder()
+            let (layer, controller, task) = tracing_loki::builder()
                 .label("service", service)
                 .and_then(|b| b.label("app", "banter"))
-                .and_then(|b| b.build_url(url.clone()))
+                .and_then(|b| b.build_controller_url(url.clone()))
                 .map_err(|e| TelemetryError::Loki(e.to_string()))?;
-            tokio::spawn(task);
-            Some(layer)
+            (Some(layer), Some((controller, tokio::spawn(task))))
         }
-        None => None,
+        None => (None, None),
     };
     tracing_subscriber::registry()
         .with(filter)
@@ -72,5 +87,8 @@ pub fn init(
         .with(loki)
         .try_init()
         .map_err(|_| TelemetryError::AlreadyInstalled)?;
-    Ok(TelemetryGuard { tracer })
+    Ok(TelemetryGuard {
+        tracer,
+        loki: loki_task,
+    })
 }

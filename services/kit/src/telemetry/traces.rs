@@ -72,7 +72,7 @@ impl Injector for HeaderInjector<'_> {
 /// Continues the trace of an incoming W3C `traceparent` header, if any.
 pub fn continue_from_headers(span: &tracing::Span, headers: &axum::http::HeaderMap) {
     let cx = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
-    let _ = span.set_parent(cx);
+    span.set_parent(cx);
 }
 
 /// Writes the `traceparent` of `span` into outgoing headers.

@@ -50,15 +50,16 @@ struct CredentialRow {
 /// Which unique constraint a violation hit (constraint names on PostgreSQL,
 /// the message on SQLite).
 fn taken(err: sqlx::Error) -> StoreError {
-    if let Some(db) = err.as_database_error() {
-        if db.is_unique_violation() {
-            let what = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
-            return StoreError::Taken(if what.contains("email") {
-                "email"
-            } else {
-                "username"
-            });
-        }
+    if let Some(db) = err
+        .as_database_error()
+        .filter(|db| db.is_unique_violation())
+    {
+        let what = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
+        return StoreError::Taken(if what.contains("email") {
+            "email"
+        } else {
+            "username"
+        });
     }
     StoreError::Database(err)
 }

@@ -1,0 +1,131 @@
+//! Runs the real `banter` binary as a child process and collects its log lines.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct Banter {
+    pub child: Child,
+    pub base: String,
+    pub lines: Arc<Mutex<Vec<String>>>,
+    pub stderr: Arc<Mutex<String>>,
+    _dir: tempfile::TempDir,
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn command() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_banter"))
+}
+
+impl Banter {
+    /// Starts `banter serve <args>` on a free port with a fresh data dir and
+    /// waits until `/ready` answers 200.
+    pub async fn start(args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut cmd = command();
+        cmd.arg("serve")
+            .args(args)
+            .args(["--port", &port.to_string(), "--data-dir"])
+            .arg(dir.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("LOKI_URL")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().unwrap();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let err_pipe = child.stderr.take().unwrap();
+        let err_sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err_pipe).lines().map_while(Result::ok) {
+                let mut s = err_sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(res) = reqwest::get(format!("{base}/ready")).await
+                && res.status() == 200
+            {
+                break;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("banter exited early ({status}): {}", stderr.lock().unwrap());
+            }
+            assert!(Instant::now() < deadline, "banter not ready after 60s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Self {
+            child,
+            base,
+            lines,
+            stderr,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns all stdout lines.
+    pub async fn stop(mut self) -> Vec<String> {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "banter did not stop within 30s of SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(
+            status.success(),
+            "graceful shutdown exits 0, got {status}: {}",
+            self.stderr.lock().unwrap()
+        );
+        // Let the reader thread drain the pipe.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Banter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
