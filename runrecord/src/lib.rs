@@ -1,0 +1,451 @@
+//! The run record: what one load-generator run measured, as a versioned JSON file.
+//!
+//! A load generator (`loadgen`) writes one record per run or per worker; the SLO tool
+//! (`slo check --run`, `slo compare`) reads them. This crate owns the format and
+//! nothing else: it knows no HTTP client, no load-testing framework and no service.
+//!
+//! # Format (version 1)
+//!
+//! ```json
+//! {
+//!   "format_version": 1,
+//!   "tool": { "name": "banter-loadgen", "version": "0.1.0" },
+//!   "targets": [ { "url": "http://127.0.0.1:8000", "service": null, "git_sha": "4e64a6c" } ],
+//!   "journeys": ["seed-benchmark"],
+//!   "profile": { "name": "load", "parameters": { "users": 50 } },
+//!   "window": { "start": "2026-11-21T10:00:05Z", "end": "2026-11-21T10:01:05Z" },
+//!   "workers": 1,
+//!   "steps": [ {
+//!       "journey": "seed-benchmark", "name": "login", "service": "users",
+//!       "requests": 1200,
+//!       "errors": { "status": 0, "timeout": 0, "connect": 0, "body": 0 },
+//!       "latency_us": "HISTFAAAAB54nJNpmSzMwMDAwQABzFCaEUzMfLl...",
+//!       "timeline": [ { "t": 1795255205, "requests": 20, "errors": 0 } ]
+//!   } ]
+//! }
+//! ```
+//!
+//! - `window` is the measured window: warm-up is excluded, so throughput is
+//!   `requests / (end - start)`.
+//! - `latency_us` is an HDR histogram of every completed request's latency in
+//!   **microseconds** with 3 significant digits, in the HdrHistogram V2 format with
+//!   deflate compression, base64-encoded (readable by every HdrHistogram port).
+//! - `errors` counts failed requests by kind: `status` (unexpected HTTP status),
+//!   `timeout`, `connect` (connection refused/reset) and `body` (the response body
+//!   failed the step's check). A failed request is counted in `requests` too.
+//! - `timeline` has one entry per wall-clock second (`t`, Unix seconds) in which the
+//!   step sent requests, sorted by `t`; seconds without traffic are omitted.
+//! - `service` (optional) names the service a step exercises, so that per-service
+//!   objectives can be checked on the client's view.
+//!
+//! Records of parallel workers [`RunRecord::merge`] losslessly: counts add up, the
+//! histograms add bucket by bucket, so percentiles of the merged record equal those
+//! of one record holding every sample.
+
+mod histogram;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use histogram::LatencyHistogram;
+
+/// The version this crate writes and the only one it reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Everything one run (or one worker of a run) measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// [`FORMAT_VERSION`] of the writer.
+    pub format_version: u32,
+    /// The program that produced the record.
+    pub tool: Tool,
+    /// The base URL(s) under load.
+    pub targets: Vec<Target>,
+    /// The journeys (scenarios) that ran.
+    pub journeys: Vec<String>,
+    /// The load profile.
+    pub profile: Profile,
+    /// The measured window (warm-up excluded).
+    pub window: Window,
+    /// How many worker records this one is made of (1 for a single process).
+    #[serde(default = "one")]
+    pub workers: u32,
+    /// Per journey step, in first-seen order.
+    pub steps: Vec<Step>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The program that produced a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+/// One target base URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub url: String,
+    /// The service behind this URL when each service has its own URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The target's git sha, when it reports one (e.g. from `build_info`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_sha: Option<String>,
+}
+
+/// The load profile and its parameters (users, rates, durations, …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub name: String,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, serde_json::Value>,
+}
+
+/// The measured window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl Window {
+    /// Length in seconds (never negative).
+    pub fn seconds(&self) -> f64 {
+        ((self.end - self.start).num_milliseconds().max(0) as f64) / 1000.0
+    }
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The response had an unexpected HTTP status.
+    Status,
+    /// No response within the timeout.
+    Timeout,
+    /// The connection could not be made or broke.
+    Connect,
+    /// The response arrived but its body failed the step's check.
+    Body,
+}
+
+/// Failed requests by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Errors {
+    pub status: u64,
+    pub timeout: u64,
+    pub connect: u64,
+    pub body: u64,
+}
+
+impl Errors {
+    pub fn total(&self) -> u64 {
+        self.status + self.timeout + self.connect + self.body
+    }
+
+    fn add(&mut self, other: &Errors) {
+        self.status += other.status;
+        self.timeout += other.timeout;
+        self.connect += other.connect;
+        self.body += other.body;
+    }
+
+    fn count(&mut self, kind: ErrorKind) {
+        match kind {
+            ErrorKind::Status => self.status += 1,
+            ErrorKind::Timeout => self.timeout += 1,
+            ErrorKind::Connect => self.connect += 1,
+            ErrorKind::Body => self.body += 1,
+        }
+    }
+}
+
+/// Requests and errors in one wall-clock second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Second {
+    /// Unix time in seconds.
+    pub t: i64,
+    pub requests: u64,
+    pub errors: u64,
+}
+
+/// What one journey step measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// The journey this step belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journey: Option<String>,
+    pub name: String,
+    /// The service the step exercises.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    pub requests: u64,
+    pub errors: Errors,
+    /// Latency of every completed request, in microseconds.
+    #[serde(rename = "latency_us")]
+    pub latency: LatencyHistogram,
+    pub timeline: Vec<Second>,
+}
+
+impl Step {
+    pub fn new(journey: Option<&str>, name: &str, service: Option<&str>) -> Self {
+        Self {
+            journey: journey.map(str::to_owned),
+            name: name.to_owned(),
+            service: service.map(str::to_owned),
+            requests: 0,
+            errors: Errors::default(),
+            latency: LatencyHistogram::new(),
+            timeline: Vec::new(),
+        }
+    }
+
+    /// `journey/name`, or `name` alone for a step outside any journey.
+    pub fn key(&self) -> String {
+        match &self.journey {
+            Some(journey) => format!("{journey}/{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+
+    /// Records one request that finished at `at` after `latency`; `error` says
+    /// why it failed, if it did. `latency` is `None` when no response came back
+    /// (a timeout or a refused connection): it then counts but has no latency.
+    pub fn record(
+        &mut self,
+        at: DateTime<Utc>,
+        latency: Option<std::time::Duration>,
+        error: Option<ErrorKind>,
+    ) {
+        self.requests += 1;
+        if let Some(kind) = error {
+            self.errors.count(kind);
+        }
+        if let Some(latency) = latency {
+            self.latency
+                .record_us(latency.as_micros().min(u128::from(u64::MAX)) as u64);
+        }
+        let second = Second {
+            t: at.timestamp(),
+            requests: 1,
+            errors: u64::from(error.is_some()),
+        };
+        add_seconds(&mut self.timeline, &[second]);
+    }
+
+    /// Failed requests / requests (0 without requests).
+    pub fn error_rate(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.errors.total() as f64 / self.requests as f64
+        }
+    }
+
+    fn merge(&mut self, other: &Step) -> Result<(), RunRecordError> {
+        self.requests += other.requests;
+        self.errors.add(&other.errors);
+        self.latency
+            .add(&other.latency)
+            .map_err(|msg| RunRecordError::Merge(format!("step {}: {msg}", self.key())))?;
+        add_seconds(&mut self.timeline, &other.timeline);
+        Ok(())
+    }
+}
+
+fn add_seconds(timeline: &mut Vec<Second>, more: &[Second]) {
+    for s in more {
+        match timeline.binary_search_by_key(&s.t, |x| x.t) {
+            Ok(i) => {
+                timeline[i].requests += s.requests;
+                timeline[i].errors += s.errors;
+            }
+            Err(i) => timeline.insert(i, *s),
+        }
+    }
+}
+
+/// Reading, writing or merging a record failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunRecordError {
+    #[error("cannot read run record {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot write run record {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid run record: {source}")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error(
+        "{path} has run record format_version {found}; this build reads version {FORMAT_VERSION}"
+    )]
+    Version { path: String, found: u64 },
+    #[error("cannot merge run records: {0}")]
+    Merge(String),
+}
+
+impl RunRecord {
+    /// An empty record for a run over `window`.
+    pub fn new(tool: Tool, targets: Vec<Target>, profile: Profile, window: Window) -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            tool,
+            targets,
+            journeys: Vec::new(),
+            profile,
+            window,
+            workers: 1,
+            steps: Vec::new(),
+        }
+    }
+
+    /// The step `name` of `journey`, created (empty) on first use.
+    pub fn step_mut(
+        &mut self,
+        journey: Option<&str>,
+        name: &str,
+        service: Option<&str>,
+    ) -> &mut Step {
+        if let Some(journey) = journey
+            && !self.journeys.iter().any(|j| j == journey)
+        {
+            self.journeys.push(journey.to_owned());
+        }
+        let i = match self
+            .steps
+            .iter()
+            .position(|s| s.journey.as_deref() == journey && s.name == name)
+        {
+            Some(i) => i,
+            None => {
+                self.steps.push(Step::new(journey, name, service));
+                self.steps.len() - 1
+            }
+        };
+        &mut self.steps[i]
+    }
+
+    /// The step whose [`Step::key`] is `key`.
+    pub fn step(&self, key: &str) -> Option<&Step> {
+        self.steps.iter().find(|s| s.key() == key)
+    }
+
+    /// Adds `other` (e.g. another worker's record of the same run) into `self`:
+    /// the window widens to cover both, steps with the same journey and name add
+    /// up, new steps, targets and journeys are appended.
+    pub fn merge(&mut self, other: &RunRecord) -> Result<(), RunRecordError> {
+        if other.format_version != self.format_version {
+            return Err(RunRecordError::Merge(format!(
+                "format_version {} and {} differ",
+                self.format_version, other.format_version
+            )));
+        }
+        self.window.start = self.window.start.min(other.window.start);
+        self.window.end = self.window.end.max(other.window.end);
+        self.workers += other.workers;
+        for t in &other.targets {
+            if !self.targets.contains(t) {
+                self.targets.push(t.clone());
+            }
+        }
+        for j in &other.journeys {
+            if !self.journeys.contains(j) {
+                self.journeys.push(j.clone());
+            }
+        }
+        for step in &other.steps {
+            match self
+                .steps
+                .iter_mut()
+                .find(|s| s.journey == step.journey && s.name == step.name)
+            {
+                Some(mine) => mine.merge(step)?,
+                None => self.steps.push(step.clone()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Merges several records into one; `None` for an empty list.
+    pub fn merge_all(records: &[RunRecord]) -> Result<Option<RunRecord>, RunRecordError> {
+        let Some((first, rest)) = records.split_first() else {
+            return Ok(None);
+        };
+        let mut merged = first.clone();
+        for r in rest {
+            merged.merge(r)?;
+        }
+        Ok(Some(merged))
+    }
+
+    /// Reads and checks a record written by [`RunRecord::write`].
+    pub fn read(path: impl AsRef<Path>) -> Result<Self, RunRecordError> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| RunRecordError::Read {
+            path: name.clone(),
+            source,
+        })?;
+        Self::from_json(&text, &name)
+    }
+
+    /// Parses a record; `origin` names it in errors.
+    pub fn from_json(text: &str, origin: &str) -> Result<Self, RunRecordError> {
+        // Look at the version first, so a record from a newer writer gets a clear
+        // message rather than a confusing "missing field".
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|source| RunRecordError::Parse {
+                path: origin.to_owned(),
+                source,
+            })?;
+        match value.get("format_version").and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(FORMAT_VERSION) => {}
+            Some(found) => {
+                return Err(RunRecordError::Version {
+                    path: origin.to_owned(),
+                    found,
+                });
+            }
+            None => {
+                return Err(RunRecordError::Parse {
+                    path: origin.to_owned(),
+                    source: serde::de::Error::custom("missing field `format_version`"),
+                });
+            }
+        }
+        serde_json::from_value(value).map_err(|source| RunRecordError::Parse {
+            path: origin.to_owned(),
+            source,
+        })
+    }
+
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Writes the record as pretty JSON.
+    pub fn write(&self, path: impl AsRef<Path>) -> Result<(), RunRecordError> {
+        let path = path.as_ref();
+        std::fs::write(path, self.to_json() + "\n").map_err(|source| RunRecordError::Write {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
