@@ -9,13 +9,16 @@
 
 pub mod auth;
 pub mod config;
+pub mod context;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod health;
 pub mod http;
 pub mod platform;
 pub mod server;
+pub mod sse;
 pub mod telemetry;
 
 pub use error::{ApiError, ApiResult};

@@ -75,6 +75,16 @@ pub fn continue_from_headers(span: &tracing::Span, headers: &axum::http::HeaderM
     span.set_parent(cx);
 }
 
+/// Continues the trace of a stored W3C `traceparent` (e.g. from an event).
+pub fn continue_from_traceparent(span: &tracing::Span, traceparent: Option<&str>) {
+    let Some(value) = traceparent.and_then(|t| axum::http::HeaderValue::from_str(t).ok()) else {
+        return;
+    };
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert("traceparent", value);
+    continue_from_headers(span, &headers);
+}
+
 /// Writes the `traceparent` of `span` into outgoing headers.
 pub fn inject_into_headers(span: &tracing::Span, headers: &mut axum::http::HeaderMap) {
     TraceContextPropagator::new().inject_context(&span.context(), &mut HeaderInjector(headers));
