@@ -1,0 +1,87 @@
+//! Blocking: a block ends any friendship or pending request between the two
+//! and stops new requests in either direction until it is lifted.
+
+use super::{AppState, Message};
+use chrono::{DateTime, Utc};
+use kit::auth::AuthUser;
+use kit::error::ErrorBody;
+use kit::extract::{Json, Path};
+use kit::{ApiError, ApiResult};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlockedItem {
+    user_id: i64,
+    username: Option<String>,
+    blocked_at: DateTime<Utc>,
+}
+
+/// The state of one block.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlockBody {
+    blocker_id: i64,
+    blocked_id: i64,
+    blocked_at: DateTime<Utc>,
+}
+
+fn not_self(caller: i64, target: i64) -> ApiResult<()> {
+    if caller == target {
+        return Err(ApiError::validation("user_id: you cannot block yourself"));
+    }
+    Ok(())
+}
+
+/// Block a user (blocking again changes nothing).
+#[utoipa::path(post, path = "/api/friends/block/{user_id}", tag = "friends", security(("bearer" = [])),
+    params(("user_id" = i64, Path)),
+    responses((status = 200, body = BlockBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn block(
+    state: AppState,
+    user: AuthUser,
+    Path(user_id): Path<i64>,
+) -> ApiResult<Json<BlockBody>> {
+    not_self(user.id, user_id)?;
+    let block = state.store.block(user.id, user_id).await?;
+    if block.created {
+        tracing::info!(blocker_id = user.id, blocked_id = user_id, "user blocked");
+    }
+    Ok(Json(BlockBody {
+        blocker_id: user.id,
+        blocked_id: user_id,
+        blocked_at: block.blocked_at,
+    }))
+}
+
+/// Lift a block.
+#[utoipa::path(delete, path = "/api/friends/block/{user_id}", tag = "friends", security(("bearer" = [])),
+    params(("user_id" = i64, Path)),
+    responses((status = 200, body = Message), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn unblock(
+    state: AppState,
+    user: AuthUser,
+    Path(user_id): Path<i64>,
+) -> ApiResult<Json<Message>> {
+    not_self(user.id, user_id)?;
+    if !state.store.unblock(user.id, user_id).await? {
+        return Err(ApiError::not_found("you have not blocked this user"));
+    }
+    tracing::info!(blocker_id = user.id, blocked_id = user_id, "user unblocked");
+    Ok(Json(Message::new("user unblocked")))
+}
+
+/// Users the caller blocked, newest first.
+#[utoipa::path(get, path = "/api/friends/blocked", tag = "friends", security(("bearer" = [])),
+    responses((status = 200, body = [BlockedItem])))]
+pub async fn blocked(state: AppState, user: AuthUser) -> ApiResult<Json<Vec<BlockedItem>>> {
+    let list = state.store.blocked(user.id).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|b| BlockedItem {
+                user_id: b.user_id,
+                username: b.username,
+                blocked_at: b.blocked_at,
+            })
+            .collect(),
+    ))
+}
