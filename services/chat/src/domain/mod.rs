@@ -1,0 +1,263 @@
+//! Chat's rules, free of I/O: rooms, messages, and what valid input looks like.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Most characters a message may hold.
+pub const CONTENT_MAX: usize = 300;
+/// Most characters of a group room's name.
+pub const GROUP_NAME_MAX: usize = 100;
+/// Most members of a group room, its creator included.
+pub const GROUP_MAX_MEMBERS: usize = 100;
+/// Most message ids one read receipt may carry.
+pub const READ_BATCH_MAX: usize = 500;
+
+/// "Now" at the precision both databases keep (microseconds), so a value
+/// returned right after a write equals the one read back later.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RoomType {
+    Direct,
+    Group,
+}
+
+impl RoomType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Direct => "direct",
+            Self::Group => "group",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Self {
+        if raw == "group" {
+            Self::Group
+        } else {
+            Self::Direct
+        }
+    }
+}
+
+/// A chat room as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Room {
+    pub id: i64,
+    pub room_type: RoomType,
+    pub name: Option<String>,
+    /// The pair of a direct room, smaller id first; `None` for groups.
+    pub user_1_id: Option<i64>,
+    pub user_2_id: Option<i64>,
+    pub created_by: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_message_id: Option<String>,
+}
+
+/// A user as chat knows them (from `user.events`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Participant {
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: Option<String>,
+}
+
+/// A message; the JSON of SPEC §2 (ids of messages are strings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Message {
+    pub id: String,
+    pub user_id: i64,
+    pub room_id: i64,
+    pub room_type: RoomType,
+    pub content: String,
+    pub message_type: String,
+    pub is_deleted: bool,
+    pub is_edited: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Message {
+    /// What anybody sees of a deleted message: that it existed, not what it said.
+    pub fn hidden(mut self) -> Self {
+        if self.is_deleted {
+            self.content = String::new();
+        }
+        self
+    }
+}
+
+/// The direct-room key of a pair: (smaller id, larger id).
+pub fn pair(a: i64, b: i64) -> (i64, i64) {
+    (a.min(b), a.max(b))
+}
+
+/// A rule a request broke, phrased for the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+/// Rejects control characters (NUL included: PostgreSQL refuses it in text),
+/// allowing line breaks and tabs only where `multiline`.
+pub fn plain_text(field: &str, value: &str, multiline: bool) -> Result<(), Invalid> {
+    let bad = value
+        .chars()
+        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')));
+    if bad {
+        return Err(Invalid(format!(
+            "{field}: must not contain control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// A message body: 1-300 characters, not blank, line breaks allowed.
+pub fn content(raw: &str) -> Result<String, Invalid> {
+    plain_text("content", raw, true)?;
+    if raw.trim().is_empty() {
+        return Err(Invalid("content: must not be blank".into()));
+    }
+    if raw.chars().count() > CONTENT_MAX {
+        return Err(Invalid(format!(
+            "content: at most {CONTENT_MAX} characters"
+        )));
+    }
+    Ok(raw.to_owned())
+}
+
+/// Only text messages exist so far.
+pub fn message_type(raw: Option<&str>) -> Result<String, Invalid> {
+    match raw.unwrap_or("text") {
+        "text" => Ok("text".into()),
+        other => Err(Invalid(format!(
+            "message_type: unsupported type {other:?} (only \"text\")"
+        ))),
+    }
+}
+
+pub fn group_name(raw: &str) -> Result<String, Invalid> {
+    let name = raw.trim();
+    plain_text("name", name, false)?;
+    if name.is_empty() {
+        return Err(Invalid("name: must not be blank".into()));
+    }
+    if name.chars().count() > GROUP_NAME_MAX {
+        return Err(Invalid(format!(
+            "name: at most {GROUP_NAME_MAX} characters"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// The members of a new group: the creator plus the distinct others, at
+/// least one other and at most [`GROUP_MAX_MEMBERS`] in all. The creator comes first.
+pub fn group_members(creator: i64, requested: &[i64]) -> Result<Vec<i64>, Invalid> {
+    let mut members = vec![creator];
+    for &id in requested {
+        if !members.contains(&id) {
+            members.push(id);
+        }
+        if members.len() > GROUP_MAX_MEMBERS {
+            return Err(Invalid(format!(
+                "member_ids: a group has at most {GROUP_MAX_MEMBERS} members, its creator included"
+            )));
+        }
+    }
+    if members.len() < 2 {
+        return Err(Invalid(
+            "member_ids: name at least one member besides yourself".into(),
+        ));
+    }
+    Ok(members)
+}
+
+/// Paging: `skip` ≥ 0, `limit` within `1..=max` (default `default`).
+pub fn page(
+    skip: Option<i64>,
+    limit: Option<i64>,
+    default: i64,
+    max: i64,
+) -> Result<(i64, i64), Invalid> {
+    let skip = skip.unwrap_or(0);
+    if skip < 0 {
+        return Err(Invalid("skip: must not be negative".into()));
+    }
+    let limit = limit.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(Invalid(format!("limit: must be between 1 and {max}")));
+    }
+    Ok((skip, limit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contents() {
+        assert_eq!(content("hi").unwrap(), "hi");
+        assert!(content("line\nbreak").is_ok());
+        assert!(content("").is_err());
+        assert!(content("   ").is_err());
+        assert!(content(&"가".repeat(300)).is_ok(), "characters, not bytes");
+        assert!(content(&"x".repeat(301)).is_err());
+        assert!(content("nul\0").is_err());
+        assert!(content("bell\u{7}").is_err());
+    }
+
+    #[test]
+    fn message_types() {
+        assert_eq!(message_type(None).unwrap(), "text");
+        assert_eq!(message_type(Some("text")).unwrap(), "text");
+        assert!(message_type(Some("image")).is_err());
+    }
+
+    #[test]
+    fn group_names() {
+        assert_eq!(group_name("  team ").unwrap(), "team");
+        assert!(group_name(" ").is_err());
+        assert!(group_name("a\nb").is_err());
+        assert!(group_name(&"x".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn groups_include_the_creator_once() {
+        assert_eq!(group_members(1, &[2, 3, 2, 1]).unwrap(), vec![1, 2, 3]);
+        assert!(group_members(1, &[]).is_err());
+        assert!(group_members(1, &[1]).is_err());
+        let many: Vec<i64> = (2..=100).collect();
+        assert_eq!(group_members(1, &many).unwrap().len(), 100);
+        let too_many: Vec<i64> = (2..=101).collect();
+        assert!(group_members(1, &too_many).is_err());
+    }
+
+    #[test]
+    fn pages() {
+        assert_eq!(page(None, None, 20, 100).unwrap(), (0, 20));
+        assert!(page(Some(-1), None, 20, 100).is_err());
+        assert!(page(None, Some(0), 20, 100).is_err());
+        assert!(page(None, Some(101), 20, 100).is_err());
+    }
+
+    #[test]
+    fn deleted_messages_hide_their_content() {
+        let m = Message {
+            id: "m".into(),
+            user_id: 1,
+            room_id: 1,
+            room_type: RoomType::Direct,
+            content: "secret".into(),
+            message_type: "text".into(),
+            is_deleted: true,
+            is_edited: false,
+            created_at: now(),
+            updated_at: now(),
+        };
+        assert_eq!(m.hidden().content, "");
+        assert_eq!(pair(5, 2), (2, 5));
+    }
+}
