@@ -1,1 +1,19 @@
-//! placeholder
+//! Banter's SLO tool: checks service-level objectives, gates CI with its exit
+//! code, compares load-test runs and generates Prometheus alert rules.
+//!
+//! It reads a Sloth-compatible spec ([`spec`]), measures each objective through
+//! one of several [`sources`] (Prometheus, direct `/metrics` scrapes, a loadgen run
+//! record), decides ([`check`]), and renders ([`render`]). [`compare`] sets two
+//! runs side by side with bootstrap intervals; [`rules`] writes recording rules and
+//! multi-window multi-burn-rate alerts. It never depends on the services: it sees
+//! only HTTP, metrics and files.
+
+pub mod check;
+pub mod compare;
+pub mod math;
+pub mod promql;
+pub mod render;
+pub mod rules;
+pub mod sources;
+pub mod spec;
+pub mod time;

@@ -1,1 +1,367 @@
-fn main() {}
+//! The `slo` command line. Exit codes: 0 pass, 1 breach or regression, 2 unusable
+//! input (invalid spec, unreachable source, no data, bad arguments).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::Utc;
+use clap::{Args, Parser, Subcommand};
+
+use slo::check;
+use slo::compare::{self, Criterion, Run};
+use slo::render::check::Format;
+use slo::sources::Source;
+use slo::sources::prometheus::PrometheusSource;
+use slo::sources::run::RunSource;
+use slo::sources::scrape::{ScrapeSource, Snapshot};
+use slo::spec::Spec;
+use slo::time::parse_time;
+
+const ABOUT: &str =
+    "Check service-level objectives, gate CI, compare load-test runs, generate alert rules.";
+
+const LONG_ABOUT: &str = "\
+Check service-level objectives against Prometheus, live /metrics endpoints or a
+load-generator run record; gate CI with the exit code; compare two runs; generate
+Prometheus recording rules and burn-rate alerts from the same Sloth-style spec.
+
+Exit codes: 0 every objective met (or no regression), 1 an objective breached (or a
+comparison criterion failed), 2 unusable input: invalid spec, unreachable source,
+no data in the window, bad arguments. A check never passes silently.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  # Is the platform meeting its objectives over the last 15 minutes?
+  slo check --spec slo/specs/banter.yaml --prometheus http://127.0.0.1:9090 --from now-15m
+
+  # Without Prometheus: snapshot, run the load, then check the window since the snapshot
+  slo snapshot --scrape http://127.0.0.1:8000 -o before.prom
+  ...run the load...
+  slo check --spec slo/specs/banter.yaml --scrape http://127.0.0.1:8000 --since before.prom
+
+  # The client's view of a load-generator run, as a JUnit report for CI
+  slo check --spec slo/specs/banter.yaml --run run.json --format junit --out slo.xml
+
+  # Did the candidate get slower?
+  slo compare base.json cand.json --criterion 'p95 <= +10%' --html report.html
+
+  # Alert rules for Prometheus
+  slo rules --spec slo/specs/banter.yaml --out alerts/slo.rules.yml";
+
+#[derive(Parser)]
+#[command(name = "slo", version, about = ABOUT, long_about = LONG_ABOUT, after_long_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Check(CheckArgs),
+    Snapshot(SnapshotArgs),
+    Compare(CompareArgs),
+    Rules(RulesArgs),
+}
+
+/// Measure every objective of a spec and decide: exit 0 pass, 1 breach, 2 unusable.
+///
+/// Each objective is measured over a window by exactly one source:
+///
+///   --prometheus URL   the spec's PromQL evaluated by Prometheus at --to, with the
+///                      window (--from..--to, default the last 5 minutes) as range;
+///
+///   --scrape URL...    /metrics of each URL scraped now, minus the snapshot given
+///                      with --since (from `slo snapshot`); without --since,
+///                      everything since each process started;
+///
+///   --run FILE         a load-generator run record: the client's view. Steps are
+///                      matched to objectives by service; latency objectives read the
+///                      steps' HDR histograms, others count failed requests.
+///
+/// A latency objective is reported both as the exact share of requests at or under
+/// the threshold (the histogram bucket at the threshold, so the threshold must be a
+/// bucket bound) and as a quantile estimate (`histogram_quantile`'s interpolation).
+/// "Budget used" is the bad ratio over the allowed bad ratio: 100 % means the
+/// window used exactly the error budget. An objective with no events in the window
+/// is NO DATA and makes the check exit 2.
+#[derive(Args)]
+#[command(after_long_help = "\
+Examples:
+  slo check --spec slo/specs/banter.yaml --prometheus http://127.0.0.1:9090 --from now-10m
+  slo check --spec slo/specs/banter.yaml --prometheus http://127.0.0.1:9090 --window-of run.json
+  slo check --spec slo/specs/banter.yaml --scrape http://127.0.0.1:8000 --since before.prom \\
+            --slo users-latency --slo users-availability
+  slo check --spec slo/specs/banter.yaml --run run.json --format markdown >> \"$GITHUB_STEP_SUMMARY\"")]
+struct CheckArgs {
+    /// The SLO spec (Sloth `prometheus/v1` YAML).
+    #[arg(long, value_name = "FILE")]
+    spec: PathBuf,
+    /// Prometheus base URL, e.g. http://127.0.0.1:9090.
+    #[arg(long, value_name = "URL", group = "source")]
+    prometheus: Option<String>,
+    /// A /metrics endpoint (or a base URL; /metrics is appended). Repeatable.
+    #[arg(long, value_name = "URL", group = "source", num_args = 1..)]
+    scrape: Vec<String>,
+    /// With --scrape: the snapshot taken at the window's start (`slo snapshot`).
+    #[arg(long, value_name = "FILE", requires = "scrape")]
+    since: Option<PathBuf>,
+    /// A load-generator run record.
+    #[arg(long, value_name = "FILE", group = "source")]
+    run: Option<PathBuf>,
+    /// Window start for --prometheus: now-15m, RFC 3339 or Unix seconds [default: now-5m].
+    #[arg(long, value_name = "T", allow_hyphen_values = true)]
+    from: Option<String>,
+    /// Window end for --prometheus [default: now].
+    #[arg(long, value_name = "T", allow_hyphen_values = true)]
+    to: Option<String>,
+    /// For --prometheus: use the measured window of this run record.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "to"])]
+    window_of: Option<PathBuf>,
+    /// Check only this objective (by name). Repeatable.
+    #[arg(long = "slo", value_name = "NAME")]
+    slos: Vec<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Write the report here instead of standard output (a summary still goes to
+    /// standard error).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// Save the current /metrics of one or more endpoints, to measure a window later.
+///
+/// `slo check --scrape URL --since FILE` then measures what happened between this
+/// snapshot and the check, without Prometheus. The file is Prometheus text with a
+/// `# slo-snapshot url=… taken_at=…` line before each endpoint.
+#[derive(Args)]
+#[command(after_long_help = "\
+Examples:
+  slo snapshot --scrape http://127.0.0.1:8000 -o before.prom
+  slo snapshot --scrape http://127.0.0.1:8005/metrics http://127.0.0.1:8003/metrics -o before.prom")]
+struct SnapshotArgs {
+    /// A /metrics endpoint (or a base URL). Repeatable.
+    #[arg(long, value_name = "URL", required = true, num_args = 1..)]
+    scrape: Vec<String>,
+    /// Where to write the snapshot.
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    out: PathBuf,
+}
+
+/// Compare two run records step by step; exit 1 when a criterion fails.
+///
+/// For every step both runs have: throughput, p50/p95/p99 latency and error rate,
+/// with absolute and relative deltas. Each latency delta gets a 95 % bootstrap
+/// interval (bucket counts of the HDR histograms redrawn 400 times); it is
+/// meaningful when the interval excludes zero. An error-rate delta is meaningful by
+/// a two-proportion z-test. A criterion fails a step only when the delta is past its
+/// bound and meaningful, so two runs of the same build pass.
+///
+/// Criteria are `METRIC <= VALUE` or `METRIC >= VALUE` with METRIC one of
+/// throughput, p50, p95, p99, error_rate and VALUE relative (+10%) or absolute
+/// (+20ms, +0.1pp for error rate). Default: `p95 <= +10%` and `error_rate <= +0.1pp`.
+#[derive(Args)]
+#[command(after_long_help = "\
+Examples:
+  slo compare main.json branch.json
+  slo compare main.json branch.json --criterion 'p95 <= +10%' --criterion 'p99 <= +25%'
+  slo compare main.json branch.json --criteria slo/criteria.txt --html report.html \\
+              --markdown \"$GITHUB_STEP_SUMMARY\"
+
+A criteria file holds one criterion per line; `#` starts a comment:
+  p95 <= +10%
+  p99 <= +50ms
+  error_rate <= +0.1pp
+  throughput >= -5%")]
+struct CompareArgs {
+    /// The baseline run record.
+    base: PathBuf,
+    /// The candidate run record.
+    cand: PathBuf,
+    /// A file of criteria, one per line (replaces the defaults).
+    #[arg(long, value_name = "FILE")]
+    criteria: Option<PathBuf>,
+    /// One criterion, e.g. 'p95 <= +10%' (repeatable; replaces the defaults).
+    #[arg(long, value_name = "EXPR")]
+    criterion: Vec<String>,
+    /// Also write the Markdown report to FILE (appends when FILE exists, for CI step summaries).
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// Write a self-contained HTML report with charts to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Write the comparison as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+/// Generate Prometheus recording rules and multi-window multi-burn-rate alerts.
+///
+/// For each objective: its error ratio over 5m, 30m, 1h, 2h, 6h, 1d, 3d and the 30d
+/// period (`slo:sli_error:ratio_rate<window>`, Sloth's names and labels), budget
+/// metadata, and one alert with a page and a ticket severity (`sloth_severity`):
+/// page at 14.4× burn over 1h and 5m or 6× over 6h and 30m; ticket at 3× over 1d
+/// and 2h or 1× over 3d and 6h. Latency objectives become "requests minus those in
+/// the threshold's bucket" over all requests. Check the output with
+/// `promtool check rules`.
+#[derive(Args)]
+#[command(after_long_help = "\
+Examples:
+  slo rules --spec slo/specs/banter.yaml > slo.rules.yml && promtool check rules slo.rules.yml")]
+struct RulesArgs {
+    /// The SLO spec.
+    #[arg(long, value_name = "FILE")]
+    spec: PathBuf,
+    /// Write the rules here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+fn write_or_print(out: Option<&Path>, text: &str) -> Result<()> {
+    match out {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+        }
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+async fn run_check(a: CheckArgs) -> Result<i32> {
+    let mut spec = Spec::load(&a.spec)?;
+    spec.select(&a.slos).map_err(|e| anyhow!(e))?;
+    let spec_file = a.spec.display().to_string();
+    let windowed = a.from.is_some() || a.to.is_some() || a.window_of.is_some();
+    let source: Box<dyn Source> = if let Some(url) = &a.prometheus {
+        let now = Utc::now();
+        let (from, to) = match &a.window_of {
+            Some(path) => {
+                let r = runrecord::RunRecord::read(path)?;
+                (r.window.start, r.window.end)
+            }
+            None => {
+                let to = match &a.to {
+                    Some(t) => parse_time(t, now).map_err(|e| anyhow!("--to: {e}"))?,
+                    None => now,
+                };
+                let from = match &a.from {
+                    Some(t) => parse_time(t, now).map_err(|e| anyhow!("--from: {e}"))?,
+                    None => to - chrono::Duration::minutes(5),
+                };
+                (from, to)
+            }
+        };
+        Box::new(PrometheusSource::connect(url, from, to).await?)
+    } else if !a.scrape.is_empty() {
+        if windowed {
+            bail!(
+                "--from/--to/--window-of apply to --prometheus; with --scrape the window runs from the --since snapshot to now"
+            );
+        }
+        Box::new(ScrapeSource::scrape(&a.scrape, a.since.as_deref()).await?)
+    } else if let Some(path) = &a.run {
+        if windowed {
+            bail!("--from/--to/--window-of apply to --prometheus; a run record has its own window");
+        }
+        Box::new(RunSource::read(path)?)
+    } else {
+        bail!("give a source: --prometheus URL, --scrape URL or --run FILE");
+    };
+    let report = check::check(&spec, &spec_file, source.as_ref()).await;
+    let text = slo::render::check::render(&report, a.format);
+    write_or_print(a.out.as_deref(), &text)?;
+    if a.out.is_some() {
+        eprintln!("{}", report.summary());
+    }
+    Ok(report.exit_code())
+}
+
+async fn run_snapshot(a: SnapshotArgs) -> Result<i32> {
+    let snap = Snapshot::scrape(&a.scrape).await?;
+    snap.write(&a.out)?;
+    eprintln!(
+        "saved the metrics of {} endpoint(s) at {} to {}",
+        snap.endpoints.len(),
+        snap.taken_at.to_rfc3339(),
+        a.out.display()
+    );
+    Ok(0)
+}
+
+fn run_compare(a: CompareArgs) -> Result<i32> {
+    let base = runrecord::RunRecord::read(&a.base)?;
+    let cand = runrecord::RunRecord::read(&a.cand)?;
+    let mut criteria = Vec::new();
+    if let Some(path) = &a.criteria {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read criteria {}", path.display()))?;
+        criteria = Criterion::parse_file(&text)
+            .map_err(|e| anyhow!("criteria {}: {e}", path.display()))?;
+    }
+    for c in &a.criterion {
+        criteria.push(Criterion::parse(c).map_err(|e| anyhow!("--criterion: {e}"))?);
+    }
+    if a.criteria.is_none() && a.criterion.is_empty() {
+        criteria = Criterion::defaults();
+    }
+    let c = compare::compare(
+        Run::from_record(&a.base.display().to_string(), &base),
+        Run::from_record(&a.cand.display().to_string(), &cand),
+        criteria,
+    );
+    if c.steps.is_empty() {
+        bail!(
+            "{} and {} have no step in common, nothing to compare",
+            a.base.display(),
+            a.cand.display()
+        );
+    }
+    let md = slo::render::compare::markdown(&c);
+    print!("{md}");
+    if let Some(path) = &a.markdown {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        f.write_all(md.as_bytes())?;
+    }
+    if let Some(path) = &a.html {
+        let html = slo::render::html::html(&c).map_err(|e| anyhow!(e))?;
+        std::fs::write(path, html).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &a.json {
+        std::fs::write(path, serde_json::to_string_pretty(&c)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(c.exit_code())
+}
+
+fn run_rules(a: RulesArgs) -> Result<i32> {
+    let spec = Spec::load(&a.spec)?;
+    let yaml = slo::rules::to_yaml(&spec, &a.spec.display().to_string());
+    write_or_print(a.out.as_deref(), &yaml)?;
+    Ok(0)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(a) => run_check(a).await,
+        Command::Snapshot(a) => run_snapshot(a).await,
+        Command::Compare(a) => run_compare(a),
+        Command::Rules(a) => run_rules(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("slo: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,456 @@
+//! `slo compare`: two runs side by side, step by step, with bootstrap intervals
+//! so a latency delta is called meaningful only when noise cannot explain it.
+//!
+//! Each latency quantile's delta gets a 95 % interval from a Poisson bootstrap on
+//! the two histograms (every bucket's count redrawn as Poisson(count), which is the
+//! multinomial bootstrap for large samples without touching each sample). An error
+//! rate delta is meaningful when a two-proportion z-test says so (|z| > 1.96).
+//! Criteria such as `p95 <= +10%` fail a step only when the delta is past the
+//! bound *and* meaningful.
+
+use std::collections::BTreeMap;
+
+use rand::SeedableRng;
+use rand_distr::{Distribution, Poisson};
+use runrecord::RunRecord;
+use serde::Serialize;
+
+/// Bootstrap replicates per quantile.
+const REPLICATES: usize = 400;
+
+/// The measurable things of a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    Throughput,
+    P50,
+    P95,
+    P99,
+    ErrorRate,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 5] = [
+        Metric::Throughput,
+        Metric::P50,
+        Metric::P95,
+        Metric::P99,
+        Metric::ErrorRate,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Throughput => "throughput",
+            Metric::P50 => "p50",
+            Metric::P95 => "p95",
+            Metric::P99 => "p99",
+            Metric::ErrorRate => "error_rate",
+        }
+    }
+
+    fn quantile(self) -> Option<f64> {
+        match self {
+            Metric::P50 => Some(0.5),
+            Metric::P95 => Some(0.95),
+            Metric::P99 => Some(0.99),
+            _ => None,
+        }
+    }
+
+    fn parse(s: &str) -> Option<Metric> {
+        Metric::ALL.into_iter().find(|m| m.name() == s)
+    }
+}
+
+/// A latency distribution: `(seconds, count)` ascending.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LatencyDistribution {
+    pub points: Vec<(f64, f64)>,
+}
+
+impl LatencyDistribution {
+    pub fn total(&self) -> f64 {
+        self.points.iter().map(|p| p.1).sum()
+    }
+
+    /// The smallest value with at least `q` of the samples at or below it (HDR's
+    /// definition, so it agrees with the run record's own percentiles).
+    pub fn quantile(&self, q: f64) -> f64 {
+        quantile_of(&self.points, |p| p.1, q)
+    }
+}
+
+fn quantile_of(points: &[(f64, f64)], weight: impl Fn(&(f64, f64)) -> f64, q: f64) -> f64 {
+    let total: f64 = points.iter().map(&weight).sum();
+    if total <= 0.0 {
+        return f64::NAN;
+    }
+    let rank = (q * total).max(1.0).min(total);
+    let mut seen = 0.0;
+    for p in points {
+        seen += weight(p);
+        if seen >= rank - 1e-9 {
+            return p.0;
+        }
+    }
+    points.last().map_or(f64::NAN, |p| p.0)
+}
+
+/// One step of one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepStats {
+    pub key: String,
+    pub requests: u64,
+    pub errors: u64,
+    pub seconds: f64,
+    #[serde(skip)]
+    pub latency: LatencyDistribution,
+    /// Requests per second since the window's start: `(offset s, requests)`.
+    pub timeline: Vec<(i64, u64)>,
+}
+
+impl StepStats {
+    pub fn value(&self, m: Metric) -> f64 {
+        match m {
+            Metric::Throughput => {
+                if self.seconds > 0.0 {
+                    self.requests as f64 / self.seconds
+                } else {
+                    f64::NAN
+                }
+            }
+            Metric::ErrorRate => {
+                if self.requests > 0 {
+                    self.errors as f64 / self.requests as f64
+                } else {
+                    f64::NAN
+                }
+            }
+            q => self.latency.quantile(q.quantile().unwrap_or(0.5)),
+        }
+    }
+}
+
+/// One run as compare sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    pub label: String,
+    pub steps: Vec<StepStats>,
+}
+
+impl Run {
+    pub fn from_record(label: &str, r: &RunRecord) -> Run {
+        let seconds = r.window.seconds();
+        let start = r.window.start.timestamp();
+        let steps = r
+            .steps
+            .iter()
+            .map(|s| StepStats {
+                key: s.key(),
+                requests: s.requests,
+                errors: s.errors.total(),
+                seconds,
+                latency: LatencyDistribution {
+                    points: s
+                        .latency
+                        .buckets()
+                        .into_iter()
+                        .map(|(us, c)| (us as f64 / 1e6, c as f64))
+                        .collect(),
+                },
+                timeline: s
+                    .timeline
+                    .iter()
+                    .map(|x| (x.t - start, x.requests))
+                    .collect(),
+            })
+            .collect();
+        Run {
+            label: label.to_owned(),
+            steps,
+        }
+    }
+
+    /// Requests per second of all steps together, by second of the window.
+    pub fn total_timeline(&self) -> Vec<(i64, u64)> {
+        let mut by: BTreeMap<i64, u64> = BTreeMap::new();
+        for s in &self.steps {
+            for (t, n) in &s.timeline {
+                *by.entry(*t).or_default() += n;
+            }
+        }
+        by.into_iter().collect()
+    }
+}
+
+/// A bound on a metric's delta, e.g. `p95 <= +10%`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Criterion {
+    pub metric: Metric,
+    /// `true` for `<=` (the delta may not exceed the bound), `false` for `>=`.
+    pub at_most: bool,
+    pub bound: Bound,
+    pub text: String,
+}
+
+/// Relative (`+10%`) or absolute (`+20ms`, `+0.1pp`, `+5`) bound on a delta.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    Relative(f64),
+    Absolute(f64),
+}
+
+impl Criterion {
+    /// Parses `METRIC (<=|>=) VALUE`, where VALUE is `+10%`, `-5%`, `+20ms`
+    /// (latency), `+0.1pp` (error rate, percentage points) or a plain number.
+    pub fn parse(text: &str) -> Result<Criterion, String> {
+        let t = text.trim();
+        let usage = || {
+            format!(
+                "`{t}` is not a criterion; write METRIC <= VALUE or METRIC >= VALUE, with METRIC one of \
+                 throughput, p50, p95, p99, error_rate and VALUE like +10%, +20ms or +0.1pp"
+            )
+        };
+        let (lhs, rhs, at_most) = if let Some((l, r)) = t.split_once("<=") {
+            (l, r, true)
+        } else if let Some((l, r)) = t.split_once(">=") {
+            (l, r, false)
+        } else {
+            return Err(usage());
+        };
+        let metric = Metric::parse(lhs.trim()).ok_or_else(usage)?;
+        let v = rhs.trim().replace(' ', "");
+        let bound = if let Some(n) = v.strip_suffix('%') {
+            Bound::Relative(n.parse::<f64>().map_err(|_| usage())? / 100.0)
+        } else if let Some(n) = v.strip_suffix("pp") {
+            if metric != Metric::ErrorRate {
+                return Err(format!("`{t}`: pp (percentage points) is for error_rate"));
+            }
+            Bound::Absolute(n.parse::<f64>().map_err(|_| usage())? / 100.0)
+        } else if v.ends_with('s') {
+            if metric.quantile().is_none() {
+                return Err(format!("`{t}`: a duration bound is for p50, p95 or p99"));
+            }
+            let neg = v.starts_with('-');
+            let secs = crate::spec::parse_duration_seconds(v.trim_start_matches(['+', '-']))?;
+            Bound::Absolute(if neg { -secs } else { secs })
+        } else {
+            Bound::Absolute(v.parse::<f64>().map_err(|_| usage())?)
+        };
+        Ok(Criterion {
+            metric,
+            at_most,
+            bound,
+            text: t.to_owned(),
+        })
+    }
+
+    /// Reads one criterion per line; `#` starts a comment.
+    pub fn parse_file(text: &str) -> Result<Vec<Criterion>, String> {
+        text.lines()
+            .enumerate()
+            .filter_map(|(i, l)| {
+                let l = l.split('#').next().unwrap_or("").trim();
+                (!l.is_empty())
+                    .then(|| Criterion::parse(l).map_err(|e| format!("line {}: {e}", i + 1)))
+            })
+            .collect()
+    }
+
+    /// The defaults: p95 at most 10 % slower, error rate at most 0.1 points higher.
+    pub fn defaults() -> Vec<Criterion> {
+        ["p95 <= +10%", "error_rate <= +0.1pp"]
+            .iter()
+            .filter_map(|t| Criterion::parse(t).ok())
+            .collect()
+    }
+
+    /// Whether a delta stays within the bound.
+    fn holds(&self, base: f64, delta: f64) -> bool {
+        let limit = match self.bound {
+            Bound::Relative(r) => base.abs() * r,
+            Bound::Absolute(a) => a,
+        };
+        if self.at_most {
+            delta <= limit + 1e-12
+        } else {
+            delta >= limit - 1e-12
+        }
+    }
+}
+
+/// One metric of one step, compared.
+#[derive(Debug, Clone, Serialize)]
+pub struct Delta {
+    pub metric: Metric,
+    pub base: f64,
+    pub cand: f64,
+    pub absolute: f64,
+    /// `absolute / base` (NaN when base is 0).
+    pub relative: f64,
+    /// 95 % interval of the delta (latency quantiles only).
+    pub interval: Option<(f64, f64)>,
+    /// Noise cannot explain the delta (latency: the interval excludes 0; error
+    /// rate: two-proportion z-test; throughput: never tested, `None`).
+    pub meaningful: Option<bool>,
+    /// Criteria on this metric that failed.
+    pub failed: Vec<String>,
+}
+
+/// One step compared.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepComparison {
+    pub key: String,
+    pub deltas: Vec<Delta>,
+}
+
+impl StepComparison {
+    pub fn passed(&self) -> bool {
+        self.deltas.iter().all(|d| d.failed.is_empty())
+    }
+}
+
+/// The whole comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub base: String,
+    pub cand: String,
+    pub criteria: Vec<Criterion>,
+    pub steps: Vec<StepComparison>,
+    pub only_in_base: Vec<String>,
+    pub only_in_cand: Vec<String>,
+    #[serde(skip)]
+    pub base_run: Run,
+    #[serde(skip)]
+    pub cand_run: Run,
+}
+
+impl Comparison {
+    pub fn passed(&self) -> bool {
+        self.steps.iter().all(StepComparison::passed)
+    }
+
+    /// 0 when every criterion holds, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        if self.passed() { 0 } else { 1 }
+    }
+}
+
+/// Redraws each bucket as Poisson(count) and returns the quantile.
+fn resampled_quantile(d: &LatencyDistribution, q: f64, rng: &mut rand::rngs::StdRng) -> f64 {
+    let points: Vec<(f64, f64)> = d
+        .points
+        .iter()
+        .map(|&(v, c)| {
+            let c2 = if c > 0.0 {
+                Poisson::new(c).map_or(c, |p| p.sample(rng))
+            } else {
+                0.0
+            };
+            (v, c2)
+        })
+        .collect();
+    quantile_of(&points, |p| p.1, q)
+}
+
+/// 95 % bootstrap interval of `quantile(cand) - quantile(base)`.
+pub fn bootstrap_delta(
+    base: &LatencyDistribution,
+    cand: &LatencyDistribution,
+    q: f64,
+    seed: u64,
+) -> Option<(f64, f64)> {
+    if base.total() <= 0.0 || cand.total() <= 0.0 {
+        return None;
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut deltas: Vec<f64> = (0..REPLICATES)
+        .map(|_| resampled_quantile(cand, q, &mut rng) - resampled_quantile(base, q, &mut rng))
+        .filter(|d| d.is_finite())
+        .collect();
+    if deltas.is_empty() {
+        return None;
+    }
+    deltas.sort_by(f64::total_cmp);
+    let at = |p: f64| deltas[((deltas.len() - 1) as f64 * p).round() as usize];
+    Some((at(0.025), at(0.975)))
+}
+
+/// Two-proportion z-test at 95 %.
+fn proportions_differ(e1: u64, n1: u64, e2: u64, n2: u64) -> bool {
+    if n1 == 0 || n2 == 0 {
+        return false;
+    }
+    let (p1, p2) = (e1 as f64 / n1 as f64, e2 as f64 / n2 as f64);
+    let p = (e1 + e2) as f64 / (n1 + n2) as f64;
+    let se = (p * (1.0 - p) * (1.0 / n1 as f64 + 1.0 / n2 as f64)).sqrt();
+    se > 0.0 && ((p2 - p1) / se).abs() > 1.96
+}
+
+/// Compares two runs step by step under `criteria`.
+pub fn compare(base: Run, cand: Run, criteria: Vec<Criterion>) -> Comparison {
+    let mut steps = Vec::new();
+    for (i, b) in base.steps.iter().enumerate() {
+        let Some(c) = cand.steps.iter().find(|c| c.key == b.key) else {
+            continue;
+        };
+        let deltas = Metric::ALL
+            .iter()
+            .map(|&m| {
+                let (bv, cv) = (b.value(m), c.value(m));
+                let absolute = cv - bv;
+                let relative = if bv != 0.0 { absolute / bv } else { f64::NAN };
+                let (interval, meaningful) = match m.quantile() {
+                    Some(q) => {
+                        let iv = bootstrap_delta(&b.latency, &c.latency, q, 0x5107 + i as u64);
+                        (iv, iv.map(|(lo, hi)| lo > 0.0 || hi < 0.0))
+                    }
+                    None if m == Metric::ErrorRate => (
+                        None,
+                        Some(proportions_differ(
+                            b.errors, b.requests, c.errors, c.requests,
+                        )),
+                    ),
+                    None => (None, None),
+                };
+                let failed = criteria
+                    .iter()
+                    .filter(|cr| cr.metric == m)
+                    .filter(|_| bv.is_finite() && cv.is_finite())
+                    .filter(|cr| !cr.holds(bv, absolute) && meaningful != Some(false))
+                    .map(|cr| cr.text.clone())
+                    .collect();
+                Delta {
+                    metric: m,
+                    base: bv,
+                    cand: cv,
+                    absolute,
+                    relative,
+                    interval,
+                    meaningful,
+                    failed,
+                }
+            })
+            .collect();
+        steps.push(StepComparison {
+            key: b.key.clone(),
+            deltas,
+        });
+    }
+    let keys = |r: &Run| r.steps.iter().map(|s| s.key.clone()).collect::<Vec<_>>();
+    let (bk, ck) = (keys(&base), keys(&cand));
+    Comparison {
+        base: base.label.clone(),
+        cand: cand.label.clone(),
+        criteria,
+        steps,
+        only_in_base: bk.iter().filter(|k| !ck.contains(k)).cloned().collect(),
+        only_in_cand: ck.iter().filter(|k| !bk.contains(k)).cloned().collect(),
+        base_run: base,
+        cand_run: cand,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,39 @@
+//! Renderers: `slo check` reports as text, JSON, Markdown or JUnit XML, and
+//! `slo compare` reports as Markdown or self-contained HTML with SVG charts.
+
+pub mod check;
+pub mod compare;
+pub mod html;
+
+/// Escapes text for XML and HTML.
+pub fn escape_xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// Seconds as a short human duration (`183 ms`, `1.20 s`, `850 µs`).
+pub fn human_seconds(s: f64) -> String {
+    if !s.is_finite() {
+        "—".into()
+    } else if s >= 1.0 {
+        format!("{s:.2} s")
+    } else if s >= 0.001 {
+        format!("{:.1} ms", s * 1000.0)
+    } else {
+        format!("{:.0} µs", s * 1e6)
+    }
+}
+
+/// A percentage with enough digits to tell 99.9 from 99.95.
+pub fn percent(p: f64) -> String {
+    if (p - p.round()).abs() < 1e-9 {
+        format!("{p:.0} %")
+    } else if p >= 99.0 {
+        format!("{p:.3} %")
+    } else {
+        format!("{p:.2} %")
+    }
+}

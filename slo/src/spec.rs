@@ -1,0 +1,647 @@
+//! The SLO spec: Sloth's `prometheus/v1` YAML, plus a latency SLI on a histogram.
+//!
+//! ```yaml
+//! version: prometheus/v1
+//! service: banter
+//! slos:
+//!   - name: users-availability
+//!     objective: 99.9
+//!     sli:
+//!       events:
+//!         error_query: sum(rate(http_server_request_duration_seconds_count{service="users",http_response_status_code=~"5.."}[{{.window}}]))
+//!         total_query: sum(rate(http_server_request_duration_seconds_count{service="users"}[{{.window}}]))
+//!   - name: users-latency
+//!     objective: 95
+//!     sli:
+//!       latency:
+//!         metric: http_server_request_duration_seconds
+//!         selector: service="users"
+//!         threshold: 200ms
+//! ```
+//!
+//! `sli.events` and `sli.raw` are Sloth's; `sli.latency` is this tool's extension
+//! ("`objective` % of requests take at most `threshold`"): `slo rules` turns it into
+//! events queries on the histogram's bucket at the threshold.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// The only spec version understood (Sloth's).
+pub const VERSION: &str = "prometheus/v1";
+
+/// A spec that failed to load, with the field at fault.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpecError {
+    pub file: String,
+    /// Path of the bad field, e.g. `slos[2].sli.latency.threshold` (empty when
+    /// the file as a whole is at fault).
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            write!(f, "invalid SLO spec {}: {}", self.file, self.message)
+        } else {
+            write!(
+                f,
+                "invalid SLO spec {}: {}: {}",
+                self.file, self.field, self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    version: String,
+    service: String,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    slos: Vec<RawSlo>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSlo {
+    name: String,
+    objective: f64,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    sli: RawSli,
+    #[serde(default)]
+    alerting: Alerting,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSli {
+    events: Option<RawEvents>,
+    raw: Option<RawRatio>,
+    latency: Option<RawLatency>,
+    plugin: Option<serde_yaml_ng::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvents {
+    error_query: String,
+    total_query: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRatio {
+    error_ratio_query: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLatency {
+    metric: String,
+    #[serde(default)]
+    selector: String,
+    threshold: serde_yaml_ng::Value,
+}
+
+/// Sloth's `alerting` block: names, labels and annotations of the generated alerts.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Alerting {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    pub page_alert: AlertOptions,
+    #[serde(default)]
+    pub ticket_alert: AlertOptions,
+}
+
+/// One of Sloth's `page_alert` / `ticket_alert` blocks.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertOptions {
+    #[serde(default)]
+    pub disable: bool,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A loaded, validated spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    pub service: String,
+    pub labels: BTreeMap<String, String>,
+    pub slos: Vec<Slo>,
+}
+
+/// One objective.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slo {
+    pub name: String,
+    /// Target good ratio in 0..1 (the YAML's percentage / 100).
+    pub objective: f64,
+    pub description: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    /// The `service` this objective is about (its `service` label, or the
+    /// `service="…"` matcher of its queries), if any.
+    pub service: Option<String>,
+    pub sli: Sli,
+    pub alerting: Alerting,
+}
+
+/// How good and bad events are counted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sli {
+    /// Sloth's events SLI: PromQL with a `{{.window}}` placeholder.
+    Events {
+        error_query: String,
+        total_query: String,
+    },
+    /// Sloth's raw SLI: one PromQL error ratio.
+    Raw { error_ratio_query: String },
+    /// Requests of histogram `metric` (base name) matching `selector` that took at
+    /// most `threshold_seconds` are good.
+    Latency {
+        metric: String,
+        selector: String,
+        threshold_seconds: f64,
+    },
+}
+
+impl Slo {
+    /// The objective as a percentage, as written in the spec.
+    pub fn objective_percent(&self) -> f64 {
+        self.objective * 100.0
+    }
+
+    /// The error budget: the bad ratio the objective allows.
+    pub fn error_budget(&self) -> f64 {
+        1.0 - self.objective
+    }
+
+    pub fn is_latency(&self) -> bool {
+        matches!(self.sli, Sli::Latency { .. })
+    }
+}
+
+impl Sli {
+    /// (error, total) PromQL for a window such as `5m`; a latency SLI becomes
+    /// "all requests minus those in the threshold's bucket".
+    pub fn event_queries(&self, window: &str) -> Option<(String, String)> {
+        match self {
+            Sli::Events {
+                error_query,
+                total_query,
+            } => Some((
+                with_window(error_query, window),
+                with_window(total_query, window),
+            )),
+            Sli::Raw { .. } => None,
+            Sli::Latency {
+                metric,
+                selector,
+                threshold_seconds,
+            } => {
+                let total = format!("sum(rate({metric}_count{{{selector}}}[{window}]))");
+                let sep = if selector.trim().is_empty() { "" } else { "," };
+                let good = format!(
+                    "sum(rate({metric}_bucket{{{selector}{sep}le=~\"{}\"}}[{window}]))",
+                    le_regex(*threshold_seconds)
+                );
+                Some((format!("({total} - {good})"), total))
+            }
+        }
+    }
+
+    /// The error-ratio PromQL for a window.
+    pub fn error_ratio_query(&self, window: &str) -> String {
+        match self {
+            Sli::Raw { error_ratio_query } => with_window(error_ratio_query, window),
+            _ => {
+                let (error, total) = self.event_queries(window).unwrap_or_default();
+                format!("({error})\n/\n({total})")
+            }
+        }
+    }
+}
+
+/// A regex matching the `le` label of the bucket at `seconds` however the exporter
+/// or Prometheus (3.x normalises `1` to `1.0`) formats it.
+pub fn le_regex(seconds: f64) -> String {
+    let s = format_seconds(seconds);
+    let escaped = s.replace('.', "\\\\.");
+    if s.contains('.') || s.contains('e') {
+        format!("{escaped}0*")
+    } else {
+        format!("{escaped}(\\\\.0+)?")
+    }
+}
+
+/// Shortest decimal form of a number of seconds (`0.2`, `1`, `0.0025`).
+pub fn format_seconds(seconds: f64) -> String {
+    format!("{seconds}")
+}
+
+/// Replaces Sloth's `{{.window}}` placeholder (any spacing) with `window`.
+pub fn with_window(query: &str, window: &str) -> String {
+    let mut out = String::with_capacity(query.len());
+    let mut rest = query;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start..].find("}}") else {
+            break;
+        };
+        let inner = rest[start + 2..start + len].trim();
+        out.push_str(&rest[..start]);
+        if inner == ".window" {
+            out.push_str(window);
+        } else {
+            out.push_str(&rest[start..start + len + 2]);
+        }
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn has_window(query: &str) -> bool {
+    with_window(query, "\u{0}") != query
+}
+
+/// Parses a threshold: a number of seconds (`0.2`) or a duration (`200ms`, `1.5s`).
+pub fn parse_threshold(value: &serde_yaml_ng::Value) -> Result<f64, String> {
+    let seconds = match value {
+        serde_yaml_ng::Value::Number(n) => n.as_f64().ok_or("not a number")?,
+        serde_yaml_ng::Value::String(s) => parse_duration_seconds(s)?,
+        _ => return Err("must be a duration such as 200ms or a number of seconds".into()),
+    };
+    if seconds.is_finite() && seconds > 0.0 {
+        Ok(seconds)
+    } else {
+        Err(format!("must be positive, got {seconds}"))
+    }
+}
+
+/// `200ms`, `1.5s`, `2m`, `1h`, `250us` → seconds.
+pub fn parse_duration_seconds(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 200ms, 1.5s or 5m"))?;
+    let scale = match unit.trim() {
+        "us" | "µs" => 1e-6,
+        "ms" => 1e-3,
+        "s" | "" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86400.0,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{text}` (use us, ms, s, m, h or d)"
+            ));
+        }
+    };
+    Ok(n * scale)
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn valid_metric_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+/// The value of an equality matcher on `label` in `query`, if exactly one.
+fn equality_matcher(query: &str, label: &str) -> Option<String> {
+    let expr = promql_parser::parser::parse(query).ok()?;
+    let mut found = Vec::new();
+    crate::promql::visit_selectors(&expr, &mut |vs| {
+        for m in &vs.matchers.matchers {
+            if m.name == label && matches!(m.op, promql_parser::label::MatchOp::Equal) {
+                found.push(m.value.clone());
+            }
+        }
+    });
+    found.dedup();
+    if found.len() == 1 { found.pop() } else { None }
+}
+
+impl Spec {
+    /// Reads and validates a spec file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Spec, SpecError> {
+        let path = path.as_ref();
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| SpecError {
+            file: file.clone(),
+            field: String::new(),
+            message: format!("cannot read it: {e}"),
+        })?;
+        Spec::parse(&text, &file)
+    }
+
+    /// Parses and validates spec text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Spec, SpecError> {
+        let err = |field: String, message: String| SpecError {
+            file: file.to_owned(),
+            field,
+            message,
+        };
+        let raw: RawSpec = serde_yaml_ng::from_str(text).map_err(|e| {
+            // serde_yaml_ng prefixes the path of the bad field ("slos[0].sli: …").
+            let message = e.to_string();
+            match message.split_once(": ") {
+                Some((field, rest))
+                    if !field.contains(' ') && (field.contains('.') || field.contains('[')) =>
+                {
+                    err(field.to_owned(), rest.to_owned())
+                }
+                _ => err(String::new(), message),
+            }
+        })?;
+        if raw.version != VERSION {
+            return Err(err(
+                "version".into(),
+                format!("must be `{VERSION}`, got `{}`", raw.version),
+            ));
+        }
+        if raw.service.trim().is_empty() {
+            return Err(err("service".into(), "must not be empty".into()));
+        }
+        if raw.slos.is_empty() {
+            return Err(err("slos".into(), "lists no objective".into()));
+        }
+        let mut names = HashSet::new();
+        let mut slos = Vec::new();
+        for (i, s) in raw.slos.into_iter().enumerate() {
+            let at = |field: &str| format!("slos[{i}].{field}");
+            if !valid_name(&s.name) {
+                return Err(err(
+                    at("name"),
+                    format!("`{}` must be letters, digits, `_` or `-`", s.name),
+                ));
+            }
+            if !names.insert(s.name.clone()) {
+                return Err(err(at("name"), format!("`{}` is used twice", s.name)));
+            }
+            if !(s.objective > 0.0 && s.objective < 100.0) {
+                return Err(err(
+                    at("objective"),
+                    format!(
+                        "must be a percentage between 0 and 100 (exclusive), e.g. 99.9; got {}",
+                        s.objective
+                    ),
+                ));
+            }
+            let given = [
+                s.sli.events.is_some(),
+                s.sli.raw.is_some(),
+                s.sli.latency.is_some(),
+                s.sli.plugin.is_some(),
+            ]
+            .iter()
+            .filter(|b| **b)
+            .count();
+            if given != 1 {
+                return Err(err(
+                    at("sli"),
+                    format!("needs exactly one of `events`, `raw` or `latency`, got {given}"),
+                ));
+            }
+            let check_query = |field: String, q: &str| -> Result<(), SpecError> {
+                if !has_window(q) {
+                    return Err(err(
+                        field,
+                        "must contain the `{{.window}}` placeholder, e.g. `rate(x[{{.window}}])`"
+                            .into(),
+                    ));
+                }
+                promql_parser::parser::parse(&with_window(q, "5m"))
+                    .map(|_| ())
+                    .map_err(|e| err(field, format!("is not valid PromQL: {e}")))
+            };
+            let sli = if let Some(ev) = s.sli.events {
+                check_query(at("sli.events.error_query"), &ev.error_query)?;
+                check_query(at("sli.events.total_query"), &ev.total_query)?;
+                Sli::Events {
+                    error_query: ev.error_query.trim().to_owned(),
+                    total_query: ev.total_query.trim().to_owned(),
+                }
+            } else if let Some(raw) = s.sli.raw {
+                check_query(at("sli.raw.error_ratio_query"), &raw.error_ratio_query)?;
+                Sli::Raw {
+                    error_ratio_query: raw.error_ratio_query.trim().to_owned(),
+                }
+            } else if let Some(lat) = s.sli.latency {
+                let metric = lat.metric.trim().to_owned();
+                if !valid_metric_name(&metric) {
+                    return Err(err(
+                        at("sli.latency.metric"),
+                        format!("`{metric}` is not a metric name"),
+                    ));
+                }
+                if metric.ends_with("_bucket") || metric.ends_with("_count") {
+                    return Err(err(
+                        at("sli.latency.metric"),
+                        format!(
+                            "give the histogram's base name, e.g. `{}`",
+                            metric
+                                .trim_end_matches("_bucket")
+                                .trim_end_matches("_count")
+                        ),
+                    ));
+                }
+                let selector = lat.selector.trim().to_owned();
+                if let Err(e) =
+                    promql_parser::parser::parse(&format!("{metric}_count{{{selector}}}"))
+                {
+                    return Err(err(
+                        at("sli.latency.selector"),
+                        format!("is not a PromQL label selector such as `service=\"users\"`: {e}"),
+                    ));
+                }
+                let threshold_seconds = parse_threshold(&lat.threshold)
+                    .map_err(|m| err(at("sli.latency.threshold"), m))?;
+                Sli::Latency {
+                    metric,
+                    selector,
+                    threshold_seconds,
+                }
+            } else {
+                return Err(err(
+                    at("sli.plugin"),
+                    "Sloth SLI plugins are not supported; use `events`, `raw` or `latency`".into(),
+                ));
+            };
+            let service = s.labels.get("service").cloned().or_else(|| match &sli {
+                Sli::Events { total_query, .. } => {
+                    equality_matcher(&with_window(total_query, "5m"), "service")
+                }
+                Sli::Raw { error_ratio_query } => {
+                    equality_matcher(&with_window(error_ratio_query, "5m"), "service")
+                }
+                Sli::Latency {
+                    metric, selector, ..
+                } => equality_matcher(&format!("{metric}_count{{{selector}}}"), "service"),
+            });
+            slos.push(Slo {
+                name: s.name,
+                objective: s.objective / 100.0,
+                description: s.description,
+                labels: s.labels,
+                service,
+                sli,
+                alerting: s.alerting,
+            });
+        }
+        Ok(Spec {
+            service: raw.service,
+            labels: raw.labels,
+            slos,
+        })
+    }
+
+    /// Keeps only the objectives named in `names` (all when empty); an unknown
+    /// name is an error.
+    pub fn select(&mut self, names: &[String]) -> Result<(), String> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        for n in names {
+            if !self.slos.iter().any(|s| &s.name == n) {
+                let known: Vec<_> = self.slos.iter().map(|s| s.name.as_str()).collect();
+                return Err(format!(
+                    "no objective named `{n}` in the spec (it has: {})",
+                    known.join(", ")
+                ));
+            }
+        }
+        self.slos.retain(|s| names.contains(&s.name));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+version: prometheus/v1
+service: banter
+slos:
+  - name: users-availability
+    objective: 99.9
+    sli:
+      events:
+        error_query: sum(rate(http_server_request_duration_seconds_count{service="users",http_response_status_code=~"5.."}[{{.window}}]))
+        total_query: sum(rate(http_server_request_duration_seconds_count{service="users"}[{{ .window }}]))
+  - name: users-latency
+    objective: 95
+    sli:
+      latency:
+        metric: http_server_request_duration_seconds
+        selector: service="users"
+        threshold: 200ms
+"#;
+
+    #[test]
+    fn parses_events_and_latency() {
+        let spec = Spec::parse(GOOD, "t.yaml").unwrap();
+        assert_eq!(spec.slos.len(), 2);
+        assert!((spec.slos[0].objective - 0.999).abs() < 1e-12);
+        assert_eq!(spec.slos[0].service.as_deref(), Some("users"));
+        assert_eq!(spec.slos[1].service.as_deref(), Some("users"));
+        match &spec.slos[1].sli {
+            Sli::Latency {
+                threshold_seconds, ..
+            } => assert!((threshold_seconds - 0.2).abs() < 1e-12),
+            other => panic!("{other:?}"),
+        }
+        let (e, t) = spec.slos[0].sli.event_queries("30m").unwrap();
+        assert!(e.contains("[30m]") && t.contains("[30m]"), "{e} {t}");
+        let (e, _) = spec.slos[1].sli.event_queries("5m").unwrap();
+        assert!(e.contains(r#"le=~"0\\.20*""#), "{e}");
+        promql_parser::parser::parse(&e).unwrap();
+    }
+
+    fn error_of(text: &str) -> SpecError {
+        Spec::parse(text, "t.yaml").unwrap_err()
+    }
+
+    #[test]
+    fn errors_point_at_the_bad_field() {
+        let e = error_of(&GOOD.replace("objective: 95", "objective: 120"));
+        assert_eq!(e.field, "slos[1].objective");
+        let e = error_of(&GOOD.replace("threshold: 200ms", "threshold: 200 parsecs"));
+        assert_eq!(e.field, "slos[1].sli.latency.threshold");
+        assert!(e.to_string().contains("parsecs"), "{e}");
+        let e = error_of(&GOOD.replace("[{{.window}}]))", "[5m]))"));
+        assert_eq!(e.field, "slos[0].sli.events.error_query");
+        let e = error_of(&GOOD.replace("sum(rate(http_server_request_duration_seconds_count{service=\"users\"}[{{ .window }}]))", "sum(rate(x{[{{.window}}]))"));
+        assert_eq!(e.field, "slos[0].sli.events.total_query");
+        assert!(e.message.contains("not valid PromQL"), "{e}");
+        let e = error_of(&GOOD.replace("prometheus/v1", "prometheus/v2"));
+        assert_eq!(e.field, "version");
+        let e = error_of(&GOOD.replace("objective: 95", "objective: 95\n    sly: 1"));
+        assert!(e.field.starts_with("slos[1]"), "{e:?}");
+        assert!(e.message.contains("unknown field `sly`"), "{e:?}");
+        let e = error_of(&GOOD.replace("objective: 99.9", "objective: lots"));
+        assert!(e.field.starts_with("slos[0].objective"), "{e:?}");
+        let e = error_of(&GOOD.replace("name: users-latency", "name: users-availability"));
+        assert_eq!(e.field, "slos[1].name");
+        let e = error_of(&GOOD.replace("selector: service=\"users\"", "selector: service=users"));
+        assert_eq!(e.field, "slos[1].sli.latency.selector");
+        let e = error_of("version: prometheus/v1\nservice: x\nslos: []\n");
+        assert_eq!(e.field, "slos");
+    }
+
+    #[test]
+    fn the_shipped_spec_is_valid() {
+        let spec = Spec::load(concat!(env!("CARGO_MANIFEST_DIR"), "/specs/banter.yaml")).unwrap();
+        for service in ["users", "friends", "chat", "notifications"] {
+            for kind in ["latency", "availability"] {
+                let slo = spec
+                    .slos
+                    .iter()
+                    .find(|s| s.name == format!("{service}-{kind}"))
+                    .unwrap_or_else(|| panic!("{service}-{kind}"));
+                assert_eq!(slo.service.as_deref(), Some(service));
+            }
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_seconds("200ms").unwrap(), 0.2);
+        assert_eq!(parse_duration_seconds("1.5s").unwrap(), 1.5);
+        assert_eq!(parse_duration_seconds("5m").unwrap(), 300.0);
+        assert!(parse_duration_seconds("fast").is_err());
+        assert_eq!(
+            with_window("a[{{.window}}] b[{{ .window }}]", "1h"),
+            "a[1h] b[1h]"
+        );
+    }
+}
