@@ -110,7 +110,11 @@ impl Inbound {
     }
 
     async fn store(&self, event: &Event, drafts: &[domain::Draft]) -> Result<(), HandlerError> {
-        let created = self.store.create(&event.id, drafts).await.map_err(transient)?;
+        let created = self
+            .store
+            .create(&event.id, drafts)
+            .await
+            .map_err(transient)?;
         if !created.is_empty() {
             self.relay.wake();
             tracing::debug!(count = created.len(), kind = %event.kind, "notifications created");

@@ -123,12 +123,7 @@ impl Notifications {
 
     /// Starts publishing the outbox (once; later calls do nothing).
     pub fn start_relay(&self, ctx: &Context) {
-        if let Some(relay) = self
-            .relay
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
+        if let Some(relay) = self.relay.lock().unwrap_or_else(|e| e.into_inner()).take() {
             relay.spawn(ctx);
         }
     }

@@ -143,7 +143,9 @@ pub struct Unprocessable(pub String);
 
 fn positive(field: &str, id: i64) -> Result<(), Unprocessable> {
     if id <= 0 {
-        return Err(Unprocessable(format!("{field} must be a positive id, got {id}")));
+        return Err(Unprocessable(format!(
+            "{field} must be a positive id, got {id}"
+        )));
     }
     Ok(())
 }
@@ -340,9 +342,7 @@ pub fn read_target(ids: Option<Vec<i64>>, all: Option<bool>) -> Result<ReadTarge
         (Some(_), true) => Err(Invalid(
             "give either notification_ids or all: true, not both".into(),
         )),
-        (None, false) => Err(Invalid(
-            "give notification_ids or all: true".into(),
-        )),
+        (None, false) => Err(Invalid("give notification_ids or all: true".into())),
         (None, true) => Ok(ReadTarget::All),
         (Some(mut ids), false) => {
             if ids.len() > MAX_READ_IDS {

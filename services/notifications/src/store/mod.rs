@@ -38,7 +38,11 @@ pub trait NotificationStore: Send + Sync {
     /// its recipient and a `NotificationCreated` event in the outbox, all in
     /// one transaction. Recipients who already have a notification from this
     /// event are skipped. Returns what was created.
-    async fn create(&self, source_event_id: &str, drafts: &[Draft]) -> StoreResult<Vec<Notification>>;
+    async fn create(
+        &self,
+        source_event_id: &str,
+        drafts: &[Draft],
+    ) -> StoreResult<Vec<Notification>>;
     /// A user's notifications, newest first, with ids below `before`.
     async fn list(
         &self,
@@ -53,5 +57,10 @@ pub trait NotificationStore: Send + Sync {
     /// Marks all of the user's notifications read; returns how many were unread.
     async fn mark_all_read(&self, user_id: i64) -> StoreResult<u64>;
     /// A user's notifications with `seq > after`, in seq order (SSE backlog).
-    async fn after_seq(&self, user_id: i64, after: i64, limit: u32) -> StoreResult<Vec<Notification>>;
+    async fn after_seq(
+        &self,
+        user_id: i64,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Notification>>;
 }

@@ -32,8 +32,9 @@ impl TryFrom<NotificationRow> for Notification {
     type Error = StoreError;
 
     fn try_from(r: NotificationRow) -> StoreResult<Self> {
-        let kind = Kind::parse(&r.kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown kind `{}` (id {})", r.kind, r.id)))?;
+        let kind = Kind::parse(&r.kind).ok_or_else(|| {
+            StoreError::Corrupt(format!("unknown kind `{}` (id {})", r.kind, r.id))
+        })?;
         let data = serde_json::from_str(&r.data)
             .map_err(|e| StoreError::Corrupt(format!("data of id {} is not JSON: {e}", r.id)))?;
         Ok(Self {
