@@ -347,17 +347,16 @@ macro_rules! friend_store {
                     return Err(StoreError::UnknownUser);
                 }
                 let now = Utc::now();
-                let inserted = timed(SERVICE, "insert_block", sqlx::query(
+                let inserted: Option<DateTime<Utc>> = timed(SERVICE, "insert_block", sqlx::query_scalar(
                     "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (blocker_id, blocked_id) DO NOTHING",
+                     ON CONFLICT (blocker_id, blocked_id) DO NOTHING RETURNING created_at",
                 )
                 .bind(blocker)
                 .bind(blocked)
                 .bind(now)
-                .execute(&mut *tx))
-                .await?
-                .rows_affected();
-                if inserted == 0 {
+                .fetch_optional(&mut *tx))
+                .await?;
+                let Some(blocked_at) = inserted else {
                     let blocked_at: DateTime<Utc> = timed(SERVICE, "select_block", sqlx::query_scalar(
                         "SELECT created_at FROM blocks WHERE blocker_id = $1 AND blocked_id = $2",
                     )
@@ -367,7 +366,7 @@ macro_rules! friend_store {
                     .await?;
                     tx.rollback().await?;
                     return Ok(Block { blocked_at, created: false });
-                }
+                };
                 // A block ends whatever the two had; consumers hear why.
                 let (low, high) = pair(blocker, blocked);
                 let sql = format!(
@@ -391,7 +390,7 @@ macro_rules! friend_store {
                 }
                 tx.enqueue(events::TOPIC, &events::user_blocked(blocker, blocked)).await?;
                 self.commit(tx).await?;
-                Ok(Block { blocked_at: now, created: true })
+                Ok(Block { blocked_at, created: true })
             }
 
             async fn unblock(&self, blocker: i64, blocked: i64) -> StoreResult<bool> {
