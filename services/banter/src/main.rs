@@ -2,14 +2,13 @@
 //! every service in one process on embedded storage; `--target <service>`
 //! runs one service alone (the distributed deployment).
 
-use anyhow::Context;
+use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use kit::auth::{InMemoryRevocations, TokenVerifier};
 use kit::config::{StorageConfig, TelemetryConfig};
+use kit::context::Context;
 use kit::db::Database;
 use kit::platform::Platform;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
@@ -65,6 +64,12 @@ impl Target {
     }
 }
 
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum RelayMode {
+    On,
+    Paused,
+}
+
 #[derive(clap::Args, Debug)]
 struct ServeArgs {
     /// Services to run in this process.
@@ -92,6 +97,11 @@ struct ServeArgs {
         value_name = "SECS"
     )]
     drain_secs: u64,
+
+    /// `paused` keeps events in the outboxes instead of publishing them
+    /// (operations and crash tests); they go out once a normal process runs.
+    #[arg(long, env = "BANTER_OUTBOX_RELAY", value_enum, default_value_t = RelayMode::On, hide = true)]
+    outbox_relay: RelayMode,
 
     #[command(flatten)]
     storage: StorageConfig,
@@ -136,12 +146,25 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Bind first: a port in use is the most common startup failure.
     let listener = kit::server::bind(addr).await?;
 
-    let verifier = Arc::new(TokenVerifier::new(Arc::new(InMemoryRevocations::default())));
+    let mut ctx = Context::embedded();
+    ctx.relay_paused = args.outbox_relay == RelayMode::Paused;
+    let mut platform = Platform::new(args.target.title(), args.target.label());
+    let mut databases = Vec::new();
+
     let users_db = Database::connect(&args.storage, "users").await?;
-    let users = users::Users::build(&args.users, users_db.clone(), verifier.clone())
+    databases.push(users_db.clone());
+    let users = users::Users::build(&args.users, users_db, &ctx)
         .await
         .context("starting the users service")?;
-    let platform = Platform::new(args.target.title(), args.target.label()).with(users.service());
+    platform = platform.with(users.service());
+
+    // Every consumer subscribes before any relay publishes, so no service
+    // misses another's first events.
+    users
+        .subscribe(&ctx)
+        .await
+        .context("subscribing the users service")?;
+    users.start_relay(&ctx);
 
     let storage = match &args.storage.database_url {
         Some(url) => kit::db::redact_url(url),
@@ -151,18 +174,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         target_set = ?args.target,
         %addr,
         storage,
+        bus = ctx.bus.name(),
         version = kit::VERSION,
         git_sha = kit::GIT_SHA,
         "banter listening on http://{addr} (API docs at http://{addr}/docs)"
     );
-    kit::server::run(
-        listener,
-        platform.into_router(),
-        kit::server::shutdown_signal(),
-        Duration::from_secs(args.drain_secs),
-    )
-    .await?;
-    users_db.close().await;
+    let drain = Duration::from_secs(args.drain_secs);
+    let shutdown = ctx.shutdown.clone();
+    let signal = async move {
+        kit::server::shutdown_signal().await;
+        // Ends SSE streams so connections can drain.
+        shutdown.cancel();
+    };
+    kit::server::run(listener, platform.into_router(), signal, drain).await?;
+    ctx.stop(drain).await;
+    for db in databases {
+        db.close().await;
+    }
     tracing::info!("stopped");
     telemetry.shutdown().await;
     Ok(())

@@ -22,6 +22,7 @@ async fn traffic(app: &Banter) -> (i64, String) {
     let client = reqwest::Client::new();
     let res = client
         .post(app.url("/api/auth/register"))
+        .header("traceparent", TRACEPARENT)
         .json(&json!({"email": EMAIL, "username": "secretperson", "password": PASSWORD}))
         .send()
         .await
@@ -244,6 +245,16 @@ async fn ships_logs_to_loki_and_spans_over_otlp() {
             && s.name.starts_with("select_")
     });
     assert!(db_child, "database calls are child spans of the request");
+    // The registration's event carries the trace across the bus.
+    let publish = spans
+        .iter()
+        .find(|s| s.name == "user.events publish")
+        .expect("a producer span for user.events");
+    assert_eq!(
+        publish.trace_id, trace_id,
+        "the relay's publish continues the request's trace"
+    );
+    assert_eq!(publish.kind, 4, "SPAN_KIND_PRODUCER");
 }
 
 #[tokio::test]

@@ -6,15 +6,19 @@
 //! users from its events and its HTTP API, never from its tables.
 
 pub mod domain;
+pub mod events;
 pub mod http;
 pub mod password;
 pub mod presence;
 pub mod store;
 
 use kit::auth::{SigningKey, TokenVerifier};
+use kit::context::Context;
 use kit::db::Database;
+use kit::events::topics::{FRIEND_EVENTS, USER_ONLINE_STATUS};
+use kit::events::{BusError, ConsumerSpec, Relay};
 use kit::health::DatabaseCheck;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Settings of the users service.
@@ -61,6 +65,10 @@ pub struct Users {
     pub token_ttl: Duration,
     pub presence_ttl: Duration,
     pub db: Database,
+    /// Live status changes, keyed by the viewer who should see them.
+    pub status_hub: kit::sse::Hub<i64>,
+    pub ctx: Context,
+    relay: Mutex<Option<Relay>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,18 +81,25 @@ pub enum BuildError {
 
 impl Users {
     /// Migrates the database, loads (or creates) the shared signing key and
-    /// makes `verifier` trust it.
+    /// makes the context's verifier trust it.
     pub async fn build(
         config: &Config,
         db: Database,
-        verifier: Arc<TokenVerifier>,
+        ctx: &Context,
     ) -> Result<Arc<Self>, BuildError> {
+        kit::events::migrate(&db)
+            .await
+            .map_err(store::StoreError::from)?;
+        let relay = Relay::new(db.clone(), ctx.bus.clone(), events::SOURCE);
         let store: Arc<dyn store::UserStore> = match &db {
             Database::Sqlite(pool) => {
-                Arc::new(store::SqliteUserStore::migrate(pool.clone()).await?)
+                Arc::new(store::SqliteUserStore::migrate(pool.clone(), relay.handle()).await?)
             }
-            Database::Postgres(pool) => Arc::new(store::PgUserStore::migrate(pool.clone()).await?),
+            Database::Postgres(pool) => {
+                Arc::new(store::PgUserStore::migrate(pool.clone(), relay.handle()).await?)
+            }
         };
+        let verifier: Arc<TokenVerifier> = ctx.verifier.clone();
         let candidate = SigningKey::generate()?;
         let (kid, pkcs8) = store
             .signing_key(candidate.kid(), candidate.pkcs8())
@@ -104,7 +119,63 @@ impl Users {
             token_ttl: Duration::from_secs(config.token_ttl_secs),
             presence_ttl: Duration::from_secs(config.presence_ttl_secs),
             db,
+            status_hub: kit::sse::Hub::default(),
+            ctx: ctx.clone(),
+            relay: Mutex::new(Some(relay)),
         }))
+    }
+
+    /// Starts the consumers: the friendships read model and the live feed of
+    /// friends' status changes.
+    pub async fn subscribe(self: &Arc<Self>, ctx: &Context) -> Result<(), BusError> {
+        let projection = Arc::new(events::FriendshipProjection {
+            store: self.store.clone(),
+        });
+        ConsumerSpec::durable(events::SOURCE, FRIEND_EVENTS, "users", self.db.clone())
+            .spawn(ctx, projection)
+            .await?;
+        let feed = Arc::new(http::StatusFeed(self.clone()));
+        ConsumerSpec::live(events::SOURCE, USER_ONLINE_STATUS, "sse")
+            .spawn(ctx, feed)
+            .await?;
+        Ok(())
+    }
+
+    /// Starts the outbox relay and the sweeper that turns expired presence
+    /// into offline transitions.
+    pub fn start_relay(self: &Arc<Self>, ctx: &Context) {
+        if let Some(relay) = self.relay.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            relay.spawn(ctx);
+        }
+        let me = self.clone();
+        let shutdown = ctx.shutdown.clone();
+        let every =
+            (self.presence_ttl / 10).clamp(Duration::from_millis(200), Duration::from_secs(5));
+        ctx.tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(every) => {}
+                    () = shutdown.cancelled() => break,
+                }
+                me.sweep_presence().await;
+            }
+        });
+    }
+
+    async fn sweep_presence(&self) {
+        let expired = match self.presence.take_expired().await {
+            Ok(ids) => ids,
+            Err(err) => return tracing::warn!(error = %err, "presence sweep failed"),
+        };
+        for user_id in expired {
+            if let Err(err) = self
+                .store
+                .record_presence(user_id, false, chrono::Utc::now())
+                .await
+            {
+                tracing::warn!(user_id, error = %err, "could not record going offline");
+            }
+        }
     }
 
     /// The service as the platform composes it.

@@ -3,6 +3,8 @@
 mod auth;
 mod profile;
 mod status;
+
+pub use status::StatusFeed;
 mod users;
 
 use crate::Users;
@@ -67,6 +69,8 @@ pub fn router(users: Arc<Users>) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(users::exists))
         .routes(routes!(status::heartbeat))
         .routes(routes!(status::user_status))
+        .routes(routes!(status::friends))
+        .routes(routes!(status::stream))
         .with_state(AppState(users))
         .split_for_parts();
     (router, openapi)

@@ -44,6 +44,17 @@ pub struct StoredImage {
     pub bytes: Vec<u8>,
 }
 
+/// One online/offline transition.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PresenceChange {
+    pub seq: i64,
+    pub user_id: i64,
+    pub is_online: bool,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// Writes that change what other services know about a user also publish an
+/// event through the outbox, in the same transaction.
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// Inserts an account; [`StoreError::Taken`] names the duplicate field.
@@ -61,6 +72,24 @@ pub trait UserStore: Send + Sync {
     async fn delete_image(&self, id: i64) -> StoreResult<Option<User>>;
     async fn image(&self, id: i64) -> StoreResult<Option<StoredImage>>;
     async fn touch_last_seen(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Records an online/offline transition (and its event); returns its seq.
+    async fn record_presence(
+        &self,
+        user_id: i64,
+        is_online: bool,
+        at: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    /// Transitions of `viewer`'s friends with seq > `after`, oldest first.
+    async fn friend_presence_changes(
+        &self,
+        viewer: i64,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<PresenceChange>>;
+    /// Records (or removes) an accepted friendship in the read model.
+    async fn set_friends(&self, a: i64, b: i64, friends: bool) -> StoreResult<()>;
+    /// Ids of `user_id`'s friends.
+    async fn friend_ids(&self, user_id: i64) -> StoreResult<Vec<i64>>;
     /// The token signing key every instance shares: stores `candidate` when
     /// none exists yet, and returns the oldest stored `(kid, pkcs8)`.
     async fn signing_key(&self, kid: &str, pkcs8: &[u8]) -> StoreResult<(String, Vec<u8>)>;

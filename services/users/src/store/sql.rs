@@ -2,11 +2,13 @@
 //! once: numbered `$n` parameters work on PostgreSQL and on SQLite, and the
 //! schema differences live in the per-database migrations.
 
-use super::{StoreError, StoreResult, StoredImage, UserStore};
+use super::{PresenceChange, StoreError, StoreResult, StoredImage, UserStore};
 use crate::domain::{NewUser, ProfileUpdate, User};
+use crate::events;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kit::db::timed;
+use kit::events::{Enqueue, RelayHandle};
 
 const SERVICE: &str = "users";
 const COLUMNS: &str = "id, email, username, display_name, status_message, image_updated_at, last_seen_at, created_at, updated_at";
@@ -83,13 +85,24 @@ macro_rules! user_store {
         $(#[$doc])*
         pub struct $name {
             pool: sqlx::Pool<$db>,
+            relay: RelayHandle,
         }
 
         impl $name {
-            /// Wraps a pool and brings the schema up to date.
-            pub async fn migrate(pool: sqlx::Pool<$db>) -> StoreResult<Self> {
-                sqlx::migrate!($migrations).run(&pool).await?;
-                Ok(Self { pool })
+            /// Wraps a pool and brings the schema up to date; `relay` is woken
+            /// after each commit that wrote events.
+            pub async fn migrate(pool: sqlx::Pool<$db>, relay: RelayHandle) -> StoreResult<Self> {
+                let mut migrator = sqlx::migrate!($migrations);
+                migrator.set_ignore_missing(true);
+                migrator.run(&pool).await?;
+                Ok(Self { pool, relay })
+            }
+
+            /// Reads a user back inside `tx` and queues the profile event.
+            async fn publish_profile(tx: &mut sqlx::Transaction<'_, $db>, user: &User) -> StoreResult<()> {
+                let (topic, event) = events::profile_updated(user);
+                tx.enqueue(topic, &event).await?;
+                Ok(())
             }
 
             async fn fetch_user(&self, op: &'static str, sql: &str, id: i64) -> StoreResult<Option<User>> {
@@ -106,16 +119,22 @@ macro_rules! user_store {
                     "INSERT INTO users (email, username, password_hash, display_name, created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, $5) RETURNING {COLUMNS}"
                 );
+                let mut tx = self.pool.begin().await?;
                 let row = timed(SERVICE, "insert_user", sqlx::query_as::<_, UserRow>(&sql)
                     .bind(&new.email)
                     .bind(&new.username)
                     .bind(password_hash)
                     .bind(&new.display_name)
                     .bind(now)
-                    .fetch_one(&self.pool))
+                    .fetch_one(&mut *tx))
                     .await
                     .map_err(taken)?;
-                Ok(row.into())
+                let user = User::from(row);
+                let (topic, event) = events::registered(&user);
+                tx.enqueue(topic, &event).await?;
+                tx.commit().await?;
+                self.relay.wake();
+                Ok(user)
             }
 
             async fn credentials(&self, email: &str) -> StoreResult<Option<(User, String)>> {
@@ -175,6 +194,7 @@ macro_rules! user_store {
                        updated_at = $6 \
                      WHERE id = $1 RETURNING {COLUMNS}"
                 );
+                let mut tx = self.pool.begin().await?;
                 let row = timed(SERVICE, "update_profile", sqlx::query_as::<_, UserRow>(&sql)
                     .bind(id)
                     .bind(update.display_name.is_some())
@@ -182,9 +202,13 @@ macro_rules! user_store {
                     .bind(update.status_message.is_some())
                     .bind(update.status_message.clone().flatten())
                     .bind(Utc::now())
-                    .fetch_optional(&self.pool))
+                    .fetch_optional(&mut *tx))
                     .await?;
-                Ok(row.map(User::from))
+                let Some(user) = row.map(User::from) else { return Ok(None) };
+                Self::publish_profile(&mut tx, &user).await?;
+                tx.commit().await?;
+                self.relay.wake();
+                Ok(Some(user))
             }
 
             async fn set_image(&self, id: i64, image: &StoredImage) -> StoreResult<Option<User>> {
@@ -210,8 +234,11 @@ macro_rules! user_store {
                 .bind(now)
                 .execute(&mut *tx))
                 .await?;
+                let user = User::from(row);
+                Self::publish_profile(&mut tx, &user).await?;
                 tx.commit().await?;
-                Ok(Some(row.into()))
+                self.relay.wake();
+                Ok(Some(user))
             }
 
             async fn delete_image(&self, id: i64) -> StoreResult<Option<User>> {
@@ -228,8 +255,11 @@ macro_rules! user_store {
                     .bind(Utc::now())
                     .fetch_optional(&mut *tx))
                     .await?;
+                let Some(user) = row.map(User::from) else { return Ok(None) };
+                Self::publish_profile(&mut tx, &user).await?;
                 tx.commit().await?;
-                Ok(row.map(User::from))
+                self.relay.wake();
+                Ok(Some(user))
             }
 
             async fn image(&self, id: i64) -> StoreResult<Option<StoredImage>> {
@@ -249,6 +279,66 @@ macro_rules! user_store {
                     .execute(&self.pool))
                     .await?;
                 Ok(())
+            }
+
+            async fn record_presence(&self, user_id: i64, is_online: bool, at: DateTime<Utc>) -> StoreResult<i64> {
+                let mut tx = self.pool.begin().await?;
+                let seq: i64 = timed(SERVICE, "insert_presence_change", sqlx::query_scalar(
+                    "INSERT INTO presence_changes (user_id, is_online, changed_at) VALUES ($1, $2, $3) RETURNING seq",
+                )
+                .bind(user_id)
+                .bind(is_online)
+                .bind(at)
+                .fetch_one(&mut *tx))
+                .await?;
+                sqlx::query("UPDATE users SET last_seen_at = $2 WHERE id = $1")
+                    .bind(user_id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                let (topic, event) = events::status_changed(user_id, is_online, at, seq);
+                tx.enqueue(topic, &event).await?;
+                tx.commit().await?;
+                self.relay.wake();
+                Ok(seq)
+            }
+
+            async fn friend_presence_changes(&self, viewer: i64, after: i64, limit: i64) -> StoreResult<Vec<PresenceChange>> {
+                let rows = timed(SERVICE, "select_presence_changes", sqlx::query_as::<_, PresenceChange>(
+                    "SELECT c.seq, c.user_id, c.is_online, c.changed_at FROM presence_changes c \
+                     JOIN friendships f ON f.friend_id = c.user_id AND f.user_id = $1 \
+                     WHERE c.seq > $2 ORDER BY c.seq LIMIT $3",
+                )
+                .bind(viewer)
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool))
+                .await?;
+                Ok(rows)
+            }
+
+            async fn set_friends(&self, a: i64, b: i64, friends: bool) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                for (x, y) in [(a, b), (b, a)] {
+                    let sql = if friends {
+                        "INSERT INTO friendships (user_id, friend_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+                    } else {
+                        "DELETE FROM friendships WHERE user_id = $1 AND friend_id = $2"
+                    };
+                    sqlx::query(sql).bind(x).bind(y).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn friend_ids(&self, user_id: i64) -> StoreResult<Vec<i64>> {
+                let ids = timed(SERVICE, "select_friend_ids", sqlx::query_scalar(
+                    "SELECT friend_id FROM friendships WHERE user_id = $1 ORDER BY friend_id",
+                )
+                .bind(user_id)
+                .fetch_all(&self.pool))
+                .await?;
+                Ok(ids)
             }
 
             async fn signing_key(&self, kid: &str, pkcs8: &[u8]) -> StoreResult<(String, Vec<u8>)> {

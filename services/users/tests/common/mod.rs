@@ -3,7 +3,7 @@
 //! database.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use kit::auth::{InMemoryRevocations, TokenVerifier};
+use kit::context::Context;
 use kit::db::Database;
 use kit::platform::Platform;
 use reqwest::{Client, Response, StatusCode};
@@ -28,6 +28,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub client: Client,
     pub users: Arc<Users>,
+    pub ctx: Context,
     _dir: Option<tempfile::TempDir>,
     pg_database: Option<String>,
 }
@@ -63,12 +64,15 @@ impl TestApp {
                 Database::connect_postgres(url.as_str(), 4).await.unwrap()
             }
         };
-        let verifier = Arc::new(TokenVerifier::new(Arc::new(InMemoryRevocations::default())));
+        let ctx = Context::embedded();
         let config = users::Config {
             hash_concurrency: 2,
+            presence_ttl_secs: 1,
             ..Default::default()
         };
-        let users = Users::build(&config, db, verifier).await.unwrap();
+        let users = Users::build(&config, db, &ctx).await.unwrap();
+        users.subscribe(&ctx).await.unwrap();
+        users.start_relay(&ctx);
         let router = Platform::new("Users Service", "users")
             .with(users.service())
             .into_router();
@@ -86,6 +90,7 @@ impl TestApp {
             addr,
             client: Client::new(),
             users,
+            ctx,
             _dir: dir,
             pg_database,
         }
@@ -178,6 +183,7 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        self.ctx.shutdown.cancel();
         let Some(name) = self.pg_database.take() else {
             return;
         };
@@ -254,4 +260,67 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// Reads server-sent events from a streaming response.
+pub struct SseReader {
+    stream: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buf: String,
+}
+
+/// One server-sent event.
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    pub id: Option<String>,
+    pub event: Option<String>,
+    pub data: String,
+}
+
+impl SseReader {
+    pub fn new(res: Response) -> Self {
+        assert_eq!(res.status(), StatusCode::OK, "stream opened");
+        let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ct.starts_with("text/event-stream"), "{ct}");
+        Self {
+            stream: Box::pin(res.bytes_stream()),
+            buf: String::new(),
+        }
+    }
+
+    /// The next event (comments skipped), or None after `wait`.
+    pub async fn next(&mut self, wait: std::time::Duration) -> Option<SseEvent> {
+        use futures::StreamExt;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            while let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let mut ev = SseEvent {
+                    id: None,
+                    event: None,
+                    data: String::new(),
+                };
+                let mut is_event = false;
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        ev.id = Some(v.trim().to_owned());
+                        is_event = true;
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        ev.event = Some(v.trim().to_owned());
+                        is_event = true;
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        ev.data.push_str(v.trim_start());
+                        is_event = true;
+                    }
+                }
+                if is_event {
+                    return Some(ev);
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??
+                .ok()?;
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
 }
