@@ -1,6 +1,6 @@
 //! What the users service publishes and consumes, and the online-status
-#![allow(clippy::unwrap_used)]
 //! endpoints built on the friendships read model, on both backends.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
