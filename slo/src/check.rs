@@ -114,11 +114,12 @@ pub async fn check(spec: &Spec, spec_file: &str, source: &dyn Source) -> Report 
                 match m.good_ratio {
                     None => {
                         outcome.verdict = Verdict::NoData;
-                        outcome.message = Some(
-                            "no events in the window (is the service running and scraped, \
-                             and is the window long enough?)"
+                        outcome.message = Some(match &m.note {
+                            Some(note) => format!("no events in the window: {note}"),
+                            None => "no events in the window (is the service running and \
+                                     scraped, and is the window long enough?)"
                                 .into(),
-                        );
+                        });
                     }
                     Some(good) => {
                         outcome.measured_percent = Some(good * 100.0);

@@ -337,10 +337,9 @@ impl Comparison {
     }
 }
 
-/// Redraws each bucket as Poisson(count) and returns the quantile.
-fn resampled_quantile(d: &LatencyDistribution, q: f64, rng: &mut rand::rngs::StdRng) -> f64 {
-    let points: Vec<(f64, f64)> = d
-        .points
+/// Redraws each bucket's count as Poisson(count).
+fn resample(d: &LatencyDistribution, rng: &mut rand::rngs::StdRng) -> Vec<(f64, f64)> {
+    d.points
         .iter()
         .map(|&(v, c)| {
             let c2 = if c > 0.0 {
@@ -350,31 +349,43 @@ fn resampled_quantile(d: &LatencyDistribution, q: f64, rng: &mut rand::rngs::Std
             };
             (v, c2)
         })
-        .collect();
-    quantile_of(&points, |p| p.1, q)
+        .collect()
 }
 
-/// 95 % bootstrap interval of `quantile(cand) - quantile(base)`.
-pub fn bootstrap_delta(
+/// 95 % bootstrap intervals of `quantile(cand) - quantile(base)` for each of
+/// `qs`; `None` when either side has no sample.
+pub fn bootstrap_deltas(
     base: &LatencyDistribution,
     cand: &LatencyDistribution,
-    q: f64,
+    qs: &[f64],
     seed: u64,
-) -> Option<(f64, f64)> {
+) -> Option<Vec<(f64, f64)>> {
     if base.total() <= 0.0 || cand.total() <= 0.0 {
         return None;
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut deltas: Vec<f64> = (0..REPLICATES)
-        .map(|_| resampled_quantile(cand, q, &mut rng) - resampled_quantile(base, q, &mut rng))
-        .filter(|d| d.is_finite())
-        .collect();
-    if deltas.is_empty() {
-        return None;
+    let mut deltas: Vec<Vec<f64>> = vec![Vec::with_capacity(REPLICATES); qs.len()];
+    for _ in 0..REPLICATES {
+        let b = resample(base, &mut rng);
+        let c = resample(cand, &mut rng);
+        for (i, q) in qs.iter().enumerate() {
+            let d = quantile_of(&c, |p| p.1, *q) - quantile_of(&b, |p| p.1, *q);
+            if d.is_finite() {
+                deltas[i].push(d);
+            }
+        }
     }
-    deltas.sort_by(f64::total_cmp);
-    let at = |p: f64| deltas[((deltas.len() - 1) as f64 * p).round() as usize];
-    Some((at(0.025), at(0.975)))
+    deltas
+        .into_iter()
+        .map(|mut v| {
+            if v.is_empty() {
+                return None;
+            }
+            v.sort_by(f64::total_cmp);
+            let at = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+            Some((at(0.025), at(0.975)))
+        })
+        .collect()
 }
 
 /// Two-proportion z-test at 95 %.
@@ -391,10 +402,12 @@ fn proportions_differ(e1: u64, n1: u64, e2: u64, n2: u64) -> bool {
 /// Compares two runs step by step under `criteria`.
 pub fn compare(base: Run, cand: Run, criteria: Vec<Criterion>) -> Comparison {
     let mut steps = Vec::new();
+    let qs: Vec<f64> = Metric::ALL.iter().filter_map(|m| m.quantile()).collect();
     for (i, b) in base.steps.iter().enumerate() {
         let Some(c) = cand.steps.iter().find(|c| c.key == b.key) else {
             continue;
         };
+        let intervals = bootstrap_deltas(&b.latency, &c.latency, &qs, 0x5107 + i as u64);
         let deltas = Metric::ALL
             .iter()
             .map(|&m| {
@@ -403,7 +416,9 @@ pub fn compare(base: Run, cand: Run, criteria: Vec<Criterion>) -> Comparison {
                 let relative = if bv != 0.0 { absolute / bv } else { f64::NAN };
                 let (interval, meaningful) = match m.quantile() {
                     Some(q) => {
-                        let iv = bootstrap_delta(&b.latency, &c.latency, q, 0x5107 + i as u64);
+                        let iv = intervals
+                            .as_ref()
+                            .and_then(|all| qs.iter().position(|x| *x == q).map(|k| all[k]));
                         (iv, iv.map(|(lo, hi)| lo > 0.0 || hi < 0.0))
                     }
                     None if m == Metric::ErrorRate => (

@@ -233,8 +233,10 @@ impl Sli {
         match self {
             Sli::Raw { error_ratio_query } => with_window(error_ratio_query, window),
             _ => {
+                // `or on() vector(0)`: no error series at all (nothing failed yet)
+                // is a ratio of 0, not an empty result.
                 let (error, total) = self.event_queries(window).unwrap_or_default();
-                format!("({error})\n/\n({total})")
+                format!("(({error}) or on() vector(0))\n/\n({total})")
             }
         }
     }

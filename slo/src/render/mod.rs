@@ -29,11 +29,8 @@ pub fn human_seconds(s: f64) -> String {
 
 /// A percentage with enough digits to tell 99.9 from 99.95.
 pub fn percent(p: f64) -> String {
-    if (p - p.round()).abs() < 1e-9 {
-        format!("{p:.0} %")
-    } else if p >= 99.0 {
-        format!("{p:.3} %")
-    } else {
-        format!("{p:.2} %")
-    }
+    let digits = if p >= 99.0 { 3 } else { 2 };
+    let s = format!("{p:.digits$}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s} %")
 }
