@@ -23,6 +23,10 @@ use std::time::Duration;
 
 /// The `service` label and the `source` of chat's events.
 pub const SERVICE: &str = "chat";
+/// What `/health` reports when chat runs alone.
+pub const TITLE: &str = "Chat Service";
+/// Default port of `banter serve --target chat`.
+pub const DEFAULT_PORT: u16 = 8002;
 
 /// Settings of the chat service.
 #[derive(clap::Args, Debug, Clone)]
