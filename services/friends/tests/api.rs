@@ -23,6 +23,7 @@ on_both_backends!(
     block_unblock_and_blocked_list,
     block_ends_friendships_and_requests,
     profile_changes_reach_the_read_model,
+    concurrent_writes_keep_one_live_friendship,
     every_endpoint_needs_a_token,
     garbage_never_yields_5xx,
     health_ready_docs_metrics,
@@ -807,6 +808,57 @@ async fn profile_changes_reach_the_read_model(app: &TestApp) {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     panic!("the profile update never reached the friends read model");
+}
+
+async fn concurrent_writes_keep_one_live_friendship(app: &TestApp) {
+    let (alice, a) = app.user("alice").await;
+    let (bob, b) = app.user("bob").await;
+    let to = |id: i64| json!({"user_id_2": id});
+    // Both ask each other at once, several times over: one request wins.
+    let (ab, ba) = (to(bob), to(alice));
+    let attempts = (0..4).flat_map(|_| {
+        [
+            app.post_json("/api/friends/request", &ab, Some(&a)),
+            app.post_json("/api/friends/request", &ba, Some(&b)),
+        ]
+    });
+    let mut statuses: Vec<u16> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409, 409, 409]);
+    let pending_a = app.json("/api/friends/requests", &a).await;
+    let pending_b = app.json("/api/friends/requests", &b).await;
+    let total =
+        |v: &Value| v["sent"].as_array().unwrap().len() + v["received"].as_array().unwrap().len();
+    assert_eq!((total(&pending_a), total(&pending_b)), (1, 1));
+    let (requester, addressee, token_r, token_a) =
+        if pending_a["sent"].as_array().unwrap().is_empty() {
+            (bob, alice, &b, &a)
+        } else {
+            (alice, bob, &a, &b)
+        };
+
+    // Accept and cancel race: exactly one of them happens.
+    let cancel = format!("/api/friends/request/{addressee}");
+    let (accepted, cancelled) = tokio::join!(
+        app.answer(token_a, requester, "accept"),
+        app.delete(&cancel, Some(token_r)),
+    );
+    let outcome = (accepted.status().as_u16(), cancelled.status().as_u16());
+    let friends = app
+        .json("/api/friends/list", &a)
+        .await
+        .as_array()
+        .unwrap()
+        .len();
+    match outcome {
+        (200, 404) => assert_eq!(friends, 1),
+        (404, 200) => assert_eq!(friends, 0),
+        other => panic!("accept and cancel both or neither happened: {other:?}"),
+    }
 }
 
 const ENDPOINTS: &[(&str, &str)] = &[

@@ -74,6 +74,12 @@ async fn connect(
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, true).await
+    }
+
+    /// With `friends_relay` false the friends outbox is not published: its
+    /// events stay in the database until a relay runs.
+    pub async fn spawn_with(backend: Backend, friends_relay: bool) -> Self {
         let dir = matches!(backend, Backend::Sqlite).then(|| tempfile::tempdir().unwrap());
         let (users_db, users_pg) = connect(backend, &dir, "users").await;
         let (friends_db, friends_pg) = connect(backend, &dir, "friends").await;
@@ -95,7 +101,9 @@ impl TestApp {
             .await
             .unwrap();
         users.start_relay(&ctx);
-        friends.start_relay(&ctx);
+        if friends_relay {
+            friends.start_relay(&ctx);
+        }
         let router = Platform::new(friends::TITLE, friends::SERVICE)
             .with(users.service())
             .with(friends.service())
@@ -190,6 +198,13 @@ impl TestApp {
     /// The next event of `kind` on `friend.events` (earlier events of
     /// other kinds are skipped).
     pub async fn friend_event(&self, kind: &str) -> Event {
+        self.friend_event_within(kind, Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|| panic!("no {kind} event on friend.events"))
+    }
+
+    /// Like [`TestApp::friend_event`], `None` when none arrives in time.
+    pub async fn friend_event_within(&self, kind: &str, limit: Duration) -> Option<Event> {
         let mut sub = self.events.lock().await;
         let wait = async {
             loop {
@@ -200,9 +215,7 @@ impl TestApp {
                 }
             }
         };
-        tokio::time::timeout(Duration::from_secs(10), wait)
-            .await
-            .unwrap_or_else(|_| panic!("no {kind} event on friend.events"))
+        tokio::time::timeout(limit, wait).await.ok()
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
