@@ -129,7 +129,8 @@ impl Handler for Inbound {
         match event.kind.as_str() {
             "UserRegistered" | "UserProfileUpdated" => {
                 let u: UserChanged = event.data()?;
-                if u.user_id <= 0 || u.username.is_empty() {
+                let username = domain::clean_name(&u.username);
+                if u.user_id <= 0 || username.is_empty() {
                     return Err(HandlerError::Permanent(format!(
                         "{}: user_id and username are required",
                         event.kind
@@ -137,8 +138,8 @@ impl Handler for Inbound {
                 }
                 let user = KnownUser {
                     user_id: u.user_id,
-                    username: u.username,
-                    display_name: u.display_name,
+                    username,
+                    display_name: u.display_name.as_deref().map(domain::clean_name),
                 };
                 self.store.upsert_user(&user).await.map_err(transient)
             }

@@ -31,6 +31,7 @@ on_both_backends!(
     stream_sends_keep_alives_and_refuses_bad_ids,
     same_event_twice_makes_one_notification,
     failing_events_are_dead_lettered_and_counted,
+    an_outage_is_retried_then_dead_lettered,
     notifications_are_published_as_events,
     health_ready_docs_metrics,
 );
@@ -174,6 +175,31 @@ async fn names_follow_profile_updates(app: &TestApp) {
         .await;
     let found = app.wait_for(&bob_token, 2).await;
     assert_eq!(found[0]["title"], "Friend request from Someone");
+
+    // Control characters from other services' events never reach the
+    // database (PostgreSQL refuses NUL) nor the texts.
+    let odd = Event::new(
+        "UserRegistered",
+        "users",
+        555,
+        json!({"user_id": 555, "email": "x@example.com", "username": "ev\u{0}il", "display_name": "\u{7}",
+               "created_at": chrono::Utc::now()}),
+    );
+    app.publish(kit::events::topics::USER_EVENTS, &odd).await;
+    let store = app.notifications.store.clone();
+    eventually("user 555 in the read model", || {
+        let store = store.clone();
+        async move { store.users(&[555]).await.unwrap().contains_key(&555) }
+    })
+    .await;
+    app.publish(
+        MESSAGE_EVENTS,
+        &message_sent(4, 1, 555, &[555, bob], &[], "nul\u{0}here"),
+    )
+    .await;
+    let found = app.wait_for(&bob_token, 3).await;
+    assert_eq!(found[0]["title"], "New message from evil");
+    assert_eq!(found[0]["body"], "nulhere");
 }
 
 async fn pages_newest_first_with_a_cursor(app: &TestApp) {
@@ -606,6 +632,15 @@ async fn stream_resumes_with_last_event_id(app: &TestApp) {
         let f = all.next_event(WAIT).await.unwrap();
         assert_eq!(f.id, Some(want.to_string()));
     }
+    drop(all);
+
+    // An id from the future (say, before a database reset) resumes from the
+    // newest instead of hiding what comes next.
+    let mut ahead = app.stream(&bob_token, Some("1000")).await;
+    app.publish(FRIEND_EVENTS, &friend_request_sent(2, alice, bob))
+        .await;
+    let next = ahead.next_event(WAIT).await.expect("the next notification");
+    assert_eq!(next.id.as_deref(), Some("6"));
 }
 
 async fn stream_sends_keep_alives_and_refuses_bad_ids(app: &TestApp) {
@@ -703,24 +738,63 @@ async fn failing_events_are_dead_lettered_and_counted(app: &TestApp) {
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].id, message_garbage.id);
 
-    let metrics = app.metrics().await;
-    let after = counter(&metrics, "messaging_dead_lettered_total", &labels);
-    assert!(after >= before + 2.0, "dead-lettered {before} -> {after}");
-    let message_dead = counter(
-        &metrics,
-        "messaging_dead_lettered_total",
-        &["topic=\"message.events\"", "group=\"notifications\""],
-    );
-    assert!(message_dead >= 1.0);
-    assert!(
+    // The counter moves right after the dead-letter publish.
+    eventually("messaging_dead_lettered_total to count both", || async {
         counter(
-            &metrics,
+            &app.metrics().await,
+            "messaging_dead_lettered_total",
+            &labels,
+        ) >= before + 2.0
+    })
+    .await;
+    eventually("the message dead letter to be counted", || async {
+        counter(
+            &app.metrics().await,
+            "messaging_dead_lettered_total",
+            &["topic=\"message.events\"", "group=\"notifications\""],
+        ) >= 1.0
+    })
+    .await;
+    eventually("messaging_consumed_total to count the outcome", || async {
+        counter(
+            &app.metrics().await,
             "messaging_consumed_total",
-            &["topic=\"friend.events\"", "outcome=\"dead_letter\""]
+            &["topic=\"friend.events\"", "outcome=\"dead_letter\""],
         ) >= 2.0
-    );
+    })
+    .await;
     // Bob got only the good one.
     assert_eq!(app.notifications(&bob_token).await.len(), 1);
+}
+
+async fn an_outage_is_retried_then_dead_lettered(app: &TestApp) {
+    let (alice, _) = app.user("alice").await;
+    let (bob, _) = app.user("bob").await;
+    let labels = ["topic=\"friend.events\"", "group=\"notifications\""];
+    let before = counter(
+        &app.metrics().await,
+        "messaging_dead_lettered_total",
+        &labels,
+    );
+    // The database goes away: every attempt fails transiently.
+    app.notifications.db.close().await;
+    let event = friend_request_sent(1, alice, bob);
+    app.publish(FRIEND_EVENTS, &event).await;
+    let dead = app.events_on(&dead_letter_topic(FRIEND_EVENTS), 1).await;
+    assert_eq!(dead.len(), 1, "dead-lettered after its retries");
+    assert_eq!(dead[0].id, event.id);
+    // The counter moves right after the dead-letter publish.
+    eventually("messaging_dead_lettered_total to count it", || async {
+        counter(
+            &app.metrics().await,
+            "messaging_dead_lettered_total",
+            &labels,
+        ) > before
+    })
+    .await;
+    // And readiness says why.
+    let res = app.get("/ready", None).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
 
 async fn notifications_are_published_as_events(app: &TestApp) {

@@ -115,6 +115,16 @@ pub fn name_of(user: Option<&KnownUser>) -> String {
     .map_or_else(|| "Someone".to_owned(), str::to_owned)
 }
 
+/// A name from another service's event, made safe for titles: control
+/// characters dropped (PostgreSQL refuses NUL), whitespace trimmed.
+pub fn clean_name(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
 /// Longest message preview in a notification body, in characters.
 pub const PREVIEW_MAX: usize = 100;
 
@@ -384,6 +394,12 @@ mod tests {
         };
         assert_eq!(name_of(Some(&blank)), "alice");
         assert_eq!(name_of(None), "Someone");
+    }
+
+    #[test]
+    fn names_lose_control_characters() {
+        assert_eq!(clean_name(" bo\0b\u{7} "), "bob");
+        assert_eq!(clean_name("\0"), "");
     }
 
     #[test]

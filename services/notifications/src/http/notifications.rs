@@ -26,8 +26,10 @@ fn invalid(e: domain::Invalid) -> ApiError {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListParams {
     /// Only unread notifications (`true`/`false`, default `false`).
+    #[param(value_type = Option<bool>)]
     unread_only: Option<String>,
     /// 1-100, default 20.
+    #[param(value_type = Option<u32>)]
     limit: Option<String>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -130,9 +132,14 @@ pub async fn stream(
     user: AuthUser,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
-    let last_event_id = kit::sse::last_event_id(&headers)?;
+    let mut last_event_id = kit::sse::last_event_id(&headers)?;
     // Subscribe before reading the backlog, so nothing falls in between.
     let live = state.hub.subscribe(&user.id);
+    // An id from the future (another deployment, a reset database) would
+    // hide every new notification up to it: resume from the newest instead.
+    if let Some(last) = last_event_id {
+        last_event_id = Some(last.min(state.store.last_seq(user.id).await?));
+    }
     let store = state.store.clone();
     let user_id = user.id;
     let backlog = move |after: i64| {

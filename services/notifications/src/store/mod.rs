@@ -56,6 +56,8 @@ pub trait NotificationStore: Send + Sync {
     async fn mark_read(&self, user_id: i64, ids: &[i64]) -> StoreResult<u64>;
     /// Marks all of the user's notifications read; returns how many were unread.
     async fn mark_all_read(&self, user_id: i64) -> StoreResult<u64>;
+    /// The newest seq of a user's stream (0 before the first notification).
+    async fn last_seq(&self, user_id: i64) -> StoreResult<i64>;
     /// A user's notifications with `seq > after`, in seq order (SSE backlog).
     async fn after_seq(
         &self,

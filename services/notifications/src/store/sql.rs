@@ -230,6 +230,16 @@ macro_rules! notification_store {
                 Ok(done.rows_affected())
             }
 
+            async fn last_seq(&self, user_id: i64) -> StoreResult<i64> {
+                let seq: Option<i64> = timed(SERVICE, "select_last_seq", sqlx::query_scalar(
+                    "SELECT last_seq FROM notification_counters WHERE user_id = $1",
+                )
+                .bind(user_id)
+                .fetch_optional(&self.pool))
+                .await?;
+                Ok(seq.unwrap_or(0))
+            }
+
             async fn after_seq(&self, user_id: i64, after: i64, limit: u32) -> StoreResult<Vec<Notification>> {
                 let sql = format!(
                     "SELECT {COLUMNS} FROM notifications WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
