@@ -32,7 +32,7 @@ pub const DEFAULT_PORT: u16 = 8002;
 #[derive(clap::Args, Debug, Clone)]
 pub struct Config {
     /// Seconds between keep-alive comments on idle room streams.
-    #[arg(long = "chat-keep-alive", env = "BANTER_CHAT_KEEP_ALIVE_SECS", default_value_t = 15, value_name = "SECS",
+    #[arg(id = "chat_keep_alive_secs", long = "chat-keep-alive", env = "BANTER_CHAT_KEEP_ALIVE_SECS", default_value_t = 15, value_name = "SECS",
           value_parser = clap::value_parser!(u64).range(1..=300))]
     pub keep_alive_secs: u64,
 }

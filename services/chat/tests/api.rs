@@ -24,6 +24,7 @@ on_both_backends!(
     events_go_out_through_the_outbox,
     garbage_never_yields_5xx,
     health_and_docs,
+    participants_follow_profile_updates,
 );
 
 fn id(v: &Value) -> i64 {
@@ -848,4 +849,35 @@ async fn health_and_docs(app: &TestApp) {
         metrics.contains(r#"service="chat""#),
         "chat routes are labelled"
     );
+}
+
+/// `UserProfileUpdated` from the users service reaches `participants`.
+async fn participants_follow_profile_updates(app: &TestApp) {
+    let (a, ta) = app.user("wendy").await;
+    let (b, tb) = app.user("xena").await;
+    let rid = id(&app.direct_room(&ta, b).await);
+    let res = app
+        .put_json(
+            "/api/profile/me",
+            &json!({"display_name": "Wendy W."}),
+            Some(&ta),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    for _ in 0..500 {
+        let room = app.json(&format!("/api/chat-rooms/{rid}"), &tb).await;
+        let wendy = room["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["user_id"] == a)
+            .cloned()
+            .unwrap();
+        if wendy["display_name"] == "Wendy W." {
+            assert_eq!(wendy["username"], "wendy");
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the new display name never reached chat");
 }

@@ -170,6 +170,16 @@ async fn reconnecting_gets_exactly_the_missed_events(app: &TestApp) {
     app.say(&tb, rid, "seven").await;
     assert_eq!(tail.next().await.seq(), 7);
     assert_eq!(all.next().await.seq(), 7);
+    // An id beyond the room's log resumes from the present.
+    let mut future = app.stream(&tb, rid, Some("1000")).await;
+    assert!(
+        future
+            .next_within(Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+    app.say(&ta, rid, "eight").await;
+    assert_eq!(future.next().await.seq(), 8);
 }
 
 async fn concurrent_senders_give_contiguous_ids(app: &TestApp) {

@@ -56,6 +56,8 @@ pub struct Room {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_message_id: Option<String>,
+    /// Events in the room's stream so far (the last event's id).
+    pub last_seq: i64,
 }
 
 /// A user as chat knows them (from `user.events`).

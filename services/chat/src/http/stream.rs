@@ -25,6 +25,9 @@ pub async fn stream(
 ) -> ApiResult<impl IntoResponse> {
     let last_event_id = kit::sse::last_event_id(&headers)?;
     let room = state.member_room(room_id, user.id).await?;
+    // An id from the future (another room's, an old database's) would hide
+    // every event up to it: resume from the present instead.
+    let last_event_id = last_event_id.map(|id| id.min(room.last_seq));
     // Subscribe before the backlog is read, so nothing falls in between.
     let live = state.hub.subscribe(&room.id);
     let watching = state.streaming.open(room.id, user.id);

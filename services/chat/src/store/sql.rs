@@ -17,9 +17,9 @@ use kit::events::topics::{CHAT_EVENTS, MESSAGE_EVENTS};
 use std::collections::HashMap;
 
 const SERVICE: &str = "chat";
-const ROOM_COLUMNS: &str = "r.id, r.room_type, r.name, r.user_1_id, r.user_2_id, r.created_by, r.created_at, r.updated_at, r.last_message_id";
+const ROOM_COLUMNS: &str = "r.id, r.room_type, r.name, r.user_1_id, r.user_2_id, r.created_by, r.created_at, r.updated_at, r.last_message_id, r.last_seq";
 /// The same columns unqualified, for `RETURNING` (SQLite refuses aliases there).
-const ROOM_RETURNING: &str = "id, room_type, name, user_1_id, user_2_id, created_by, created_at, updated_at, last_message_id";
+const ROOM_RETURNING: &str = "id, room_type, name, user_1_id, user_2_id, created_by, created_at, updated_at, last_message_id, last_seq";
 const MESSAGE_COLUMNS: &str = "m.id, m.user_id, m.room_id, r.room_type, m.content, m.message_type, \
      m.is_deleted, m.is_edited, m.created_at, m.updated_at";
 
@@ -34,6 +34,7 @@ struct RoomRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     last_message_id: Option<String>,
+    last_seq: i64,
 }
 
 impl From<RoomRow> for Room {
@@ -48,6 +49,7 @@ impl From<RoomRow> for Room {
             created_at: r.created_at,
             updated_at: r.updated_at,
             last_message_id: r.last_message_id,
+            last_seq: r.last_seq,
         }
     }
 }
