@@ -19,8 +19,11 @@ pub const WINDOWS: [&str; 7] = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"];
 pub const PERIOD: &str = "30d";
 const PERIOD_DAYS: u32 = 30;
 
-/// (severity, [(long window, short window, burn factor)]).
-pub const ALERTS: [(&str, [(&str, &str, f64); 2]); 2] = [
+/// A long window, a short window and the burn factor both must exceed.
+pub type BurnCondition = (&'static str, &'static str, f64);
+
+/// Severity and its two conditions (either fires the alert).
+pub const ALERTS: [(&str, [BurnCondition; 2]); 2] = [
     ("page", [("1h", "5m", 14.4), ("6h", "30m", 6.0)]),
     ("ticket", [("1d", "2h", 3.0), ("3d", "6h", 1.0)]),
 ];

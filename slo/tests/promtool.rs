@@ -1,6 +1,7 @@
 //! `slo rules` output checked by the real `promtool` (Debian package
 //! `prometheus`): it must load, and its page alert must fire on a fast burn and
 //! stay silent at a healthy error ratio.
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
