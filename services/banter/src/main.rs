@@ -37,10 +37,16 @@ enum Command {
 /// Which services this process runs.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
-    /// Every service on one port, embedded storage by default (port 8000).
+    /// Every service on one port with the in-process event bus (port 8000).
     All,
-    /// The users service alone: accounts, tokens, profiles, presence (port 8005).
+    /// Accounts, tokens, profiles, presence (port 8005).
     Users,
+    /// Friend requests, friendships, blocks (port 8003).
+    Friends,
+    /// Rooms, messages, room streams (port 8002).
+    Chat,
+    /// Notifications from other services' events (port 8004).
+    Notifications,
 }
 
 impl Target {
@@ -48,19 +54,31 @@ impl Target {
         match self {
             Self::All => 8000,
             Self::Users => 8005,
+            Self::Friends => 8003,
+            Self::Chat => 8002,
+            Self::Notifications => 8004,
         }
     }
     fn label(self) -> &'static str {
         match self {
             Self::All => "banter",
             Self::Users => "users",
+            Self::Friends => "friends",
+            Self::Chat => "chat",
+            Self::Notifications => "notifications",
         }
     }
     fn title(self) -> &'static str {
         match self {
             Self::All => "Banter Platform",
             Self::Users => "Users Service",
+            Self::Friends => "Friends Service",
+            Self::Chat => "Chat Service",
+            Self::Notifications => "Notifications Service",
         }
+    }
+    fn runs(self, service: Target) -> bool {
+        self == Self::All || self == service
     }
 }
 
@@ -72,7 +90,9 @@ enum RelayMode {
 
 #[derive(clap::Args, Debug)]
 struct ServeArgs {
-    /// Services to run in this process.
+    /// Services to run in this process. A single service uses the in-process
+    /// event bus too: its events do not reach other processes until a network
+    /// bus adapter (Kafka) is configured, so run `all` for the full platform.
     #[arg(long, value_enum, env = "BANTER_TARGET", default_value_t = Target::All)]
     target: Target,
 
@@ -108,6 +128,15 @@ struct ServeArgs {
 
     #[command(flatten)]
     users: users::Config,
+
+    #[command(flatten)]
+    friends: friends::Config,
+
+    #[command(flatten)]
+    chat: chat::Config,
+
+    #[command(flatten)]
+    notifications: notifications::Config,
 
     #[command(flatten)]
     telemetry: TelemetryConfig,
@@ -151,20 +180,81 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut platform = Platform::new(args.target.title(), args.target.label());
     let mut databases = Vec::new();
 
-    let users_db = Database::connect(&args.storage, "users").await?;
-    databases.push(users_db.clone());
-    let users = users::Users::build(&args.users, users_db, &ctx)
-        .await
-        .context("starting the users service")?;
-    platform = platform.with(users.service());
+    let mut connect = async |service: &str| -> anyhow::Result<Database> {
+        let db = Database::connect(&args.storage, service).await?;
+        databases.push(db.clone());
+        Ok(db)
+    };
+    let target = args.target;
+    let users = match target.runs(Target::Users) {
+        true => Some(
+            users::Users::build(&args.users, connect("users").await?, &ctx)
+                .await
+                .context("starting users")?,
+        ),
+        false => None,
+    };
+    let friends = match target.runs(Target::Friends) {
+        true => Some(
+            friends::Friends::build(&args.friends, connect("friends").await?, &ctx)
+                .await
+                .context("starting friends")?,
+        ),
+        false => None,
+    };
+    let chat = match target.runs(Target::Chat) {
+        true => Some(
+            chat::Chat::build(&args.chat, connect("chat").await?, &ctx)
+                .await
+                .context("starting chat")?,
+        ),
+        false => None,
+    };
+    let notifications = match target.runs(Target::Notifications) {
+        true => Some(
+            notifications::Notifications::build(
+                &args.notifications,
+                connect("notifications").await?,
+                &ctx,
+            )
+            .await
+            .context("starting notifications")?,
+        ),
+        false => None,
+    };
 
     // Every consumer subscribes before any relay publishes, so no service
     // misses another's first events.
-    users
-        .subscribe(&ctx)
-        .await
-        .context("subscribing the users service")?;
-    users.start_relay(&ctx);
+    if let Some(s) = &users {
+        s.subscribe(&ctx).await.context("subscribing users")?;
+    }
+    if let Some(s) = &friends {
+        s.subscribe(&ctx).await.context("subscribing friends")?;
+    }
+    if let Some(s) = &chat {
+        s.subscribe(&ctx).await.context("subscribing chat")?;
+    }
+    if let Some(s) = &notifications {
+        s.subscribe(&ctx)
+            .await
+            .context("subscribing notifications")?;
+    }
+    if let Some(s) = &users {
+        s.start_relay(&ctx);
+        platform = platform.with(s.service());
+    }
+    if let Some(s) = &friends {
+        s.start_relay(&ctx);
+        platform = platform.with(s.service());
+    }
+    if let Some(s) = &chat {
+        s.start_relay(&ctx);
+        platform = platform.with(s.service());
+    }
+    if let Some(s) = &notifications {
+        s.start_relay(&ctx);
+        platform = platform.with(s.service());
+    }
 
     let storage = match &args.storage.database_url {
         Some(url) => kit::db::redact_url(url),

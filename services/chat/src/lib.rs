@@ -30,6 +30,8 @@ pub const DEFAULT_PORT: u16 = 8002;
 
 /// Settings of the chat service.
 #[derive(clap::Args, Debug, Clone)]
+#[group(id = "chat_config")]
+#[command(next_help_heading = "Chat service")]
 pub struct Config {
     /// Seconds between keep-alive comments on idle room streams.
     #[arg(id = "chat_keep_alive_secs", long = "chat-keep-alive", env = "BANTER_CHAT_KEEP_ALIVE_SECS", default_value_t = 15, value_name = "SECS",

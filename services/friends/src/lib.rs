@@ -27,6 +27,8 @@ pub const DEFAULT_PORT: u16 = 8003;
 
 /// Settings of the friends service (none yet).
 #[derive(clap::Args, Debug, Clone, Default)]
+#[group(id = "friends_config")]
+#[command(next_help_heading = "Friends service")]
 pub struct Config {}
 
 /// Everything the handlers share.

@@ -31,7 +31,9 @@ impl Database {
     /// SQLite, or the configured PostgreSQL URL.
     pub async fn connect(config: &StorageConfig, service: &str) -> Result<Self, ConnectError> {
         match &config.database_url {
-            Some(url) => Self::connect_postgres(url, config.db_max_connections).await,
+            Some(url) => {
+                Self::connect_postgres_schema(url, config.db_max_connections, service).await
+            }
             None => {
                 std::fs::create_dir_all(&config.data_dir).map_err(|source| {
                     ConnectError::DataDir {
@@ -65,19 +67,58 @@ impl Database {
         Ok(Self::Sqlite(pool))
     }
 
+    /// Connects with every table of the service in its own schema, so several
+    /// services can share one PostgreSQL database without colliding.
+    pub async fn connect_postgres_schema(
+        url: &str,
+        max: u32,
+        schema: &str,
+    ) -> Result<Self, ConnectError> {
+        use sqlx::Connection;
+        let redacted = redact_url(url);
+        let open = |source| ConnectError::Open {
+            target: redacted.clone(),
+            source,
+        };
+        let options = PgConnectOptions::from_str(url).map_err(open)?;
+        let mut conn = sqlx::PgConnection::connect_with(&options)
+            .await
+            .map_err(open)?;
+        let ident = schema.replace('"', "");
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{ident}\""))
+            .execute(&mut conn)
+            .await
+            .map_err(open)?;
+        let _ = conn.close().await;
+        Self::pool_postgres(
+            options.options([("search_path", ident.as_str())]),
+            max,
+            &redacted,
+        )
+        .await
+    }
+
     pub async fn connect_postgres(url: &str, max: u32) -> Result<Self, ConnectError> {
         let redacted = redact_url(url);
         let options = PgConnectOptions::from_str(url).map_err(|source| ConnectError::Open {
             target: redacted.clone(),
             source,
         })?;
+        Self::pool_postgres(options, max, &redacted).await
+    }
+
+    async fn pool_postgres(
+        options: PgConnectOptions,
+        max: u32,
+        redacted: &str,
+    ) -> Result<Self, ConnectError> {
         let pool = PgPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await
             .map_err(|source| ConnectError::Open {
-                target: redacted,
+                target: redacted.to_owned(),
                 source,
             })?;
         Ok(Self::Postgres(pool))

@@ -30,9 +30,11 @@ pub const SERVICE: &str = "notifications";
 
 /// Settings of the notifications service.
 #[derive(clap::Args, Debug, Clone)]
+#[group(id = "notifications_config")]
+#[command(next_help_heading = "Notifications service")]
 pub struct Config {
     /// Seconds between keep-alive comments on idle notification streams.
-    #[arg(long = "notifications-keep-alive", env = "BANTER_NOTIFICATIONS_KEEP_ALIVE_SECS",
+    #[arg(id = "notifications_keep_alive_secs", long = "notifications-keep-alive", env = "BANTER_NOTIFICATIONS_KEEP_ALIVE_SECS",
           default_value_t = 15, value_name = "SECS",
           value_parser = clap::value_parser!(u64).range(1..=300))]
     pub keep_alive_secs: u64,

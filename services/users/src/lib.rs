@@ -23,6 +23,8 @@ use std::time::Duration;
 
 /// Settings of the users service.
 #[derive(clap::Args, Debug, Clone)]
+#[group(id = "users_config")]
+#[command(next_help_heading = "Users service")]
 pub struct Config {
     /// Lifetime of access tokens, in seconds.
     #[arg(long = "token-ttl", env = "BANTER_TOKEN_TTL_SECS", default_value_t = 1800, value_name = "SECS",

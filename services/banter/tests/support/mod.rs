@@ -11,7 +11,7 @@ pub struct Banter {
     pub base: String,
     pub lines: Arc<Mutex<Vec<String>>>,
     pub stderr: Arc<Mutex<String>>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// A port nobody listens on right now.
@@ -32,12 +32,20 @@ impl Banter {
     /// waits until `/ready` answers 200.
     pub async fn start(args: &[&str], envs: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let mut app = Self::start_in(dir.path(), args, envs).await;
+        app._dir = Some(dir);
+        app
+    }
+
+    /// Like [`Banter::start`], on a data directory the caller owns (to
+    /// restart on the same data).
+    pub async fn start_in(dir: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> Self {
         let port = free_port();
         let mut cmd = command();
         cmd.arg("serve")
             .args(args)
             .args(["--port", &port.to_string(), "--data-dir"])
-            .arg(dir.path())
+            .arg(dir)
             .env_remove("DATABASE_URL")
             .env_remove("LOKI_URL")
             .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -84,12 +92,18 @@ impl Banter {
             base,
             lines,
             stderr,
-            _dir: dir,
+            _dir: None,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub fn crash(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 
     /// Sends SIGTERM and waits for a clean exit; returns all stdout lines.
@@ -129,3 +143,4 @@ impl Drop for Banter {
         let _ = self.child.kill();
     }
 }
+pub mod sse;

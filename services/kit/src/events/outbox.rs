@@ -76,6 +76,9 @@ pub struct Relay {
 }
 
 const BATCH: i64 = 256;
+/// Events published this recently are delivered again after a restart of an
+/// in-process deployment.
+const REPLAY_WINDOW: Duration = Duration::from_secs(300);
 const POLL: Duration = Duration::from_millis(250);
 /// Published rows are kept this long (replay after a crash of the in-process bus).
 const KEEP_PUBLISHED: chrono::TimeDelta = chrono::TimeDelta::hours(1);
@@ -231,6 +234,21 @@ impl Relay {
     }
 
     async fn run(self, shutdown: CancellationToken) {
+        if !self.paused && self.bus.name() == "in-process" {
+            // The in-process bus loses what it held when the process died:
+            // deliver recent events again; consumers dedupe them.
+            match self.replay_recent(REPLAY_WINDOW).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    service = self.service,
+                    events = n,
+                    "replaying recent events after restart"
+                ),
+                Err(err) => {
+                    tracing::warn!(service = self.service, error = %err, "could not replay recent events")
+                }
+            }
+        }
         let mut failures = 0u32;
         let mut last_housekeeping = Instant::now() - Duration::from_secs(3600);
         loop {
