@@ -62,10 +62,13 @@ impl Metric {
     }
 }
 
-/// A latency distribution: `(seconds, count)` ascending.
+/// A latency distribution: `(seconds, count)` ascending. Points are exact values
+/// (an HDR histogram) or, when `buckets` is set, the upper bounds of histogram
+/// buckets (the last one `+Inf`) with the count of each bucket alone.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct LatencyDistribution {
     pub points: Vec<(f64, f64)>,
+    pub buckets: bool,
 }
 
 impl LatencyDistribution {
@@ -73,22 +76,34 @@ impl LatencyDistribution {
         self.points.iter().map(|p| p.1).sum()
     }
 
-    /// The smallest value with at least `q` of the samples at or below it (HDR's
-    /// definition, so it agrees with the run record's own percentiles).
+    /// For exact values: the smallest value with at least `q` of the samples at
+    /// or below it (HDR's definition, so it agrees with the run record's own
+    /// percentiles). For buckets: `histogram_quantile`'s interpolation.
     pub fn quantile(&self, q: f64) -> f64 {
-        quantile_of(&self.points, |p| p.1, q)
+        quantile_of(&self.points, self.buckets, q)
     }
 }
 
-fn quantile_of(points: &[(f64, f64)], weight: impl Fn(&(f64, f64)) -> f64, q: f64) -> f64 {
-    let total: f64 = points.iter().map(&weight).sum();
+fn quantile_of(points: &[(f64, f64)], buckets: bool, q: f64) -> f64 {
+    if buckets {
+        let mut cumulative = 0.0;
+        let pairs: Vec<(f64, f64)> = points
+            .iter()
+            .map(|(le, c)| {
+                cumulative += c;
+                (*le, cumulative)
+            })
+            .collect();
+        return crate::math::Buckets::from_pairs(pairs).quantile(q);
+    }
+    let total: f64 = points.iter().map(|p| p.1).sum();
     if total <= 0.0 {
         return f64::NAN;
     }
     let rank = (q * total).max(1.0).min(total);
     let mut seen = 0.0;
     for p in points {
-        seen += weight(p);
+        seen += p.1;
         if seen >= rank - 1e-9 {
             return p.0;
         }
@@ -151,6 +166,7 @@ impl Run {
                 errors: s.errors.total(),
                 seconds,
                 latency: LatencyDistribution {
+                    buckets: false,
                     points: s
                         .latency
                         .buckets()
@@ -369,7 +385,7 @@ pub fn bootstrap_deltas(
         let b = resample(base, &mut rng);
         let c = resample(cand, &mut rng);
         for (i, q) in qs.iter().enumerate() {
-            let d = quantile_of(&c, |p| p.1, *q) - quantile_of(&b, |p| p.1, *q);
+            let d = quantile_of(&c, cand.buckets, *q) - quantile_of(&b, base.buckets, *q);
             if d.is_finite() {
                 deltas[i].push(d);
             }

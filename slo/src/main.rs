@@ -149,9 +149,11 @@ struct SnapshotArgs {
     out: PathBuf,
 }
 
-/// Compare two run records step by step; exit 1 when a criterion fails.
+/// Compare two runs step by step; exit 1 when a criterion fails.
 ///
-/// For every step both runs have: throughput, p50/p95/p99 latency and error rate,
+/// The runs are two run records, or with --prometheus two windows of Prometheus
+/// (each step then is a service, method and route, and latency intervals come from
+/// the histogram buckets). For every step both runs have: throughput, p50/p95/p99 latency and error rate,
 /// with absolute and relative deltas. Each latency delta gets a 95 % bootstrap
 /// interval (bucket counts of the HDR histograms redrawn 400 times); it is
 /// meaningful when the interval excludes zero. An error-rate delta is meaningful by
@@ -168,6 +170,8 @@ Examples:
   slo compare main.json branch.json --criterion 'p95 <= +10%' --criterion 'p99 <= +25%'
   slo compare main.json branch.json --criteria slo/criteria.txt --html report.html \\
               --markdown \"$GITHUB_STEP_SUMMARY\"
+  slo compare --prometheus http://127.0.0.1:9090 \\
+              2026-11-21T10:00:00Z..2026-11-21T10:10:00Z now-10m..now
 
 A criteria file holds one criterion per line; `#` starts a comment:
   p95 <= +10%
@@ -175,10 +179,26 @@ A criteria file holds one criterion per line; `#` starts a comment:
   error_rate <= +0.1pp
   throughput >= -5%")]
 struct CompareArgs {
-    /// The baseline run record.
-    base: PathBuf,
-    /// The candidate run record.
-    cand: PathBuf,
+    /// The baseline: a run record, or with --prometheus a window FROM..TO (or a
+    /// run record, whose window is used).
+    base: String,
+    /// The candidate, like BASE.
+    cand: String,
+    /// Compare two windows of this Prometheus instead of two run records: one
+    /// step per service, method and route of the latency histogram.
+    #[arg(long, value_name = "URL")]
+    prometheus: Option<String>,
+    /// With --prometheus: the latency histogram (base name).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "http_server_request_duration_seconds"
+    )]
+    metric: String,
+    /// With --prometheus: PromQL label matchers selecting the series (the default
+    /// leaves out the all-in-one process's own /metrics, /health and /ready).
+    #[arg(long, value_name = "MATCHERS", default_value = "service!=\"banter\"")]
+    selector: String,
     /// A file of criteria, one per line (replaces the defaults).
     #[arg(long, value_name = "FILE")]
     criteria: Option<PathBuf>,
@@ -291,9 +311,36 @@ async fn run_snapshot(a: SnapshotArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn run_compare(a: CompareArgs) -> Result<i32> {
-    let base = runrecord::RunRecord::read(&a.base)?;
-    let cand = runrecord::RunRecord::read(&a.cand)?;
+/// One side of a comparison with --prometheus: a run record's window or FROM..TO.
+async fn prometheus_run(url: &str, side: &str, a: &CompareArgs) -> Result<Run> {
+    let (from, to) = if Path::new(side).is_file() {
+        let r = runrecord::RunRecord::read(side)?;
+        (r.window.start, r.window.end)
+    } else {
+        let (from, to) = side.split_once("..").ok_or_else(|| {
+            anyhow!("`{side}` is neither a run record nor a window FROM..TO (e.g. now-10m..now)")
+        })?;
+        let now = Utc::now();
+        (
+            parse_time(from, now).map_err(|e| anyhow!("{side}: {e}"))?,
+            parse_time(to, now).map_err(|e| anyhow!("{side}: {e}"))?,
+        )
+    };
+    let source = PrometheusSource::connect(url, from, to).await?;
+    Ok(source.run(side, &a.metric, &a.selector).await?)
+}
+
+async fn run_compare(a: CompareArgs) -> Result<i32> {
+    let (base, cand) = match &a.prometheus {
+        Some(url) => (
+            prometheus_run(url, &a.base, &a).await?,
+            prometheus_run(url, &a.cand, &a).await?,
+        ),
+        None => (
+            Run::from_record(&a.base, &runrecord::RunRecord::read(&a.base)?),
+            Run::from_record(&a.cand, &runrecord::RunRecord::read(&a.cand)?),
+        ),
+    };
     let mut criteria = Vec::new();
     if let Some(path) = &a.criteria {
         let text = std::fs::read_to_string(path)
@@ -307,16 +354,12 @@ fn run_compare(a: CompareArgs) -> Result<i32> {
     if a.criteria.is_none() && a.criterion.is_empty() {
         criteria = Criterion::defaults();
     }
-    let c = compare::compare(
-        Run::from_record(&a.base.display().to_string(), &base),
-        Run::from_record(&a.cand.display().to_string(), &cand),
-        criteria,
-    );
+    let c = compare::compare(base, cand, criteria);
     if c.steps.is_empty() {
         bail!(
             "{} and {} have no step in common, nothing to compare",
-            a.base.display(),
-            a.cand.display()
+            a.base,
+            a.cand
         );
     }
     let md = slo::render::compare::markdown(&c);
@@ -354,7 +397,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(a) => run_check(a).await,
         Command::Snapshot(a) => run_snapshot(a).await,
-        Command::Compare(a) => run_compare(a),
+        Command::Compare(a) => run_compare(a).await,
         Command::Rules(a) => run_rules(a),
     };
     match result {

@@ -201,8 +201,10 @@ th:first-child, td:first-child {{ text-align: left; }}
     );
     out.push_str(&latency_chart(c)?);
     out.push('\n');
-    out.push_str(&throughput_chart(c)?);
-    out.push('\n');
+    if !(c.base_run.total_timeline().is_empty() && c.cand_run.total_timeline().is_empty()) {
+        out.push_str(&throughput_chart(c)?);
+        out.push('\n');
+    }
     for s in &c.steps {
         let _ = write!(
             out,

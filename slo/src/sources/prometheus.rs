@@ -3,7 +3,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use std::collections::BTreeMap;
+
 use super::{Measurement, PromqlSource, Source, SourceError, measure_promql};
+use crate::compare::{LatencyDistribution, Run, StepStats};
+use crate::math::Buckets;
 use crate::promql::Labels;
 use crate::spec::Slo;
 
@@ -46,6 +50,81 @@ impl PrometheusSource {
             .await
             .map_err(|e| SourceError(format!("cannot reach Prometheus at {}: {e}", source.url)))?;
         Ok(source)
+    }
+
+    /// The window as a run for `slo compare`: one step per service, method and
+    /// route of histogram `metric` (base name) matching `selector`, with its
+    /// buckets' increase over the window and its 5xx responses as errors.
+    pub async fn run(&self, label: &str, metric: &str, selector: &str) -> Result<Run, SourceError> {
+        let range = self.range();
+        let by = "service, http_request_method, http_route";
+        let sep = if selector.trim().is_empty() { "" } else { "," };
+        let buckets = self
+            .query(&format!(
+                "sum by ({by}, le) (increase({metric}_bucket{{{selector}}}[{range}]))"
+            ))
+            .await?;
+        let errors = self
+            .query(&format!(
+                "sum by ({by}) (increase({metric}_count{{{selector}{sep}http_response_status_code=~\"5..\"}}[{range}]))"
+            ))
+            .await?;
+        let key = |l: &Labels| {
+            let get = |k: &str| l.get(k).map_or("", String::as_str).to_owned();
+            format!(
+                "{} {} {}",
+                get("service"),
+                get("http_request_method"),
+                get("http_route")
+            )
+            .trim()
+            .to_owned()
+        };
+        let mut by_step: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+        for (labels, v) in &buckets {
+            let Some(le) = labels.get("le").and_then(|x| x.parse::<f64>().ok()) else {
+                continue;
+            };
+            by_step.entry(key(labels)).or_default().push((le, *v));
+        }
+        let seconds = self.window_seconds();
+        let steps = by_step
+            .into_iter()
+            .map(|(k, pairs)| {
+                let cumulative = Buckets::from_pairs(pairs);
+                let mut prev = 0.0;
+                let points = cumulative
+                    .pairs()
+                    .iter()
+                    .map(|(le, c)| {
+                        let own = (c - prev).max(0.0);
+                        prev = prev.max(*c);
+                        (*le, own)
+                    })
+                    .collect();
+                let errors = errors
+                    .iter()
+                    .filter(|(l, _)| key(l) == k)
+                    .map(|(_, v)| *v)
+                    .sum::<f64>();
+                StepStats {
+                    key: k,
+                    requests: cumulative.total().round() as u64,
+                    errors: errors.round() as u64,
+                    seconds,
+                    latency: LatencyDistribution {
+                        points,
+                        buckets: true,
+                    },
+                    timeline: Vec::new(),
+                }
+            })
+            .filter(|s| s.requests > 0)
+            .collect();
+        Ok(Run {
+            label: label.to_owned(),
+            steps,
+        })
     }
 
     /// The raw instant query at the window's end (also used by tests and reports).

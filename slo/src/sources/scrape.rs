@@ -152,50 +152,34 @@ impl Snapshot {
                 .next()
                 .unwrap_or_default()
                 .to_owned();
-            let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
-                .map_err(|e| SourceError(format!("cannot parse the metrics of {url}: {e}")))?;
-            for sample in scrape.samples {
-                let mut labels: Labels = sample
-                    .labels
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                labels.insert("instance".into(), instance.clone());
-                match sample.value {
-                    prometheus_parse::Value::Counter(v)
-                    | prometheus_parse::Value::Gauge(v)
-                    | prometheus_parse::Value::Untyped(v) => out.push(Series {
-                        name: sample.metric,
+            let scrape = prom_text_format_parser::Scrape::parse(text)
+                .map_err(|e| SourceError(format!("cannot parse the metrics of {url}: {e:?}")))?;
+            for metric in scrape.metrics {
+                for sample in metric.samples {
+                    let mut labels: Labels = sample
+                        .labels
+                        .iter()
+                        .map(|l| (l.key.clone(), l.value.clone()))
+                        .collect();
+                    labels.insert("instance".into(), instance.clone());
+                    use prom_text_format_parser::{Type, ValueType};
+                    let suffix = match (metric.kind, sample.value.value_type) {
+                        (Type::Histogram, ValueType::Sample) => "_bucket",
+                        (_, ValueType::Sum) => "_sum",
+                        (_, ValueType::Count) => "_count",
+                        _ => "",
+                    };
+                    let value = sample.value.value.as_str().parse::<f64>().map_err(|_| {
+                        SourceError(format!(
+                            "{url}: `{}` is not a sample value",
+                            sample.value.value.as_str()
+                        ))
+                    })?;
+                    out.push(Series {
+                        name: format!("{}{suffix}", metric.name),
                         labels,
-                        value: v,
-                    }),
-                    prometheus_parse::Value::Histogram(buckets) => {
-                        for b in buckets {
-                            let mut labels = labels.clone();
-                            let le = if b.less_than.is_infinite() {
-                                "+Inf".to_owned()
-                            } else {
-                                format!("{}", b.less_than)
-                            };
-                            labels.insert("le".into(), le);
-                            out.push(Series {
-                                name: format!("{}_bucket", sample.metric),
-                                labels,
-                                value: b.count,
-                            });
-                        }
-                    }
-                    prometheus_parse::Value::Summary(qs) => {
-                        for q in qs {
-                            let mut labels = labels.clone();
-                            labels.insert("quantile".into(), format!("{}", q.quantile));
-                            out.push(Series {
-                                name: sample.metric.clone(),
-                                labels,
-                                value: q.count,
-                            });
-                        }
-                    }
+                        value,
+                    });
                 }
             }
         }
@@ -323,19 +307,19 @@ mod tests {
 
     const BEFORE: &str = r#"# HELP http_server_request_duration_seconds Duration.
 # TYPE http_server_request_duration_seconds histogram
-http_server_request_duration_seconds_bucket{service="users",http_route="/a",le="0.1"} 10
-http_server_request_duration_seconds_bucket{service="users",http_route="/a",le="0.2"} 18
-http_server_request_duration_seconds_bucket{service="users",http_route="/a",le="+Inf"} 20
-http_server_request_duration_seconds_sum{service="users",http_route="/a"} 2.5
-http_server_request_duration_seconds_count{service="users",http_route="/a"} 20
+http_server_request_duration_seconds_bucket{service="users",http_route="/api/users/{user_id}",le="0.1"} 10
+http_server_request_duration_seconds_bucket{service="users",http_route="/api/users/{user_id}",le="0.2"} 18
+http_server_request_duration_seconds_bucket{service="users",http_route="/api/users/{user_id}",le="+Inf"} 20
+http_server_request_duration_seconds_sum{service="users",http_route="/api/users/{user_id}"} 2.5
+http_server_request_duration_seconds_count{service="users",http_route="/api/users/{user_id}"} 20
 "#;
     const AFTER: &str = r#"# HELP http_server_request_duration_seconds Duration.
 # TYPE http_server_request_duration_seconds histogram
-http_server_request_duration_seconds_bucket{service="users",http_route="/a",le="0.1"} 60
-http_server_request_duration_seconds_bucket{service="users",http_route="/a",le="0.2"} 108
-http_server_request_duration_seconds_bucket{service="users",http_route="/a",le="+Inf"} 120
-http_server_request_duration_seconds_sum{service="users",http_route="/a"} 12.5
-http_server_request_duration_seconds_count{service="users",http_route="/a"} 120
+http_server_request_duration_seconds_bucket{service="users",http_route="/api/users/{user_id}",le="0.1"} 60
+http_server_request_duration_seconds_bucket{service="users",http_route="/api/users/{user_id}",le="0.2"} 108
+http_server_request_duration_seconds_bucket{service="users",http_route="/api/users/{user_id}",le="+Inf"} 120
+http_server_request_duration_seconds_sum{service="users",http_route="/api/users/{user_id}"} 12.5
+http_server_request_duration_seconds_count{service="users",http_route="/api/users/{user_id}"} 120
 http_server_request_duration_seconds_bucket{service="chat",http_route="/b",le="0.1"} 1
 http_server_request_duration_seconds_bucket{service="chat",http_route="/b",le="0.2"} 1
 http_server_request_duration_seconds_bucket{service="chat",http_route="/b",le="+Inf"} 1
