@@ -136,11 +136,14 @@ impl PrometheusSource {
 #[async_trait]
 impl PromqlSource for PrometheusSource {
     fn range(&self) -> String {
-        format!("{}s", self.window_seconds().round().max(1.0) as i64)
+        format!("{}s", self.window_seconds() as i64)
     }
 
+    /// Whole seconds, as in the range the queries use.
     fn window_seconds(&self) -> f64 {
-        (self.to - self.from).num_milliseconds() as f64 / 1000.0
+        ((self.to - self.from).num_milliseconds() as f64 / 1000.0)
+            .round()
+            .max(1.0)
     }
 
     async fn query(&self, promql: &str) -> Result<Vec<(Labels, f64)>, SourceError> {
