@@ -1,0 +1,481 @@
+//! What every journey shares during a run: targets, the recorder, the open-model
+//! arrival schedule, event streams, and one helper that sends a request through
+//! goose and measures it as a named step.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use goose::prelude::*;
+use rand::Rng as _;
+use runrecord::ErrorKind;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use crate::recorder::{Recorder, StepId};
+use crate::sse;
+use crate::target::{Service, Targets};
+
+/// The open model's schedule: iteration `i` is due at `start + i / rate`.
+pub struct Arrivals {
+    start: Instant,
+    interval: Duration,
+    next: AtomicU64,
+}
+
+impl Arrivals {
+    pub fn new(rate_per_second: f64, start: Instant) -> Self {
+        Self {
+            start,
+            interval: Duration::from_secs_f64(1.0 / rate_per_second.max(1e-3)),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// Waits for the next due slot; returns how late it is taken (the time
+    /// the iteration spent queued in the load generator).
+    pub async fn wait(&self) -> Duration {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        let due = self.start + self.interval.mul_f64(i as f64);
+        let now = Instant::now();
+        if now < due {
+            tokio::time::sleep_until(due.into()).await;
+            Duration::ZERO
+        } else {
+            now - due
+        }
+    }
+}
+
+/// Settings of a run that journeys read.
+#[derive(Debug, Clone)]
+pub struct JourneySettings {
+    /// Share of chat users (0..=1) whose partner holds an SSE stream.
+    pub stream_share: f64,
+    /// How long a journey waits for an event on a stream.
+    pub event_timeout: Duration,
+    /// Per-request timeout.
+    pub request_timeout: Duration,
+}
+
+impl Default for JourneySettings {
+    fn default() -> Self {
+        Self {
+            stream_share: 0.5,
+            event_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Shared by all goose users of one run.
+pub struct Ctx {
+    pub targets: Targets,
+    pub recorder: std::sync::Arc<Recorder>,
+    /// `Some` in the open model.
+    pub arrivals: Option<Arrivals>,
+    /// Coordinated-omission correction interval for the closed model.
+    pub co_interval: Option<Duration>,
+    pub settings: JourneySettings,
+    /// Long-lived requests (SSE) must not have goose's total timeout.
+    stream_client: reqwest::Client,
+    tag: String,
+    seq: AtomicU64,
+    deliveries: Mutex<HashMap<String, (Instant, StepId)>>,
+    streams: Mutex<Vec<AbortHandle>>,
+}
+
+/// A registered, logged-in account.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub token: String,
+}
+
+/// An open SSE stream; dropping the last handle closes it.
+pub struct Stream {
+    pub events: tokio::sync::Mutex<mpsc::UnboundedReceiver<sse::Event>>,
+    task: AbortHandle,
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Stream {
+    /// The next event of type `event` whose data satisfies `matches`, within
+    /// `timeout`; other events are skipped.
+    pub async fn wait_for(
+        &self,
+        event: &str,
+        timeout: Duration,
+        matches: impl Fn(&Value) -> bool,
+    ) -> Result<(Instant, Value), ErrorKind> {
+        let mut rx = self.events.lock().await;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Err(_) => return Err(ErrorKind::Timeout),
+                Ok(None) => return Err(ErrorKind::Connect),
+                Ok(Some(e)) if e.event == event => {
+                    let data: Value = serde_json::from_str(&e.data).unwrap_or(Value::Null);
+                    if matches(&data) {
+                        return Ok((e.received, data));
+                    }
+                }
+                Ok(Some(_)) => {}
+            }
+        }
+    }
+}
+
+/// Per goose user state, kept in goose's session data.
+#[derive(Clone, Default)]
+pub struct Session {
+    /// Open model: how late the current iteration started; added to the next
+    /// request's latency.
+    pub lag: Option<Duration>,
+    /// A step of this iteration failed: skip the rest of it.
+    pub failed: bool,
+    pub me: Option<Account>,
+    pub peer: Option<Account>,
+    pub room: Option<i64>,
+    /// Message ids received by `me` that are not marked read yet.
+    pub unread: Vec<String>,
+    pub my_stream: Option<std::sync::Arc<Stream>>,
+    pub peer_stream: Option<std::sync::Arc<Stream>>,
+}
+
+/// The goose user's [`Session`], created on first use.
+pub fn session(user: &mut GooseUser) -> &mut Session {
+    if user.get_session_data::<Session>().is_none() {
+        user.set_session_data(Session::default());
+    }
+    user.get_session_data_unchecked_mut::<Session>()
+}
+
+/// A request body.
+pub enum Body {
+    None,
+    Json(Value),
+    Form(Vec<(&'static str, String)>),
+}
+
+/// One HTTP request of a step.
+pub struct Req {
+    pub method: GooseMethod,
+    pub service: Service,
+    pub path: String,
+    pub token: Option<String>,
+    pub body: Body,
+    pub expect: u16,
+}
+
+impl Req {
+    pub fn get(service: Service, path: impl Into<String>, token: &str) -> Self {
+        Self {
+            method: GooseMethod::Get,
+            service,
+            path: path.into(),
+            token: Some(token.to_owned()),
+            body: Body::None,
+            expect: 200,
+        }
+    }
+
+    pub fn send(
+        method: GooseMethod,
+        service: Service,
+        path: impl Into<String>,
+        token: Option<&str>,
+        body: Value,
+        expect: u16,
+    ) -> Self {
+        Self {
+            method,
+            service,
+            path: path.into(),
+            token: token.map(str::to_owned),
+            body: Body::Json(body),
+            expect,
+        }
+    }
+}
+
+fn classify(e: &reqwest::Error) -> ErrorKind {
+    if e.is_timeout() {
+        ErrorKind::Timeout
+    } else {
+        ErrorKind::Connect
+    }
+}
+
+impl Ctx {
+    pub fn new(
+        targets: Targets,
+        recorder: std::sync::Arc<Recorder>,
+        arrivals: Option<Arrivals>,
+        co_interval: Option<Duration>,
+        settings: JourneySettings,
+    ) -> Self {
+        let tag: String = rand::thread_rng()
+            .sample_iter(rand::distributions::Alphanumeric)
+            .take(6)
+            .map(|c| char::from(c).to_ascii_lowercase())
+            .collect();
+        let stream_client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .unwrap_or_default();
+        Self {
+            targets,
+            recorder,
+            arrivals,
+            co_interval,
+            settings,
+            stream_client,
+            tag: format!("lg{tag}"),
+            seq: AtomicU64::new(0),
+            deliveries: Mutex::new(HashMap::new()),
+            streams: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A username nobody has used yet (unique per run and process).
+    pub fn unique_name(&self) -> String {
+        format!("{}_{}", self.tag, self.seq.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Starts an iteration: in the open model, waits for the next due arrival.
+    pub async fn arrive(&self, user: &mut GooseUser) {
+        let lag = match &self.arrivals {
+            Some(a) => Some(a.wait().await),
+            None => None,
+        };
+        let s = session(user);
+        s.failed = false;
+        s.lag = lag;
+    }
+
+    /// Records a measurement that is not one HTTP request (e.g. delivery
+    /// through a stream).
+    pub fn record(&self, step: StepId, latency: Option<Duration>, error: Option<ErrorKind>) {
+        self.recorder.record(step, latency, error, self.co_interval);
+    }
+
+    /// Sends `req` through goose as step `step`, measures it (until the body
+    /// has arrived), checks the status and the body with `check`, and records
+    /// the outcome. `None` means the step failed (already recorded); the
+    /// iteration is then marked failed.
+    pub async fn call<T>(
+        &self,
+        user: &mut GooseUser,
+        step: StepId,
+        req: Req,
+        check: impl FnOnce(&Value) -> Option<T>,
+    ) -> Option<T> {
+        let lag = session(user).lag.take().unwrap_or_default();
+        let url = self.targets.url(req.service, &req.path);
+        let outcome = self.exchange(user, &step, &url, req).await;
+        let (latency, result) = match outcome {
+            Err((latency, kind)) => (latency, Err(kind)),
+            Ok((latency, body)) => {
+                let value = if body.is_empty() {
+                    Ok(Value::Null)
+                } else {
+                    serde_json::from_slice::<Value>(&body)
+                };
+                match value.ok().as_ref().and_then(|v| check(v)) {
+                    Some(t) => (Some(latency), Ok(t)),
+                    None => (Some(latency), Err(ErrorKind::Body)),
+                }
+            }
+        };
+        self.record(
+            step,
+            latency.map(|l| l + lag),
+            result.as_ref().err().copied(),
+        );
+        match result {
+            Ok(t) => Some(t),
+            Err(_) => {
+                session(user).failed = true;
+                None
+            }
+        }
+    }
+
+    async fn exchange(
+        &self,
+        user: &mut GooseUser,
+        step: &StepId,
+        url: &str,
+        req: Req,
+    ) -> Result<(Duration, bytes::Bytes), (Option<Duration>, ErrorKind)> {
+        let mut rb = user
+            .get_request_builder(&req.method, url)
+            .map_err(|_| (None, ErrorKind::Connect))?
+            .timeout(self.settings.request_timeout);
+        if let Some(token) = &req.token {
+            rb = rb.bearer_auth(token);
+        }
+        rb = match req.body {
+            Body::None => rb,
+            Body::Json(v) => rb.json(&v),
+            Body::Form(f) => rb.form(&f),
+        };
+        let name = format!("{}/{}", step.journey, step.name);
+        let request = GooseRequest::builder()
+            .method(req.method)
+            .path(url)
+            .name(name.as_str())
+            .expect_status_code(req.expect)
+            .set_request_builder(rb)
+            .build();
+        let started = Instant::now();
+        let response = match user.request(request).await {
+            Ok(goose) => goose.response,
+            Err(_) => return Err((None, ErrorKind::Connect)),
+        };
+        let response = response.map_err(|e| (None, classify(&e)))?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(|e| (None, classify(&e)))?;
+        let latency = started.elapsed();
+        if status != req.expect {
+            return Err((Some(latency), ErrorKind::Status));
+        }
+        Ok((latency, body))
+    }
+
+    /// Opens an SSE stream at `path` on `service` as `token`, measured as step
+    /// `step` (time to the response headers: the server subscribes before it
+    /// answers, so events sent after this returns are delivered).
+    pub async fn open_stream(
+        &self,
+        user: &mut GooseUser,
+        step: StepId,
+        service: Service,
+        path: &str,
+        token: &str,
+    ) -> Option<std::sync::Arc<Stream>> {
+        let url = self.targets.url(service, path);
+        let started = Instant::now();
+        let result = self
+            .stream_client
+            .get(&url)
+            .bearer_auth(token)
+            .header("accept", "text/event-stream")
+            .timeout(Duration::from_secs(24 * 3600))
+            .send()
+            .await;
+        let latency = started.elapsed();
+        let response = match result {
+            Err(e) => {
+                self.record(step, None, Some(classify(&e)));
+                session(user).failed = true;
+                return None;
+            }
+            Ok(r) if r.status().as_u16() != 200 => {
+                self.record(step, Some(latency), Some(ErrorKind::Status));
+                session(user).failed = true;
+                return None;
+            }
+            Ok(r) => r,
+        };
+        self.record(step, Some(latency), None);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(sse::pump(response, tx)).abort_handle();
+        self.streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(task.clone());
+        Some(std::sync::Arc::new(Stream {
+            events: tokio::sync::Mutex::new(rx),
+            task,
+        }))
+    }
+
+    /// Remembers that a message carrying `nonce` is being sent now, so its
+    /// arrival on a stream can be timed as `step`.
+    pub fn expect_delivery(&self, nonce: &str, step: StepId) {
+        self.deliveries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(nonce.to_owned(), (Instant::now(), step));
+    }
+
+    /// The send failed: nothing will arrive.
+    pub fn forget_delivery(&self, nonce: &str) {
+        self.deliveries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(nonce);
+    }
+
+    /// A message carrying `nonce` arrived at `at`: records its delivery latency.
+    pub fn delivered(&self, nonce: &str, at: Instant) {
+        let found = self
+            .deliveries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(nonce);
+        if let Some((sent, step)) = found {
+            self.record(step, Some(at.saturating_duration_since(sent)), None);
+        }
+    }
+
+    /// Counts messages that did not arrive within the event timeout as
+    /// timed-out deliveries. `final_sweep` drops (does not count) the ones
+    /// still in flight when the run ends.
+    pub fn sweep_deliveries(&self, final_sweep: bool) {
+        let timeout = self.settings.event_timeout;
+        let mut expired = Vec::new();
+        {
+            let mut map = self.deliveries.lock().unwrap_or_else(|p| p.into_inner());
+            map.retain(|_, (sent, step)| {
+                if sent.elapsed() > timeout {
+                    expired.push(*step);
+                    false
+                } else {
+                    !final_sweep
+                }
+            });
+        }
+        for step in expired {
+            self.record(step, None, Some(ErrorKind::Timeout));
+        }
+    }
+
+    /// Aborts `task` when the run ends.
+    pub fn track(&self, task: AbortHandle) {
+        self.streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(task);
+    }
+
+    /// Closes every stream still open (the run is over).
+    pub fn close_streams(&self) {
+        for task in self
+            .streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
+            task.abort();
+        }
+    }
+
+    /// Streams opened and not yet closed.
+    pub fn open_streams(&self) -> usize {
+        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        streams.retain(|t| !t.is_finished());
+        streams.len()
+    }
+}

@@ -1,0 +1,291 @@
+//! `loadgen`: run journeys against Banter, merge worker records, render reports.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use loadgen::context::JourneySettings;
+use loadgen::profile::{self, Plan, ProfileName, Request};
+use loadgen::target::Targets;
+use loadgen::{Journey, RunConfig, report};
+use runrecord::RunRecord;
+
+#[derive(Parser)]
+#[command(
+    name = "loadgen",
+    version,
+    about = "Load generator for Banter: goose user journeys, HDR latency per step, run records and reports.",
+    long_about = "Load generator for Banter: runs user journeys (goose scenarios) against Banter's HTTP API, \
+measures every step's latency on the client in HDR histograms, and writes a versioned run record \
+(run.json) plus report.md and report.html.\n\n\
+Journeys: seed-benchmark (the original k6 benchmark), chat (steady chat traffic with SSE delivery \
+latency), notifications (friend-request and message flows through the notification stream).\n\
+Profiles: smoke, load (50 users), spike, stress, soak, capacity (raises the arrival rate until the SLO breaks).\n\n\
+Example:\n  banter serve &\n  loadgen run --target-url http://127.0.0.1:8000 --profile load --duration 20s --out runs/first\n  \
+loadgen report runs/first/run.json\n  slo check --run runs/first/run.json"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run journeys against a target and write run.json, report.md and report.html.
+    Run(RunArgs),
+    /// Merge run records of parallel workers into one (lossless: counts and histograms add up).
+    Merge {
+        /// Run records to merge.
+        #[arg(required = true, num_args = 1..)]
+        records: Vec<PathBuf>,
+        /// Where to write the merged record.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Render report.md and report.html from a run record.
+    Report {
+        /// The run record (run.json).
+        record: PathBuf,
+        /// Directory for the reports [default: the record's directory].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Base URL serving every service (e.g. http://127.0.0.1:8000 for `banter serve`).
+    #[arg(long, env = "LOADGEN_TARGET_URL")]
+    target_url: Option<String>,
+    /// URL of the users service (overrides --target-url for it).
+    #[arg(long)]
+    users_url: Option<String>,
+    /// URL of the friends service.
+    #[arg(long)]
+    friends_url: Option<String>,
+    /// URL of the chat service.
+    #[arg(long)]
+    chat_url: Option<String>,
+    /// URL of the notifications service.
+    #[arg(long)]
+    notifications_url: Option<String>,
+    /// Closed model: number of virtual users (with --rate: the pool size).
+    #[arg(long, short = 'u')]
+    users: Option<usize>,
+    /// Open model: iterations (journey starts) per second, e.g. 20 or 20/s or 600/m.
+    #[arg(long, short = 'r', value_parser = profile::parse_rate)]
+    rate: Option<f64>,
+    /// Length of the measured window, e.g. 20s, 5m, 1h [default: per profile].
+    #[arg(long, short = 'd', value_parser = profile::parse_duration)]
+    duration: Option<Duration>,
+    /// Warm-up before the window (users start, excluded from the record) [default: per profile].
+    #[arg(long, value_parser = profile::parse_duration)]
+    warmup: Option<Duration>,
+    /// Journey to run (repeatable): seed-benchmark, chat, notifications [default: seed-benchmark].
+    #[arg(long = "journey", short = 'j', value_parser = Journey::parse)]
+    journeys: Vec<Journey>,
+    /// Load profile: smoke, load, spike, stress, soak, capacity.
+    #[arg(long, short = 'p', default_value = "load", value_parser = ProfileName::parse)]
+    profile: ProfileName,
+    /// Output directory [default: runs/<UTC time>].
+    #[arg(long, short = 'o')]
+    out: Option<PathBuf>,
+    /// Serve client-side metrics in Prometheus format on 127.0.0.1:PORT/metrics during the run.
+    #[arg(long)]
+    metrics_port: Option<u16>,
+    /// Per-request timeout.
+    #[arg(long, default_value = "10s", value_parser = profile::parse_duration)]
+    timeout: Duration,
+    /// How long to wait for an event on a stream before counting a timeout.
+    #[arg(long, default_value = "10s", value_parser = profile::parse_duration)]
+    event_timeout: Duration,
+    /// chat: share of users (0-1) whose partner holds an SSE stream.
+    #[arg(long, default_value_t = 0.5)]
+    stream_share: f64,
+    /// capacity: SLO spec (Sloth YAML) deciding whether a stage held [default: Banter's SPEC §7].
+    #[arg(long)]
+    slo_spec: Option<PathBuf>,
+    /// capacity: most stages to try.
+    #[arg(long, default_value_t = 8)]
+    max_stages: usize,
+    /// capacity: each stage's rate is the previous one times this.
+    #[arg(long, default_value_t = 1.5)]
+    rate_factor: f64,
+    /// No progress lines while running.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("loadgen: {msg}");
+    ExitCode::from(2)
+}
+
+async fn run(args: RunArgs) -> ExitCode {
+    let targets = match Targets::new(
+        args.target_url.as_deref(),
+        [
+            args.users_url.as_deref(),
+            args.friends_url.as_deref(),
+            args.chat_url.as_deref(),
+            args.notifications_url.as_deref(),
+        ],
+    ) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    if args.users.is_some() && args.rate.is_some() && args.profile != ProfileName::Capacity {
+        eprintln!(
+            "loadgen: note: with --rate, --users is the size of the user pool serving the arrivals"
+        );
+    }
+    if !(0.0..=1.0).contains(&args.stream_share) {
+        return fail("--stream-share must be between 0 and 1");
+    }
+    let plan = match Plan::new(
+        args.profile,
+        &Request {
+            users: args.users,
+            rate: args.rate,
+            duration: args.duration,
+            warmup: args.warmup,
+        },
+    ) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let journeys = if args.journeys.is_empty() {
+        vec![Journey::SeedBenchmark]
+    } else {
+        args.journeys
+    };
+    if plan.users() < journeys.len() {
+        return fail(format!(
+            "{} journeys need at least {} users (goose gives each user one journey)",
+            journeys.len(),
+            journeys.len()
+        ));
+    }
+    let out = args.out.unwrap_or_else(|| {
+        PathBuf::from("runs").join(chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string())
+    });
+    let cfg = RunConfig {
+        targets,
+        journeys,
+        plan,
+        settings: JourneySettings {
+            stream_share: args.stream_share,
+            event_timeout: args.event_timeout,
+            request_timeout: args.timeout,
+        },
+        out: Some(out),
+        metrics_port: args.metrics_port,
+        progress: !args.quiet,
+        slo_spec: args.slo_spec,
+        max_stages: args.max_stages,
+        rate_factor: args.rate_factor,
+    };
+    if !args.quiet {
+        eprintln!(
+            "loadgen: {} on {} — profile {} (goose plan {}), {}s warm-up + {}s measured",
+            cfg.journeys
+                .iter()
+                .map(|j| j.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            cfg.targets.host(),
+            cfg.plan.profile.as_str(),
+            cfg.plan.test_plan,
+            cfg.plan.warmup.as_secs(),
+            cfg.plan.duration.as_secs()
+        );
+    }
+    match loadgen::run(&cfg).await {
+        Err(e) => fail(e),
+        Ok(output) => {
+            println!("\n{}", report::summary(&output.record));
+            if let Some(c) = &output.capacity {
+                match c.highest_rate {
+                    Some(r) => println!("capacity: highest arrival rate meeting the SLO: {r}/s"),
+                    None => println!("capacity: even the first stage breached the SLO"),
+                }
+            }
+            for f in &output.files {
+                println!("wrote {}", f.display());
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn merge(records: &[PathBuf], output: &PathBuf) -> ExitCode {
+    let mut all = Vec::new();
+    for path in records {
+        match RunRecord::read(path) {
+            Ok(r) => all.push(r),
+            Err(e) => return fail(e),
+        }
+    }
+    match RunRecord::merge_all(&all) {
+        Ok(Some(merged)) => match merged.write(output) {
+            Ok(()) => {
+                println!(
+                    "merged {} records ({} workers) into {}",
+                    all.len(),
+                    merged.workers,
+                    output.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        Ok(None) => fail("nothing to merge"),
+        Err(e) => fail(e),
+    }
+}
+
+fn render(record: &PathBuf, out: Option<PathBuf>) -> ExitCode {
+    let r = match RunRecord::read(record) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let dir = out.unwrap_or_else(|| {
+        record
+            .parent()
+            .map(PathBuf::from)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."))
+    });
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return fail(format!("cannot create {}: {e}", dir.display()));
+    }
+    match report::write(&r, &dir) {
+        Ok(files) => {
+            print!("{}", report::summary(&r));
+            for f in files {
+                println!("wrote {}", f.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+            };
+            runtime.block_on(run(args))
+        }
+        Command::Merge { records, output } => merge(&records, &output),
+        Command::Report { record, out } => render(&record, out),
+    }
+}

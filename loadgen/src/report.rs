@@ -1,0 +1,454 @@
+//! Human views of a run record: the summary table printed after a run, a
+//! Markdown report, and a self-contained HTML report with inline SVG charts
+//! (latency percentiles per step, throughput over time), drawn with plotters
+//! in the same style as `slo compare`'s reports.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use plotters::prelude::*;
+use runrecord::{RunRecord, Step};
+use slo::render::{escape_xml, human_seconds};
+
+const P50: RGBColor = RGBColor(66, 114, 196);
+const P95: RGBColor = RGBColor(221, 132, 82);
+const P99: RGBColor = RGBColor(196, 78, 82);
+const ERR: RGBColor = RGBColor(207, 34, 46);
+const SERIES: [RGBColor; 4] = [
+    RGBColor(66, 114, 196),
+    RGBColor(85, 168, 104),
+    RGBColor(129, 114, 179),
+    RGBColor(204, 185, 116),
+];
+
+/// Microseconds for people (`850 µs`, `12.3 ms`, `1.20 s`).
+pub fn ms(us: u64) -> String {
+    human_seconds(us as f64 / 1e6)
+}
+
+/// One row per step with the numbers every view shows.
+struct Row<'a> {
+    step: &'a Step,
+    per_second: f64,
+    p50: u64,
+    p90: u64,
+    p95: u64,
+    p99: u64,
+    max: u64,
+}
+
+fn rows(r: &RunRecord) -> Vec<Row<'_>> {
+    let secs = r.window.seconds().max(1e-3);
+    r.steps
+        .iter()
+        .map(|s| {
+            let h = &s.latency;
+            let q = |q| if h.count() == 0 { 0 } else { h.quantile_us(q) };
+            Row {
+                step: s,
+                per_second: s.requests as f64 / secs,
+                p50: q(0.5),
+                p90: q(0.9),
+                p95: q(0.95),
+                p99: q(0.99),
+                max: h.hdr().max(),
+            }
+        })
+        .collect()
+}
+
+fn errors(s: &Step) -> String {
+    let e = &s.errors;
+    if e.total() == 0 {
+        "0".into()
+    } else {
+        let mut parts = Vec::new();
+        for (n, kind) in [
+            (e.status, "status"),
+            (e.timeout, "timeout"),
+            (e.connect, "connect"),
+            (e.body, "body"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {kind}"));
+            }
+        }
+        format!("{} ({})", e.total(), parts.join(", "))
+    }
+}
+
+fn targets(r: &RunRecord) -> String {
+    r.targets
+        .iter()
+        .map(|t| {
+            let mut s = t.url.clone();
+            if let Some(service) = &t.service {
+                s.push_str(&format!(" [{service}]"));
+            }
+            if let Some(sha) = &t.git_sha {
+                s.push_str(&format!(" @ {sha}"));
+            }
+            s
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn parameters(r: &RunRecord) -> String {
+    r.profile
+        .parameters
+        .iter()
+        .filter(|(k, _)| k.as_str() != "stages")
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The table printed at the end of a run.
+pub fn summary(r: &RunRecord) -> String {
+    let rows = rows(r);
+    let mut out = String::new();
+    let key_w = rows
+        .iter()
+        .map(|x| x.step.key().len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let _ = writeln!(
+        out,
+        "{:<key_w$}  {:>8}  {:>8}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  errors",
+        "step", "requests", "req/s", "p50", "p90", "p95", "p99", "max"
+    );
+    for x in &rows {
+        let _ = writeln!(
+            out,
+            "{:<key_w$}  {:>8}  {:>8.1}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {}",
+            x.step.key(),
+            x.step.requests,
+            x.per_second,
+            ms(x.p50),
+            ms(x.p90),
+            ms(x.p95),
+            ms(x.p99),
+            ms(x.max),
+            errors(x.step)
+        );
+    }
+    let requests: u64 = r.steps.iter().map(|s| s.requests).sum();
+    let failed: u64 = r.steps.iter().map(|s| s.errors.total()).sum();
+    let _ = writeln!(
+        out,
+        "\n{requests} requests in {:.1} s ({:.1}/s), {failed} errors ({:.3} %); window {} → {}",
+        r.window.seconds(),
+        requests as f64 / r.window.seconds().max(1e-3),
+        if requests == 0 {
+            0.0
+        } else {
+            failed as f64 * 100.0 / requests as f64
+        },
+        r.window.start.format("%H:%M:%S"),
+        r.window.end.format("%H:%M:%S")
+    );
+    out
+}
+
+/// The run as Markdown.
+pub fn markdown(r: &RunRecord) -> String {
+    let mut out = format!(
+        "# Load test run: {} ({})\n\n\
+         - Tool: {} {}\n- Target: {}\n- Journeys: {}\n- Profile: `{}` ({})\n\
+         - Measured window: {} → {} ({:.1} s, warm-up excluded), {} worker record(s)\n\n",
+        r.journeys.join(", "),
+        r.profile.name,
+        r.tool.name,
+        r.tool.version,
+        targets(r),
+        r.journeys.join(", "),
+        r.profile.name,
+        parameters(r),
+        r.window.start.to_rfc3339(),
+        r.window.end.to_rfc3339(),
+        r.window.seconds(),
+        r.workers
+    );
+    out.push_str(
+        "Latency is measured by the client in HDR histograms (µs, 3 significant digits), \
+         coordinated-omission aware. Errors: status, timeout, connect, body (failed check).\n\n",
+    );
+    out.push_str("| journey | step | service | requests | req/s | p50 | p90 | p95 | p99 | max | errors |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    for x in rows(r) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {:.1} | {} | {} | {} | {} | {} | {} |",
+            x.step.journey.as_deref().unwrap_or(""),
+            x.step.name,
+            x.step.service.as_deref().unwrap_or("—"),
+            x.step.requests,
+            x.per_second,
+            ms(x.p50),
+            ms(x.p90),
+            ms(x.p95),
+            ms(x.p99),
+            ms(x.max),
+            errors(x.step)
+        );
+    }
+    if let Some(stages) = r
+        .profile
+        .parameters
+        .get("stages")
+        .and_then(|s| s.as_array())
+    {
+        out.push_str("\n## Capacity stages\n\n| rate (/s) | achieved (/s) | p95 | error rate | verdict |\n|---:|---:|---:|---:|---|\n");
+        for s in stages {
+            let _ = writeln!(
+                out,
+                "| {} | {:.1} | {:.1} ms | {:.3} % | {} |",
+                s["rate_per_second"],
+                s["achieved_per_second"].as_f64().unwrap_or(0.0),
+                s["p95_ms"].as_f64().unwrap_or(0.0),
+                s["error_rate"].as_f64().unwrap_or(0.0) * 100.0,
+                s["verdict"].as_str().unwrap_or("")
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nHighest rate that met the SLO: {}",
+            match r.profile.parameters.get("highest_rate_meeting_slo") {
+                Some(v) if !v.is_null() => format!("**{v}/s**"),
+                _ => "none (the first stage already breached)".into(),
+            }
+        );
+    }
+    out
+}
+
+fn chart_err<E: std::fmt::Display>(e: E) -> String {
+    format!("cannot draw chart: {e}")
+}
+
+/// Horizontal bars per step: p99 (light), p95 and p50 overlaid.
+fn latency_chart(r: &RunRecord) -> Result<String, String> {
+    let rows = rows(r);
+    let n = rows.len().max(1);
+    let keys: Vec<String> = rows.iter().map(|x| x.step.key()).collect();
+    let max = rows
+        .iter()
+        .map(|x| x.p99 as f64 / 1000.0)
+        .fold(1.0f64, f64::max)
+        * 1.1;
+    let height = (90 + 34 * n) as u32;
+    let mut buf = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, (960, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Latency per step (ms): p50, p95, p99", ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(260)
+            .build_cartesian_2d(0f64..max, -0.5f64..(n as f64 - 0.5))
+            .map_err(chart_err)?;
+        let label = |y: &f64| {
+            let i = y.round();
+            if (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
+                keys.get(n - 1 - i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(n * 2 + 1)
+            .y_label_formatter(&label)
+            .x_desc("milliseconds")
+            .draw()
+            .map_err(chart_err)?;
+        for (name, color, pick, half) in [
+            ("p99", P99, 2usize, 0.36f64),
+            ("p95", P95, 1, 0.26),
+            ("p50", P50, 0, 0.16),
+        ] {
+            let bars = rows.iter().enumerate().map(|(i, x)| {
+                let y = (n - 1 - i) as f64;
+                let v = [x.p50, x.p95, x.p99][pick] as f64 / 1000.0;
+                Rectangle::new([(0.0, y - half), (v, y + half)], color.filled())
+            });
+            chart
+                .draw_series(bars)
+                .map_err(chart_err)?
+                .label(name)
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(chart_err)?;
+        root.present().map_err(chart_err)?;
+    }
+    Ok(buf)
+}
+
+/// Requests per second over the window, per journey, and errors per second.
+fn throughput_chart(r: &RunRecord) -> Result<String, String> {
+    let start = r.window.start.timestamp();
+    let mut per_journey: BTreeMap<String, BTreeMap<i64, u64>> = BTreeMap::new();
+    let mut errors: BTreeMap<i64, u64> = BTreeMap::new();
+    for s in &r.steps {
+        let series = per_journey
+            .entry(s.journey.clone().unwrap_or_else(|| "steps".into()))
+            .or_default();
+        for sec in &s.timeline {
+            *series.entry(sec.t - start).or_default() += sec.requests;
+            *errors.entry(sec.t - start).or_default() += sec.errors;
+        }
+    }
+    let max_t = (r.window.seconds().ceil() as i64).max(1);
+    let max_n = per_journey
+        .values()
+        .flat_map(|m| m.values())
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64
+        * 1.15;
+    let mut buf = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, (960, 360)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Throughput (requests per second)", ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0i64..max_t, 0f64..max_n)
+            .map_err(chart_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("seconds into the measured window")
+            .y_desc("requests/s")
+            .draw()
+            .map_err(chart_err)?;
+        let full = |m: &BTreeMap<i64, u64>| -> Vec<(i64, f64)> {
+            (0..max_t)
+                .map(|t| (t, m.get(&t).copied().unwrap_or(0) as f64))
+                .collect()
+        };
+        for (i, (journey, series)) in per_journey.iter().enumerate() {
+            let color = SERIES[i % SERIES.len()];
+            chart
+                .draw_series(LineSeries::new(full(series), color.stroke_width(2)))
+                .map_err(chart_err)?
+                .label(journey.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .draw_series(LineSeries::new(full(&errors), ERR.stroke_width(2)))
+            .map_err(chart_err)?
+            .label("errors")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], ERR.stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()
+            .map_err(chart_err)?;
+        root.present().map_err(chart_err)?;
+    }
+    Ok(buf)
+}
+
+/// The run as one self-contained HTML page (no scripts, no external assets).
+pub fn html(r: &RunRecord) -> Result<String, String> {
+    let title = format!(
+        "Load test run: {} ({})",
+        r.journeys.join(", "),
+        r.profile.name
+    );
+    let mut out = format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; max-width: 1100px; }}
+table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; }}
+th, td {{ border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: right; }}
+th:nth-child(-n+3), td:nth-child(-n+3) {{ text-align: left; }}
+.bad {{ color: #cf222e; font-weight: bold; }}
+</style></head><body>
+<h1>{title}</h1>
+<ul>
+<li>Tool: {tool} {version}</li>
+<li>Target: {targets}</li>
+<li>Profile: <code>{profile}</code> ({parameters})</li>
+<li>Measured window: {start} → {end} ({secs:.1} s, warm-up excluded), {workers} worker record(s)</li>
+</ul>
+<p>Latency is measured by the client in HDR histograms (µs, 3 significant digits), coordinated-omission aware. Errors: status, timeout, connect, body (failed check).</p>
+"#,
+        title = escape_xml(&title),
+        tool = escape_xml(&r.tool.name),
+        version = escape_xml(&r.tool.version),
+        targets = escape_xml(&targets(r)),
+        profile = escape_xml(&r.profile.name),
+        parameters = escape_xml(&parameters(r)),
+        start = r.window.start.to_rfc3339(),
+        end = r.window.end.to_rfc3339(),
+        secs = r.window.seconds(),
+        workers = r.workers,
+    );
+    out.push_str(&latency_chart(r)?);
+    out.push('\n');
+    out.push_str(&throughput_chart(r)?);
+    out.push_str("\n<h2>Steps</h2>\n<table><tr><th>journey</th><th>step</th><th>service</th><th>requests</th><th>req/s</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>max</th><th>errors</th></tr>\n");
+    for x in rows(r) {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td></tr>",
+            escape_xml(x.step.journey.as_deref().unwrap_or("")),
+            escape_xml(&x.step.name),
+            escape_xml(x.step.service.as_deref().unwrap_or("—")),
+            x.step.requests,
+            x.per_second,
+            ms(x.p50),
+            ms(x.p90),
+            ms(x.p95),
+            ms(x.p99),
+            ms(x.max),
+            if x.step.errors.total() > 0 {
+                " class=\"bad\""
+            } else {
+                ""
+            },
+            escape_xml(&errors(x.step))
+        );
+    }
+    out.push_str("</table>\n");
+    if let Some(i) = markdown(r).find("## Capacity stages") {
+        let _ = write!(
+            out,
+            "<h2>Capacity</h2>\n<pre>{}</pre>\n",
+            escape_xml(markdown(r)[i + 19..].trim())
+        );
+    }
+    out.push_str("</body></html>\n");
+    Ok(out)
+}
+
+/// Writes report.md and report.html into `dir`.
+pub fn write(r: &RunRecord, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let md = dir.join("report.md");
+    std::fs::write(&md, markdown(r))
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", md.display()))?;
+    let page = dir.join("report.html");
+    std::fs::write(&page, html(r).map_err(anyhow::Error::msg)?)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", page.display()))?;
+    Ok(vec![md, page])
+}

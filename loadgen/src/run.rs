@@ -1,0 +1,448 @@
+//! One `loadgen run`: check the targets, drive goose through the profile's
+//! plan, measure the window, and write the run record and reports.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use goose::config::GooseConfiguration;
+use goose::prelude::*;
+use runrecord::{Profile, RunRecord, Target, Tool};
+use serde_json::json;
+
+use crate::context::{Arrivals, Ctx, JourneySettings};
+use crate::journeys::Journey;
+use crate::profile::{Model, Plan, ProfileName};
+use crate::recorder::Recorder;
+use crate::target::{Service, Targets};
+use crate::{metrics, report};
+
+/// The tool name written into run records.
+pub const TOOL: &str = "banter-loadgen";
+
+/// Everything `loadgen run` needs.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub targets: Targets,
+    pub journeys: Vec<Journey>,
+    pub plan: Plan,
+    pub settings: JourneySettings,
+    /// Where run.json, report.md and report.html go (`None`: nowhere).
+    pub out: Option<PathBuf>,
+    pub metrics_port: Option<u16>,
+    /// Print progress lines to stderr while running.
+    pub progress: bool,
+    /// Capacity: an SLO spec file (default: Banter's, SPEC §7).
+    pub slo_spec: Option<PathBuf>,
+    /// Capacity: most stages to try.
+    pub max_stages: usize,
+    /// Capacity: each stage's rate is the previous one times this.
+    pub rate_factor: f64,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct RunOutput {
+    pub record: RunRecord,
+    pub files: Vec<PathBuf>,
+    /// Capacity only: the highest rate that met the SLO.
+    pub capacity: Option<Capacity>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Capacity {
+    pub highest_rate: Option<f64>,
+    pub stages: Vec<Stage>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub rate: f64,
+    pub achieved_per_second: f64,
+    pub p95_ms: f64,
+    pub error_rate: f64,
+    pub held: bool,
+    pub verdict: String,
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// Checks that every target answers `/health`, and reads its git sha from
+/// `build_info` on `/metrics` when it has one.
+pub async fn preflight(targets: &Targets) -> Result<Vec<Target>, String> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for (url, services) in targets.distinct() {
+        let base = url.as_str().trim_end_matches('/');
+        let names: Vec<&str> = services.iter().map(|s| s.as_str()).collect();
+        let health = format!("{base}/health");
+        match client.get(&health).send().await {
+            Err(e) => {
+                return Err(format!(
+                    "cannot reach {base} (the {} service{}): {}\n\
+                     Is the platform running? Start it with `banter serve` (default http://127.0.0.1:8000) \
+                     or pass the right --target-url.",
+                    names.join(", "),
+                    if names.len() > 1 { "s" } else { "" },
+                    error_chain(&e)
+                ));
+            }
+            Ok(r) if !r.status().is_success() => {
+                return Err(format!(
+                    "{health} answered {}; is {base} a Banter (or compatible) service?",
+                    r.status()
+                ));
+            }
+            Ok(_) => {}
+        }
+        let git_sha = match client.get(format!("{base}/metrics")).send().await {
+            Ok(r) if r.status().is_success() => r.text().await.ok().and_then(|t| git_sha(&t)),
+            _ => None,
+        };
+        out.push(Target {
+            url: base.to_owned(),
+            service: (services.len() < Service::ALL.len()).then(|| names.join(",")),
+            git_sha,
+        });
+    }
+    Ok(out)
+}
+
+/// The `git_sha` label of the first `build_info` sample in a Prometheus text page.
+pub fn git_sha(metrics: &str) -> Option<String> {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("build_info{"))
+        .find_map(|l| {
+            let rest = &l[l.find("git_sha=\"")? + 9..];
+            let sha = &rest[..rest.find('"')?];
+            (!sha.is_empty() && sha != "unknown").then(|| sha.to_owned())
+        })
+}
+
+/// What the metrics endpoint shows: the run in progress.
+pub type Live = Arc<Mutex<Option<(Arc<Recorder>, Arc<Ctx>)>>>;
+
+/// Runs `cfg` (all capacity stages for the capacity profile) and writes the
+/// outputs.
+pub async fn run(cfg: &RunConfig) -> anyhow::Result<RunOutput> {
+    if cfg.journeys.is_empty() {
+        anyhow::bail!("no journey selected");
+    }
+    let targets = preflight(&cfg.targets).await.map_err(anyhow::Error::msg)?;
+    let live: Live = Arc::new(Mutex::new(None));
+    let server = match cfg.metrics_port {
+        Some(port) => Some(metrics::serve(port, live.clone()).await?),
+        None => None,
+    };
+    if let Some(out) = &cfg.out {
+        std::fs::create_dir_all(out).map_err(|e| {
+            anyhow::anyhow!("cannot create output directory {}: {e}", out.display())
+        })?;
+    }
+    let result = if cfg.plan.profile == ProfileName::Capacity {
+        capacity(cfg, &targets, &live).await
+    } else {
+        run_plan(cfg, &cfg.plan, &targets, &live, "")
+            .await
+            .map(|r| (r, None))
+    };
+    if let Some(server) = server {
+        server.abort();
+    }
+    let (record, capacity) = result?;
+    let mut files = Vec::new();
+    if let Some(out) = &cfg.out {
+        files = write_outputs(&record, out)?;
+    }
+    Ok(RunOutput {
+        record,
+        files,
+        capacity,
+    })
+}
+
+/// Writes run.json, report.md and report.html into `dir`.
+pub fn write_outputs(record: &RunRecord, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let json = dir.join("run.json");
+    record.write(&json)?;
+    let files = report::write(record, dir)?;
+    Ok([vec![json], files].concat())
+}
+
+fn eprint_line(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}");
+}
+
+/// One goose run of `plan`; returns its record.
+pub async fn run_plan(
+    cfg: &RunConfig,
+    plan: &Plan,
+    targets: &[Target],
+    live: &Live,
+    label: &str,
+) -> anyhow::Result<RunRecord> {
+    let recorder = Arc::new(Recorder::new());
+    let started = Instant::now();
+    let (arrivals, co_interval, think) = match plan.model {
+        Model::Open { rate, .. } => (Some(Arrivals::new(rate, started + plan.ramp)), None, false),
+        // Users pace themselves with think times of about a second.
+        Model::Closed { .. } => (None, Some(Duration::from_secs(1)), true),
+    };
+    let ctx = Arc::new(Ctx::new(
+        cfg.targets.clone(),
+        recorder.clone(),
+        arrivals,
+        co_interval,
+        cfg.settings.clone(),
+    ));
+    *live.lock().unwrap_or_else(|p| p.into_inner()) = Some((recorder.clone(), ctx.clone()));
+
+    let mut attack = GooseAttack::initialize_with_config(GooseConfiguration::default())?;
+    for journey in &cfg.journeys {
+        attack = attack.register_scenario(journey.scenario(&ctx, think)?);
+    }
+    let timeout = cfg.settings.request_timeout.as_secs().max(1).to_string();
+    let attack = attack
+        .set_default(GooseDefault::Host, cfg.targets.host().as_str())?
+        .set_default(GooseDefault::TestPlan, plan.test_plan.as_str())?
+        .set_default(GooseDefault::Timeout, timeout.as_str())?
+        .set_default(GooseDefault::NoTelnet, true)?
+        .set_default(GooseDefault::NoWebSocket, true)?
+        .set_default(GooseDefault::NoPrintMetrics, true)?
+        .set_default(GooseDefault::NoErrorSummary, true)?
+        .set_default(GooseDefault::NoResetMetrics, true)?
+        .set_default(GooseDefault::Quiet, 1)?;
+
+    // The measured window, on the wall clock of this run.
+    let window = {
+        let recorder = recorder.clone();
+        let (warmup, duration) = (plan.warmup, plan.duration);
+        tokio::spawn(async move {
+            tokio::time::sleep(warmup).await;
+            recorder.open_window();
+            tokio::time::sleep(duration).await;
+            recorder.close_window();
+        })
+    };
+    let sweeper = {
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                ctx.sweep_deliveries(false);
+            }
+        })
+    };
+    let progress = cfg.progress.then(|| {
+        let (recorder, ctx) = (recorder.clone(), ctx.clone());
+        let total = plan.warmup + plan.duration;
+        let label = label.to_owned();
+        let users = plan.users();
+        tokio::spawn(async move {
+            let mut last = (0u64, Instant::now());
+            loop {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                let (requests, errors) = recorder.totals();
+                let now = Instant::now();
+                let rate = (requests - last.0) as f64 / (now - last.1).as_secs_f64().max(1e-3);
+                last = (requests, now);
+                let p95 = recorder
+                    .step_totals()
+                    .iter()
+                    .map(|s| s.p95_us)
+                    .max()
+                    .unwrap_or(0);
+                eprint_line(&format!(
+                    "{label}[{:>4.0}s/{}s] {:<9} users {users:<4} streams {:<4} requests {requests:<7} {rate:>7.1}/s  errors {errors:<5} worst step p95 {}",
+                    recorder.elapsed().as_secs_f64(),
+                    total.as_secs(),
+                    if recorder.measuring() { "measuring" } else if recorder.elapsed() < total { "warm-up" } else { "stopping" },
+                    ctx.open_streams(),
+                    report::ms(p95),
+                ));
+            }
+        })
+    });
+
+    let result = attack.execute().await;
+    recorder.close_window();
+    ctx.sweep_deliveries(true);
+    ctx.close_streams();
+    window.abort();
+    sweeper.abort();
+    if let Some(p) = progress {
+        p.abort();
+    }
+    result.map_err(|e| anyhow::anyhow!("goose failed: {e}"))?;
+
+    let (window, steps) = recorder.finish();
+    let mut record = RunRecord::new(
+        Tool {
+            name: TOOL.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        targets.to_vec(),
+        Profile {
+            name: plan.profile.as_str().into(),
+            parameters: plan.parameters(),
+        },
+        window,
+    );
+    record.journeys = cfg.journeys.iter().map(|j| j.name().to_owned()).collect();
+    record.steps = steps;
+    Ok(record)
+}
+
+/// SPEC §7's objectives, per service and overall, as `slo` reads them.
+pub const DEFAULT_SLO_SPEC: &str = include_str!("../../slo/specs/banter.yaml");
+
+/// Raises the arrival rate stage by stage until the SLO breaks.
+async fn capacity(
+    cfg: &RunConfig,
+    targets: &[Target],
+    live: &Live,
+) -> anyhow::Result<(RunRecord, Option<Capacity>)> {
+    let (spec_text, spec_name) = match &cfg.slo_spec {
+        Some(path) => (
+            std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?,
+            path.display().to_string(),
+        ),
+        None => (
+            DEFAULT_SLO_SPEC.to_owned(),
+            "built-in banter.yaml".to_owned(),
+        ),
+    };
+    let spec =
+        slo::spec::Spec::parse(&spec_text, &spec_name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let Model::Open { rate: first, .. } = cfg.plan.model else {
+        anyhow::bail!("the capacity profile needs the open model");
+    };
+    let mut stages = Vec::new();
+    let mut best: Option<(f64, RunRecord)> = None;
+    let mut last = None;
+    let mut rate = first;
+    for k in 0..cfg.max_stages.max(1) {
+        let plan = cfg.plan.at_rate(rate, None);
+        let label = format!("stage {} @ {rate:.1}/s ", k + 1);
+        if cfg.progress {
+            eprint_line(&format!(
+                "capacity: {label}— {}s warm-up + {}s measured",
+                plan.warmup.as_secs(),
+                plan.duration.as_secs()
+            ));
+        }
+        let record = run_plan(cfg, &plan, targets, live, &label).await?;
+        let source = slo::sources::run::RunSource::new(record.clone(), &label);
+        let report = slo::check::check(&spec, &spec_name, &source).await;
+        let breached: Vec<String> = report
+            .outcomes
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o.verdict,
+                    slo::check::Verdict::Breach | slo::check::Verdict::Error
+                )
+            })
+            .map(|o| o.name.clone())
+            .collect();
+        let requests: u64 = record.steps.iter().map(|s| s.requests).sum();
+        let errors: u64 = record.steps.iter().map(|s| s.errors.total()).sum();
+        let mut all = runrecord::LatencyHistogram::new();
+        for s in &record.steps {
+            let _ = all.add(&s.latency);
+        }
+        let held = breached.is_empty() && requests > 0;
+        let stage = Stage {
+            rate,
+            achieved_per_second: requests as f64 / record.window.seconds().max(1e-3),
+            p95_ms: all.quantile_us(0.95) as f64 / 1000.0,
+            error_rate: if requests == 0 {
+                0.0
+            } else {
+                errors as f64 / requests as f64
+            },
+            held,
+            verdict: if held {
+                "held".into()
+            } else if requests == 0 {
+                "no requests".into()
+            } else {
+                format!("breached {}", breached.join(", "))
+            },
+        };
+        if cfg.progress {
+            eprint_line(&format!(
+                "capacity: {label}→ p95 {:.1} ms, errors {:.3} %, {}",
+                stage.p95_ms,
+                stage.error_rate * 100.0,
+                stage.verdict
+            ));
+        }
+        stages.push(stage);
+        if let Some(out) = &cfg.out {
+            record.write(out.join(format!("capacity-stage-{}.json", k + 1)))?;
+        }
+        if !held {
+            last = Some(record);
+            break;
+        }
+        best = Some((rate, record));
+        rate = (rate * cfg.rate_factor.max(1.05) * 10.0).round() / 10.0;
+    }
+    let highest_rate = best.as_ref().map(|(r, _)| *r);
+    let mut record = match (best, last) {
+        (Some((_, r)), _) => r,
+        (None, Some(r)) => r,
+        (None, None) => anyhow::bail!("no capacity stage ran"),
+    };
+    record
+        .profile
+        .parameters
+        .insert("highest_rate_meeting_slo".into(), json!(highest_rate));
+    record.profile.parameters.insert(
+        "stages".into(),
+        json!(stages
+            .iter()
+            .map(|s| json!({"rate_per_second": s.rate, "achieved_per_second": s.achieved_per_second,
+                "p95_ms": s.p95_ms, "error_rate": s.error_rate, "verdict": s.verdict}))
+            .collect::<Vec<_>>()),
+    );
+    Ok((
+        record,
+        Some(Capacity {
+            highest_rate,
+            stages,
+        }),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::git_sha;
+
+    #[test]
+    fn git_sha_comes_from_build_info() {
+        let page = "# TYPE build_info gauge\nbuild_info{service=\"banter\",version=\"0.1.0\",git_sha=\"4e64a6c\"} 1\n";
+        assert_eq!(git_sha(page).as_deref(), Some("4e64a6c"));
+        assert_eq!(git_sha("up 1\n"), None);
+    }
+}

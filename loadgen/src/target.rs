@@ -1,0 +1,149 @@
+//! Where the journeys send their requests: one base URL for the all-in-one
+//! platform, or one URL per service (the original split deployment).
+
+use url::Url;
+
+/// The four services of SPEC §2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Users,
+    Friends,
+    Chat,
+    Notifications,
+}
+
+impl Service {
+    pub const ALL: [Service; 4] = [
+        Service::Users,
+        Service::Friends,
+        Service::Chat,
+        Service::Notifications,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Users => "users",
+            Service::Friends => "friends",
+            Service::Chat => "chat",
+            Service::Notifications => "notifications",
+        }
+    }
+}
+
+/// The base URL of every service.
+#[derive(Debug, Clone)]
+pub struct Targets {
+    /// `--target-url`, when given.
+    pub base: Option<Url>,
+    urls: [Url; 4],
+}
+
+fn parse(flag: &str, raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw).map_err(|e| format!("{flag} {raw:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!(
+            "{flag} {raw:?} must be an http(s) URL such as http://127.0.0.1:8000"
+        ));
+    }
+    Ok(url)
+}
+
+impl Targets {
+    /// `base` serves every service unless a per-service URL overrides it;
+    /// without `base`, all four per-service URLs are needed.
+    pub fn new(base: Option<&str>, per_service: [Option<&str>; 4]) -> Result<Self, String> {
+        let base = base.map(|b| parse("--target-url", b)).transpose()?;
+        let flags = [
+            "--users-url",
+            "--friends-url",
+            "--chat-url",
+            "--notifications-url",
+        ];
+        let mut urls = Vec::with_capacity(4);
+        for (flag, url) in flags.iter().zip(per_service) {
+            match (url, &base) {
+                (Some(u), _) => urls.push(parse(flag, u)?),
+                (None, Some(b)) => urls.push(b.clone()),
+                (None, None) => {
+                    return Err(format!(
+                        "no URL for the {} service: give --target-url URL (all services) or {flag} URL",
+                        &flag[2..flag.len() - 4]
+                    ));
+                }
+            }
+        }
+        let urls: [Url; 4] = urls
+            .try_into()
+            .map_err(|_| "internal: four service URLs expected".to_owned())?;
+        Ok(Self { base, urls })
+    }
+
+    /// One URL for everything.
+    pub fn single(base: &str) -> Result<Self, String> {
+        Self::new(Some(base), [None, None, None, None])
+    }
+
+    pub fn service_url(&self, service: Service) -> &Url {
+        &self.urls[service as usize]
+    }
+
+    /// `path` (starting with `/`) on `service`.
+    pub fn url(&self, service: Service, path: &str) -> String {
+        let base = self.service_url(service).as_str().trim_end_matches('/');
+        format!("{base}{path}")
+    }
+
+    /// Every distinct base URL, with the services it serves.
+    pub fn distinct(&self) -> Vec<(Url, Vec<Service>)> {
+        let mut out: Vec<(Url, Vec<Service>)> = Vec::new();
+        for s in Service::ALL {
+            let url = self.service_url(s);
+            match out.iter_mut().find(|(u, _)| u == url) {
+                Some((_, services)) => services.push(s),
+                None => out.push((url.clone(), vec![s])),
+            }
+        }
+        out
+    }
+
+    /// The URL goose is given as its host (every request carries a full URL anyway).
+    pub fn host(&self) -> String {
+        self.base
+            .clone()
+            .unwrap_or_else(|| self.urls[0].clone())
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_serves_every_service_unless_overridden() {
+        let t = Targets::new(
+            Some("http://127.0.0.1:8000/"),
+            [None, None, Some("http://127.0.0.1:8002"), None],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            t.url(Service::Users, "/api/profile/me"),
+            "http://127.0.0.1:8000/api/profile/me"
+        );
+        assert_eq!(
+            t.url(Service::Chat, "/api/chat-rooms"),
+            "http://127.0.0.1:8002/api/chat-rooms"
+        );
+        assert_eq!(t.distinct().len(), 2);
+    }
+
+    #[test]
+    fn missing_or_bad_urls_are_explained() {
+        let e = Targets::new(None, [Some("http://a:1"), None, None, None]).unwrap_err();
+        assert!(e.contains("friends"), "{e}");
+        let e = Targets::single("localhost:8000").unwrap_err();
+        assert!(e.contains("http"), "{e}");
+    }
+}
