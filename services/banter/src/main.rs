@@ -2,6 +2,8 @@
 //! every service in one process on embedded storage; `--target <service>`
 //! runs one service alone (the distributed deployment).
 
+mod demo;
+
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use kit::config::{StorageConfig, TelemetryConfig};
@@ -32,6 +34,9 @@ struct Cli {
 enum Command {
     /// Run services over HTTP until Ctrl-C or SIGTERM.
     Serve(Box<ServeArgs>),
+    /// Start the platform, drive load, check the SLO and write reports
+    /// (exit 0: SLO met, 1: breached, 2: could not measure).
+    Demo(demo::DemoArgs),
 }
 
 /// Which services this process runs.
@@ -156,11 +161,12 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve(*args).await,
+            Command::Serve(args) => serve(*args).await.map(|()| 0),
+            Command::Demo(args) => demo::run(args).await,
         }
     });
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => std::process::ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(err) => {
             eprintln!("error: {err:#}");
             std::process::ExitCode::FAILURE
