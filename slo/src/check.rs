@@ -116,9 +116,7 @@ pub async fn check(spec: &Spec, spec_file: &str, source: &dyn Source) -> Report 
                         outcome.verdict = Verdict::NoData;
                         outcome.message = Some(match &m.note {
                             Some(note) => format!("no events in the window: {note}"),
-                            None => "no events in the window (is the service running and \
-                                     scraped, and is the window long enough?)"
-                                .into(),
+                            None => format!("no events in the window: {}", source.no_data_hint()),
                         });
                     }
                     Some(good) => {

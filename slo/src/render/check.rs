@@ -54,7 +54,9 @@ fn estimate(o: &Outcome) -> String {
         ),
         None => match o.measurement.as_ref() {
             Some(m) => match (m.bad, m.total) {
-                (Some(b), Some(t)) => format!("{:.0} bad of {:.0}", b.max(0.0) + 0.0, t),
+                (Some(b), Some(t)) => {
+                    format!("{:.0} bad of {:.0}", b.max(0.0) + 0.0, t.max(0.0) + 0.0)
+                }
                 _ => String::new(),
             },
             None => String::new(),

@@ -61,6 +61,10 @@ pub trait Source: Send + Sync {
     fn describe(&self) -> String;
     /// The measured window, when the source knows it.
     fn window(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)>;
+    /// What to check when an objective has no events in the window.
+    fn no_data_hint(&self) -> String {
+        "is the service running, and is the window long enough?".into()
+    }
     /// Measures one objective. `Ok` with `good_ratio: None` means "no data".
     async fn measure(&self, slo: &Slo) -> Result<Measurement, SourceError>;
 }

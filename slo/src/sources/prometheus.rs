@@ -198,6 +198,13 @@ impl Source for PrometheusSource {
         Some((self.from, self.to))
     }
 
+    fn no_data_hint(&self) -> String {
+        "is the service scraped (`up` is 1), and does the window span at least two scrapes? \
+         Prometheus counts a series born inside the window only from its first scrape, so \
+         warm every route up before the window starts"
+            .into()
+    }
+
     async fn measure(&self, slo: &Slo) -> Result<Measurement, SourceError> {
         measure_promql(self, slo).await
     }

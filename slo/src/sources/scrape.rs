@@ -296,6 +296,11 @@ impl Source for ScrapeSource {
         self.before.as_ref().map(|(t, _)| (*t, self.after.0))
     }
 
+    fn no_data_hint(&self) -> String {
+        "did the service get requests since the snapshot, and do the URLs serve its /metrics?"
+            .into()
+    }
+
     async fn measure(&self, slo: &Slo) -> Result<Measurement, SourceError> {
         measure_promql(self, slo).await
     }
