@@ -85,6 +85,7 @@ pub struct Ctx {
     seq: AtomicU64,
     deliveries: Mutex<HashMap<String, (Instant, StepId)>>,
     streams: Mutex<Vec<AbortHandle>>,
+    helpers: Mutex<Vec<AbortHandle>>,
 }
 
 /// A registered, logged-in account.
@@ -244,6 +245,7 @@ impl Ctx {
             seq: AtomicU64::new(0),
             deliveries: Mutex::new(HashMap::new()),
             streams: Mutex::new(Vec::new()),
+            helpers: Mutex::new(Vec::new()),
         }
     }
 
@@ -454,7 +456,7 @@ impl Ctx {
 
     /// Aborts `task` when the run ends.
     pub fn track(&self, task: AbortHandle) {
-        self.streams
+        self.helpers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(task);
@@ -462,13 +464,10 @@ impl Ctx {
 
     /// Closes every stream still open (the run is over).
     pub fn close_streams(&self) {
-        for task in self
-            .streams
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .drain(..)
-        {
-            task.abort();
+        for tasks in [&self.streams, &self.helpers] {
+            for task in tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+                task.abort();
+            }
         }
     }
 

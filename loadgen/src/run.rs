@@ -228,7 +228,6 @@ pub async fn run_plan(
         .set_default(GooseDefault::NoWebSocket, true)?
         .set_default(GooseDefault::NoPrintMetrics, true)?
         .set_default(GooseDefault::NoErrorSummary, true)?
-        .set_default(GooseDefault::NoResetMetrics, true)?
         .set_default(GooseDefault::Quiet, 1)?;
 
     // The measured window, on the wall clock of this run.
@@ -267,16 +266,17 @@ pub async fn run_plan(
                 let p95 = recorder
                     .step_totals()
                     .iter()
+                    .filter(|s| s.measured > 0)
                     .map(|s| s.p95_us)
                     .max()
-                    .unwrap_or(0);
+                    .map_or_else(|| "—".to_owned(), report::ms);
                 eprint_line(&format!(
                     "{label}[{:>4.0}s/{}s] {:<9} users {users:<4} streams {:<4} requests {requests:<7} {rate:>7.1}/s  errors {errors:<5} worst step p95 {}",
                     recorder.elapsed().as_secs_f64(),
                     total.as_secs(),
                     if recorder.measuring() { "measuring" } else if recorder.elapsed() < total { "warm-up" } else { "stopping" },
                     ctx.open_streams(),
-                    report::ms(p95),
+                    p95,
                 ));
             }
         })
@@ -291,7 +291,7 @@ pub async fn run_plan(
     if let Some(p) = progress {
         p.abort();
     }
-    result.map_err(|e| anyhow::anyhow!("goose failed: {e}"))?;
+    result.map_err(|e| anyhow::anyhow!("goose failed: {e:?}"))?;
 
     let (window, steps) = recorder.finish();
     let mut record = RunRecord::new(
@@ -308,6 +308,21 @@ pub async fn run_plan(
     );
     record.journeys = cfg.journeys.iter().map(|j| j.name().to_owned()).collect();
     record.steps = steps;
+    // Steps in journey order (the window may open mid-iteration).
+    let rank = |s: &runrecord::Step| {
+        let j = cfg
+            .journeys
+            .iter()
+            .position(|j| Some(j.name()) == s.journey.as_deref())
+            .unwrap_or(usize::MAX);
+        let k = cfg
+            .journeys
+            .get(j)
+            .and_then(|j| j.steps().iter().position(|n| *n == s.name))
+            .unwrap_or(usize::MAX);
+        (j, k)
+    };
+    record.steps.sort_by_key(rank);
     Ok(record)
 }
 
