@@ -1,0 +1,101 @@
+//! Every loadgen journey, briefly, against the embedded platform: each step
+//! measured (non-empty histogram), no errors, and delivery through the SSE
+//! streams timed.
+
+mod support;
+
+use std::time::Duration;
+
+use loadgen::context::JourneySettings;
+use loadgen::profile::{Plan, ProfileName, Request};
+use loadgen::target::Targets;
+use loadgen::{Journey, RunConfig};
+use runrecord::RunRecord;
+use support::Banter;
+
+/// Goose keeps process-wide state (its ctrl-c flag): one run at a time.
+static ONE_RUN_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn run(journey: Journey, request: Request, stream_share: f64) -> RunRecord {
+    let _one = ONE_RUN_AT_A_TIME.lock().await;
+    let banter = Banter::start(&[], &[]).await;
+    let plan = Plan::new(ProfileName::Smoke, &request).unwrap();
+    let config = RunConfig {
+        targets: Targets::single(&banter.base).unwrap(),
+        journeys: vec![journey],
+        plan,
+        settings: JourneySettings {
+            stream_share,
+            ..JourneySettings::default()
+        },
+        out: None,
+        metrics_port: None,
+        progress: false,
+        slo_spec: None,
+        max_stages: 1,
+        rate_factor: 1.5,
+    };
+    let output = loadgen::run(&config).await.unwrap();
+    let record = output.record;
+    println!("{}", loadgen::report::summary(&record));
+    for name in journey.steps() {
+        let key = format!("{}/{name}", journey.name());
+        let step = record
+            .step(&key)
+            .unwrap_or_else(|| panic!("step {key} was never measured"));
+        assert!(step.latency.count() > 0, "{key}: empty histogram");
+        assert_eq!(step.errors.total(), 0, "{key}: {:?}", step.errors);
+    }
+    assert_eq!(record.journeys, vec![journey.name().to_owned()]);
+    assert!(record.window.seconds() > 0.0);
+    // Valid JSON in, the same record out.
+    let again = RunRecord::from_json(&record.to_json(), "test").unwrap();
+    assert_eq!(again, record);
+    record
+}
+
+/// Closed model, the measured window opening at once so the sign-ups count.
+fn closed(users: usize, seconds: u64) -> Request {
+    Request {
+        users: Some(users),
+        rate: None,
+        duration: Some(Duration::from_secs(seconds)),
+        warmup: Some(Duration::ZERO),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_benchmark_measures_every_step() {
+    let record = run(Journey::SeedBenchmark, closed(2, 4), 0.0).await;
+    let sends = record.step("seed-benchmark/send-message").unwrap();
+    let opens = record.step("seed-benchmark/open-room").unwrap();
+    assert!(sends.requests >= 5 * opens.requests.saturating_sub(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_measures_delivery_on_the_partners_stream() {
+    // Open model: no think time, so every weighted action comes round quickly.
+    let request = Request {
+        users: Some(2),
+        rate: Some(15.0),
+        duration: Some(Duration::from_secs(4)),
+        warmup: Some(Duration::ZERO),
+    };
+    let record = run(Journey::Chat, request, 1.0).await;
+    let delivery = record.step("chat/sse-delivery").unwrap();
+    assert!(delivery.latency.count() > 0);
+    assert_eq!(record.profile.parameters["model"], "open");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_arrive_on_the_stream() {
+    let record = run(Journey::Notifications, closed(2, 5), 0.0).await;
+    for step in [
+        "friend-request-notified",
+        "friend-accepted-notified",
+        "message-notified",
+    ] {
+        let s = record.step(&format!("notifications/{step}")).unwrap();
+        assert!(s.latency.count() > 0, "{step}");
+    }
+}
