@@ -68,16 +68,17 @@ enum Command {
 ///
 /// Each objective is measured over a window by exactly one source:
 ///
-///   --prometheus URL   the spec's PromQL evaluated by Prometheus at --to, with the
-///                      window (--from..--to, default the last 5 minutes) as range;
+/// - `--prometheus URL`: the spec's PromQL evaluated by Prometheus at --to, with the
+///   window (--from..--to, default the last 5 minutes, or --window-of a run record)
+///   as the range.
 ///
-///   --scrape URL...    /metrics of each URL scraped now, minus the snapshot given
-///                      with --since (from `slo snapshot`); without --since,
-///                      everything since each process started;
+/// - `--scrape URL...`: /metrics of each URL scraped now, minus the snapshot given
+///   with --since (from `slo snapshot`); without --since, everything since each
+///   process started. No Prometheus needed.
 ///
-///   --run FILE         a load-generator run record: the client's view. Steps are
-///                      matched to objectives by service; latency objectives read the
-///                      steps' HDR histograms, others count failed requests.
+/// - `--run FILE`: a load-generator run record, the client's view. Steps are matched
+///   to objectives by service; latency objectives read the steps' HDR histograms,
+///   other objectives count failed requests.
 ///
 /// A latency objective is reported both as the exact share of requests at or under
 /// the threshold (the histogram bucket at the threshold, so the threshold must be a
