@@ -293,7 +293,7 @@ impl Ctx {
                 } else {
                     serde_json::from_slice::<Value>(&body)
                 };
-                match value.ok().as_ref().and_then(|v| check(v)) {
+                match value.ok().as_ref().and_then(check) {
                     Some(t) => (Some(latency), Ok(t)),
                     None => (Some(latency), Err(ErrorKind::Body)),
                 }

@@ -33,7 +33,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run journeys against a target and write run.json, report.md and report.html.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Merge run records of parallel workers into one (lossless: counts and histograms add up).
     Merge {
         /// Run records to merge.
@@ -276,6 +276,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => {
+            let args = *args;
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

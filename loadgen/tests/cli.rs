@@ -1,0 +1,247 @@
+//! The `loadgen` binary as a user meets it: help, bad flags, an unreachable
+//! target, merging worker records, rendering reports.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use rand::{Rng, SeedableRng};
+use runrecord::{ErrorKind, Profile, RunRecord, Target, Tool, Window};
+
+fn loadgen(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(args)
+        .env_remove("LOADGEN_TARGET_URL")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_explains_commands_journeys_and_profiles() {
+    let (code, out, _) = loadgen(&["--help"]);
+    assert_eq!(code, 0);
+    for word in ["run", "merge", "report", "seed-benchmark", "capacity"] {
+        assert!(out.contains(word), "{word} missing from:\n{out}");
+    }
+    let (code, out, _) = loadgen(&["run", "--help"]);
+    assert_eq!(code, 0);
+    for flag in [
+        "--target-url",
+        "--users",
+        "--rate",
+        "--duration",
+        "--journey",
+        "--profile",
+        "--out",
+        "--users-url",
+        "--friends-url",
+        "--chat-url",
+        "--notifications-url",
+        "--metrics-port",
+    ] {
+        assert!(out.contains(flag), "{flag} missing from:\n{out}");
+    }
+}
+
+#[test]
+fn bad_flags_get_clear_errors() {
+    let (code, _, err) = loadgen(&["run"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--target-url"), "{err}");
+    let (code, _, err) = loadgen(&["run", "--target-url", "localhost:8000"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("http"), "{err}");
+    let (code, _, err) = loadgen(&[
+        "run",
+        "--target-url",
+        "http://127.0.0.1:1",
+        "--profile",
+        "huge",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("unknown profile") && err.contains("smoke"),
+        "{err}"
+    );
+    let (code, _, err) = loadgen(&[
+        "run",
+        "--target-url",
+        "http://127.0.0.1:1",
+        "--journey",
+        "x",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("seed-benchmark"), "{err}");
+    let (code, _, err) = loadgen(&[
+        "run",
+        "--target-url",
+        "http://127.0.0.1:1",
+        "--duration",
+        "soon",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("duration"), "{err}");
+    let (code, _, err) = loadgen(&[
+        "run",
+        "--target-url",
+        "http://127.0.0.1:1",
+        "--users",
+        "3",
+        "--rate",
+        "x",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("rate"), "{err}");
+}
+
+#[test]
+fn an_unreachable_target_is_named() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let (code, _, err) = loadgen(&[
+        "run",
+        "--target-url",
+        &url,
+        "--duration",
+        "2s",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot reach") && err.contains(&url), "{err}");
+    assert!(err.contains("banter serve"), "{err}");
+    assert!(!out.join("run.json").exists());
+}
+
+type Sample = (u64, Option<ErrorKind>);
+
+/// A record over a fixed window holding the samples `(index, sample)`, two
+/// steps taking turns, sample `i` finishing `10 * i` ms into the window (so a
+/// sample lands in the same second whichever worker recorded it).
+fn record<'a>(samples: impl IntoIterator<Item = (usize, &'a Sample)>) -> RunRecord {
+    let start = Utc.with_ymd_and_hms(2026, 11, 21, 10, 0, 0).unwrap();
+    let mut r = RunRecord::new(
+        Tool {
+            name: "banter-loadgen".into(),
+            version: "test".into(),
+        },
+        vec![Target {
+            url: "http://127.0.0.1:8000".into(),
+            service: None,
+            git_sha: Some("abc1234".into()),
+        }],
+        Profile {
+            name: "load".into(),
+            parameters: Default::default(),
+        },
+        Window {
+            start,
+            end: start + chrono::Duration::seconds(60),
+        },
+    );
+    for (i, (us, err)) in samples {
+        let name = if i % 3 == 0 { "login" } else { "send-message" };
+        let at = start + chrono::Duration::milliseconds(10 * i as i64);
+        r.step_mut(Some("seed-benchmark"), name, Some("users"))
+            .record(at, Some(Duration::from_micros(*us)), *err);
+    }
+    r
+}
+
+#[test]
+fn merge_is_lossless() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let samples: Vec<Sample> = (0..5000)
+        .map(|_| {
+            // Mostly fast, a long tail up to 2 s.
+            let us = (rng.gen_range(0.0f64..1.0).powi(4) * 2_000_000.0) as u64 + 300;
+            let err = match rng.gen_range(0..100) {
+                0 => Some(ErrorKind::Status),
+                1 => Some(ErrorKind::Timeout),
+                _ => None,
+            };
+            (us, err)
+        })
+        .collect();
+    // Two workers taking every other sample; one record with every sample.
+    let single = record(samples.iter().enumerate());
+    let worker_a = record(samples.iter().enumerate().step_by(2));
+    let worker_b = record(samples.iter().enumerate().skip(1).step_by(2));
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb, pm) = (
+        dir.path().join("a.json"),
+        dir.path().join("b.json"),
+        dir.path().join("merged.json"),
+    );
+    worker_a.write(&pa).unwrap();
+    worker_b.write(&pb).unwrap();
+    let (code, out, err) = loadgen(&[
+        "merge",
+        pa.to_str().unwrap(),
+        pb.to_str().unwrap(),
+        "-o",
+        pm.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let merged = RunRecord::read(&pm).unwrap();
+    assert_eq!(merged.workers, 2);
+    assert_eq!(merged.window, single.window);
+    assert_eq!(merged.steps.len(), single.steps.len());
+    for s in &single.steps {
+        let m = merged.step(&s.key()).unwrap();
+        assert_eq!(m.requests, s.requests, "{}", s.key());
+        assert_eq!(m.errors, s.errors, "{}", s.key());
+        assert_eq!(m.timeline, s.timeline, "{}", s.key());
+        assert_eq!(m.latency.count(), s.latency.count(), "{}", s.key());
+        for q in [0.0, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0] {
+            assert_eq!(
+                m.latency.quantile_us(q),
+                s.latency.quantile_us(q),
+                "{} q{q}",
+                s.key()
+            );
+        }
+        assert_eq!(m.latency.buckets(), s.latency.buckets(), "{}", s.key());
+    }
+}
+
+#[test]
+fn report_renders_markdown_and_html_with_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.json");
+    let samples = [
+        (1200, None),
+        (250_000, Some(ErrorKind::Body)),
+        (3000, None),
+        (900, None),
+    ];
+    record(samples.iter().enumerate()).write(&path).unwrap();
+    let (code, out, err) = loadgen(&["report", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("seed-benchmark/login"), "{out}");
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(
+        md.contains("| seed-benchmark | send-message | users |"),
+        "{md}"
+    );
+    assert!(md.contains("abc1234"), "{md}");
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert_eq!(html.matches("<svg").count(), 2, "two charts expected");
+    assert!(html.contains("Latency per step") && html.contains("Throughput"));
+    assert!(!html.contains("<script"), "self-contained, no scripts");
+    let (code, _, err) = loadgen(&["report", dir.path().join("missing.json").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("missing.json"), "{err}");
+}
