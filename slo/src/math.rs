@@ -51,30 +51,6 @@ impl Buckets {
         }
     }
 
-    /// The bucket-wise increase from `before` to `self` for one series. When any
-    /// bucket went down the series was reset, and `self` counts from zero.
-    pub fn increase_since(&self, before: &Buckets) -> Buckets {
-        let reset = self.0.iter().any(|(le, c)| {
-            before
-                .0
-                .iter()
-                .find(|(b, _)| b == le)
-                .is_some_and(|(_, bc)| c < bc)
-        });
-        if reset {
-            return self.clone();
-        }
-        Buckets(
-            self.0
-                .iter()
-                .map(|(le, c)| {
-                    let prev = before.0.iter().find(|(b, _)| b == le).map_or(0.0, |p| p.1);
-                    (*le, c - prev)
-                })
-                .collect(),
-        )
-    }
-
     /// Adds another histogram's buckets (same or different bounds).
     pub fn add(&mut self, other: &Buckets) {
         let merged = Buckets::from_pairs(self.0.iter().chain(other.0.iter()).copied());
@@ -201,18 +177,7 @@ mod tests {
     }
 
     #[test]
-    fn bucket_deltas_and_resets() {
-        let before = b(&[(0.1, 5.0), (0.2, 8.0), (INF, 10.0)]);
-        let after = b(&[(0.1, 15.0), (0.2, 28.0), (INF, 40.0)]);
-        assert_eq!(
-            after.increase_since(&before),
-            b(&[(0.1, 10.0), (0.2, 20.0), (INF, 30.0)])
-        );
-        // One bucket went down: the process restarted, everything is new.
-        let restarted = b(&[(0.1, 2.0), (0.2, 9.0), (INF, 12.0)]);
-        assert_eq!(restarted.increase_since(&before), restarted);
-        // A series with no "before" counts from zero.
-        assert_eq!(after.increase_since(&Buckets::default()), after);
+    fn buckets_of_several_series_add_up() {
         // Same bounds from two instances add up.
         let mut sum = b(&[(0.2, 1.0), (INF, 2.0)]);
         sum.add(&b(&[(0.2, 3.0), (INF, 4.0)]));

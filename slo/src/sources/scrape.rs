@@ -192,6 +192,38 @@ pub struct ScrapeSource {
     before: Option<(DateTime<Utc>, Vec<Series>)>,
     after: (DateTime<Utc>, Vec<Series>),
     urls: Vec<String>,
+    /// Endpoints whose process restarted after the snapshot.
+    restarted: Vec<String>,
+}
+
+/// Whether the process behind `instance` restarted between two scrapes: its
+/// `process_start_time_seconds` changed, or any counter went down. Then every
+/// series of it counts from zero, as one histogram must reset as a whole.
+fn restarted(before: &[Series], after: &[Series], instance: &str) -> bool {
+    let of = |v: &[Series]| -> Vec<Series> {
+        v.iter()
+            .filter(|s| s.labels.get("instance").map(String::as_str) == Some(instance))
+            .cloned()
+            .collect()
+    };
+    let (b, a) = (of(before), of(after));
+    let start = |v: &[Series]| {
+        v.iter()
+            .find(|s| s.name == "process_start_time_seconds")
+            .map(|s| s.value)
+    };
+    if let (Some(x), Some(y)) = (start(&b), start(&a))
+        && x != y
+    {
+        return true;
+    }
+    let counter =
+        |n: &str| n.ends_with("_total") || n.ends_with("_count") || n.ends_with("_bucket");
+    a.iter().filter(|s| counter(&s.name)).any(|s| {
+        b.iter()
+            .find(|p| p.name == s.name && p.labels == s.labels)
+            .is_some_and(|p| s.value < p.value)
+    })
 }
 
 impl ScrapeSource {
@@ -236,13 +268,32 @@ impl ScrapeSource {
                 ));
             }
         }
+        let after_series = after.series()?;
+        let mut restarts = Vec::new();
+        let before = match before {
+            Some(b) => {
+                let mut series = b.series()?;
+                let instances: Vec<String> = after_series
+                    .iter()
+                    .filter_map(|s| s.labels.get("instance").cloned())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                for inst in instances {
+                    if restarted(&series, &after_series, &inst) {
+                        series.retain(|s| s.labels.get("instance") != Some(&inst));
+                        restarts.push(inst);
+                    }
+                }
+                Some((b.taken_at, series))
+            }
+            None => None,
+        };
         Ok(Self {
-            before: match before {
-                Some(b) => Some((b.taken_at, b.series()?)),
-                None => None,
-            },
-            after: (after.taken_at, after.series()?),
+            before,
+            after: (after.taken_at, after_series),
             urls,
+            restarted: restarts,
         })
     }
 }
@@ -280,7 +331,7 @@ impl PromqlSource for ScrapeSource {
 impl Source for ScrapeSource {
     fn describe(&self) -> String {
         let urls = self.urls.join(", ");
-        match &self.before {
+        let text = match &self.before {
             Some((t, _)) => format!(
                 "scrape of {urls} from {} (snapshot) to {}",
                 t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -289,6 +340,14 @@ impl Source for ScrapeSource {
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             ),
             None => format!("scrape of {urls}: everything since each process started"),
+        };
+        if self.restarted.is_empty() {
+            text
+        } else {
+            format!(
+                "{text}; {} restarted after the snapshot and counts from its restart",
+                self.restarted.join(", ")
+            )
         }
     }
 
@@ -364,6 +423,39 @@ slos:
         // rank 95 in (0.2, +Inf]: the highest finite bound.
         assert_eq!(lat.estimate_seconds, Some(0.2));
         assert_eq!(src.range(), "10s");
+    }
+
+    #[tokio::test]
+    async fn a_restart_between_the_scrapes_counts_from_zero() {
+        let spec = crate::spec::Spec::parse(
+            r#"
+version: prometheus/v1
+service: t
+slos:
+  - name: users-latency
+    objective: 95
+    sli:
+      latency: {metric: http_server_request_duration_seconds, selector: 'service="users"', threshold: 200ms}
+"#,
+            "t",
+        )
+        .unwrap();
+        // After a restart only 12 requests were counted, 9 within 0.2 s: the
+        // +Inf bucket alone did not go down, but the histogram reset as a whole.
+        let restarted = AFTER
+            .replace("le=\"0.1\"} 60", "le=\"0.1\"} 5")
+            .replace("le=\"0.2\"} 108", "le=\"0.2\"} 9")
+            .replace("le=\"+Inf\"} 120", "le=\"+Inf\"} 21")
+            .replace(
+                "_count{service=\"users\",http_route=\"/api/users/{user_id}\"} 120",
+                "_count{service=\"users\",http_route=\"/api/users/{user_id}\"} 21",
+            );
+        let src =
+            ScrapeSource::from_snapshots(Some(&snap(BEFORE, 0)), &snap(&restarted, 10)).unwrap();
+        let m = src.measure(&spec.slos[0]).await.unwrap();
+        assert_eq!(m.total, Some(21.0));
+        assert!((m.good_ratio.unwrap() - 9.0 / 21.0).abs() < 1e-12);
+        assert!(src.describe().contains("restarted"), "{}", src.describe());
     }
 
     #[test]
