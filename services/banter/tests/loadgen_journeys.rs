@@ -1,6 +1,7 @@
 //! Every loadgen journey, briefly, against the embedded platform: each step
 //! measured (non-empty histogram), no errors, and delivery through the SSE
 //! streams timed.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 
