@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{PASSWORD, TestApp, expect_error, send_oversized};
+use common::{PASSWORD, TestApp, expect_error, on_both_backends, send_oversized};
 use reqwest::Method;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -53,14 +53,14 @@ async fn register_returns_the_new_user(app: &TestApp) {
 async fn duplicate_email_or_username_is_409(app: &TestApp) {
     app.user("bob").await;
     let code = expect_error(
-        app.register("BOB@example.com", "bobby").await,
+        app.register("BOB@example.com", "bobby", None).await,
         409,
         "same email, other case",
     )
     .await;
     assert_eq!(code, "EMAIL_TAKEN");
     let code = expect_error(
-        app.register("other@example.com", "Bob").await,
+        app.register("other@example.com", "Bob", None).await,
         409,
         "same username, other case",
     )
@@ -491,7 +491,7 @@ async fn profile_get_and_update(app: &TestApp) {
         .put_json(
             "/api/profile/me",
             &json!({"display_name": "Heidi K", "status_message": "busy"}),
-            &token,
+            Some(&token),
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -503,7 +503,7 @@ async fn profile_get_and_update(app: &TestApp) {
         .put_json(
             "/api/profile/me",
             &json!({"status_message": "away"}),
-            &token,
+            Some(&token),
         )
         .await
         .json()
@@ -528,7 +528,7 @@ async fn profile_get_and_update(app: &TestApp) {
         ("NUL in status", json!({"status_message": "a\0b"})),
     ] {
         expect_error(
-            app.put_json("/api/profile/me", &body, &token).await,
+            app.put_json("/api/profile/me", &body, Some(&token)).await,
             422,
             what,
         )
@@ -557,7 +557,11 @@ async fn profile_get_and_update(app: &TestApp) {
     );
     // An empty status clears it.
     let me: Value = app
-        .put_json("/api/profile/me", &json!({"status_message": ""}), &token)
+        .put_json(
+            "/api/profile/me",
+            &json!({"status_message": ""}),
+            Some(&token),
+        )
         .await
         .json()
         .await
@@ -745,7 +749,7 @@ async fn search_users(app: &TestApp) {
     app.put_json(
         "/api/profile/me",
         &json!({"display_name": "Malvina"}),
-        &app.login("trent@example.com", PASSWORD).await,
+        Some(&app.login("trent@example.com", PASSWORD).await),
     )
     .await;
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{SseReader, TestApp, expect_error};
+use common::{SseReader, TestApp, expect_error, on_both_backends};
 use kit::events::topics::{FRIEND_EVENTS, USER_EVENTS, USER_ONLINE_STATUS};
 use kit::events::{Event, StartFrom};
 use serde_json::{Value, json};
@@ -44,15 +44,19 @@ async fn registration_and_profile_changes_are_published(app: &TestApp) {
     app.put_json(
         "/api/profile/me",
         &json!({"status_message": "hello"}),
-        &token,
+        Some(&token),
     )
     .await;
     let ev = next_event(&mut sub).await;
     assert_eq!(ev.kind, "UserProfileUpdated");
     assert_eq!(ev.data["status_message"], "hello");
     // A refused update publishes nothing.
-    app.put_json("/api/profile/me", &json!({"status_message": 5}), &token)
-        .await;
+    app.put_json(
+        "/api/profile/me",
+        &json!({"status_message": 5}),
+        Some(&token),
+    )
+    .await;
     assert!(
         tokio::time::timeout(Duration::from_millis(500), sub.next())
             .await

@@ -1,0 +1,30 @@
+//! Serving a router on a random local port, the way `banter serve` serves it
+//! (with the peer address available to handlers).
+
+use axum::Router;
+use std::future::Future;
+use std::net::SocketAddr;
+
+/// Serves `router` on 127.0.0.1 at a free port until the test's runtime ends.
+pub async fn serve(router: Router) -> SocketAddr {
+    serve_until(router, std::future::pending()).await
+}
+
+/// Like [`serve`], shutting down gracefully once `signal` completes.
+pub async fn serve_until(
+    router: Router,
+    signal: impl Future<Output = ()> + Send + 'static,
+) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal)
+        .await
+        .unwrap();
+    });
+    addr
+}
