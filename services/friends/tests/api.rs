@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{TestApp, expect_error};
+use common::{TestApp, expect_error, on_both_backends};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
