@@ -143,4 +143,5 @@ impl Drop for Banter {
         let _ = self.child.kill();
     }
 }
+pub mod prometheus;
 pub mod sse;
