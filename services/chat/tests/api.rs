@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestApp, expect_error};
+use common::{TestApp, expect_error, on_both_backends};
 use kit::events::topics::{CHAT_EVENTS, MESSAGE_EVENTS};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

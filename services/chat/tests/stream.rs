@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::TestApp;
+use common::{TestApp, on_both_backends};
 use kit::events::topics::MESSAGE_EVENTS;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -40,7 +40,7 @@ async fn a_message_by_a_appears_on_bs_stream(app: &TestApp) {
     wait_streaming(app, rid, b, true).await;
 
     let m = app.say(&ta, rid, "hi bob").await;
-    let event = stream.next().await;
+    let event = stream.expect_event().await;
     assert_eq!(event.id.as_deref(), Some("1"), "the room's first event");
     assert_eq!(event.event.as_deref(), Some("message.created"));
     assert_eq!(event.json(), m);
@@ -60,12 +60,12 @@ async fn a_message_by_a_appears_on_bs_stream(app: &TestApp) {
     let path = format!("/api/messages/{}", m["id"].as_str().unwrap());
     app.put_json(&path, &json!({"content": "hi bob!"}), Some(&ta))
         .await;
-    let event = stream.next().await;
+    let event = stream.expect_event().await;
     assert_eq!(event.seq(), 2);
     assert_eq!(event.event.as_deref(), Some("message.updated"));
     assert_eq!(event.json()["content"], "hi bob!");
     app.delete(&path, Some(&ta)).await;
-    let event = stream.next().await;
+    let event = stream.expect_event().await;
     assert_eq!(event.seq(), 3);
     assert_eq!(event.event.as_deref(), Some("message.deleted"));
     assert_eq!(event.json()["is_deleted"], true);
@@ -74,8 +74,8 @@ async fn a_message_by_a_appears_on_bs_stream(app: &TestApp) {
     // The sender's own stream sees its messages too.
     let mut own = app.stream(&ta, rid, None).await;
     let m2 = app.say(&ta, rid, "again").await;
-    assert_eq!(own.next().await.json()["id"], m2["id"]);
-    assert_eq!(stream.next().await.seq(), 4);
+    assert_eq!(own.expect_event().await.json()["id"], m2["id"]);
+    assert_eq!(stream.expect_event().await.seq(), 4);
 
     // Closing the stream ends the "streaming" status.
     drop(stream);
@@ -98,7 +98,7 @@ async fn reconnecting_gets_exactly_the_missed_events(app: &TestApp) {
     let mut stream = app.stream(&tb, rid, None).await;
     wait_streaming(app, rid, b, true).await;
     let first = app.say(&ta, rid, "one").await;
-    let event = stream.next().await;
+    let event = stream.expect_event().await;
     assert_eq!(event.seq(), 1);
     let last_seen = event.id.clone().unwrap();
     drop(stream);
@@ -122,7 +122,7 @@ async fn reconnecting_gets_exactly_the_missed_events(app: &TestApp) {
     let mut stream = app.stream(&tb, rid, Some(&last_seen)).await;
     let mut got = Vec::new();
     for _ in 0..4 {
-        got.push(stream.next().await);
+        got.push(stream.expect_event().await);
     }
     let seqs: Vec<i64> = got.iter().map(|e| e.seq()).collect();
     assert_eq!(seqs, [2, 3, 4, 5], "exactly the missed events, in order");
@@ -141,21 +141,18 @@ async fn reconnecting_gets_exactly_the_missed_events(app: &TestApp) {
     assert_eq!(got[2].json()["content"], "two (edited)");
     assert_eq!(got[3].json()["id"], first["id"]);
     assert!(
-        stream
-            .next_within(Duration::from_millis(500))
-            .await
-            .is_none(),
+        stream.next(Duration::from_millis(500)).await.is_none(),
         "no duplicates after the backlog"
     );
     // Live delivery continues right after the backlog.
     app.say(&ta, rid, "six").await;
-    assert_eq!(stream.next().await.seq(), 6);
+    assert_eq!(stream.expect_event().await.seq(), 6);
 
     // From the start: the whole log, the deleted message's text scrubbed.
     let mut all = app.stream(&tb, rid, Some("0")).await;
     let mut seqs = Vec::new();
     for _ in 0..6 {
-        let e = all.next().await;
+        let e = all.expect_event().await;
         assert!(
             !e.data.contains("\"one\""),
             "deleted content replayed: {}",
@@ -166,20 +163,15 @@ async fn reconnecting_gets_exactly_the_missed_events(app: &TestApp) {
     assert_eq!(seqs, [1, 2, 3, 4, 5, 6]);
     // Caught up: a resume from the last id gets nothing but what comes next.
     let mut tail = app.stream(&tb, rid, Some("6")).await;
-    assert!(tail.next_within(Duration::from_millis(300)).await.is_none());
+    assert!(tail.next(Duration::from_millis(300)).await.is_none());
     app.say(&tb, rid, "seven").await;
-    assert_eq!(tail.next().await.seq(), 7);
-    assert_eq!(all.next().await.seq(), 7);
+    assert_eq!(tail.expect_event().await.seq(), 7);
+    assert_eq!(all.expect_event().await.seq(), 7);
     // An id beyond the room's log resumes from the present.
     let mut future = app.stream(&tb, rid, Some("1000")).await;
-    assert!(
-        future
-            .next_within(Duration::from_millis(300))
-            .await
-            .is_none()
-    );
+    assert!(future.next(Duration::from_millis(300)).await.is_none());
     app.say(&ta, rid, "eight").await;
-    assert_eq!(future.next().await.seq(), 8);
+    assert_eq!(future.expect_event().await.seq(), 8);
 }
 
 async fn concurrent_senders_give_contiguous_ids(app: &TestApp) {
@@ -205,7 +197,7 @@ async fn concurrent_senders_give_contiguous_ids(app: &TestApp) {
     let mut seqs = Vec::new();
     let mut ids = std::collections::HashSet::new();
     for _ in 0..20 {
-        let e = stream.next().await;
+        let e = stream.expect_event().await;
         seqs.push(e.seq());
         assert!(
             ids.insert(e.json()["id"].as_str().unwrap().to_owned()),
@@ -225,7 +217,7 @@ async fn idle_streams_get_keep_alives(app: &TestApp) {
     let rid = id(&app.direct_room(&ta, b).await);
     let mut stream = app.stream(&tb, rid, None).await;
     // The test app sends keep-alives every second.
-    let got = stream.next_within(Duration::from_millis(2500)).await;
+    let got = stream.next(Duration::from_millis(2500)).await;
     assert!(got.is_none(), "{got:?}");
     assert!(
         stream.comments >= 1,
