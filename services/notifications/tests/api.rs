@@ -7,7 +7,7 @@ mod common;
 
 use common::{
     TestApp, counter, eventually, expect_error, friend_request_accepted, friend_request_sent,
-    message_sent,
+    message_sent, on_both_backends,
 };
 use kit::events::topics::{FRIEND_EVENTS, MESSAGE_EVENTS, NOTIFICATION_EVENTS};
 use kit::events::{Event, dead_letter_topic};
@@ -214,7 +214,7 @@ async fn pages_newest_first_with_a_cursor(app: &TestApp) {
         // One at a time, so creation order is known.
         app.wait_for(&bob_token, room as usize).await;
     }
-    let first = app.get_ok("/api/notifications?limit=2", &bob_token).await;
+    let first = app.json("/api/notifications?limit=2", &bob_token).await;
     let bodies = |page: &Value| -> Vec<String> {
         page["notifications"]
             .as_array()
@@ -226,7 +226,7 @@ async fn pages_newest_first_with_a_cursor(app: &TestApp) {
     assert_eq!(bodies(&first), ["m5", "m4"]);
     let cursor = first["next_cursor"].as_str().unwrap();
     let second = app
-        .get_ok(
+        .json(
             &format!("/api/notifications?limit=2&cursor={cursor}"),
             &bob_token,
         )
@@ -234,14 +234,14 @@ async fn pages_newest_first_with_a_cursor(app: &TestApp) {
     assert_eq!(bodies(&second), ["m3", "m2"]);
     let cursor = second["next_cursor"].as_str().unwrap();
     let last = app
-        .get_ok(
+        .json(
             &format!("/api/notifications?limit=2&cursor={cursor}"),
             &bob_token,
         )
         .await;
     assert_eq!(bodies(&last), ["m1"]);
     assert!(last["next_cursor"].is_null());
-    let all = app.get_ok("/api/notifications", &bob_token).await;
+    let all = app.json("/api/notifications", &bob_token).await;
     assert_eq!(bodies(&all).len(), 5, "default limit 20");
     assert!(all["next_cursor"].is_null());
 
@@ -261,23 +261,23 @@ async fn pages_newest_first_with_a_cursor(app: &TestApp) {
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let unread = app
-        .get_ok("/api/notifications?unread_only=true", &bob_token)
+        .json("/api/notifications?unread_only=true", &bob_token)
         .await;
     assert_eq!(bodies(&unread), ["m3", "m2", "m1"]);
     let unread_page = app
-        .get_ok("/api/notifications?unread_only=true&limit=1", &bob_token)
+        .json("/api/notifications?unread_only=true&limit=1", &bob_token)
         .await;
     assert_eq!(bodies(&unread_page), ["m3"]);
     let cursor = unread_page["next_cursor"].as_str().unwrap();
     let next = app
-        .get_ok(
+        .json(
             &format!("/api/notifications?unread_only=true&limit=1&cursor={cursor}"),
             &bob_token,
         )
         .await;
     assert_eq!(bodies(&next), ["m2"]);
     let everything = app
-        .get_ok("/api/notifications?unread_only=false", &bob_token)
+        .json("/api/notifications?unread_only=false", &bob_token)
         .await;
     assert_eq!(bodies(&everything).len(), 5);
     assert_eq!(
@@ -468,7 +468,7 @@ async fn nobody_sees_or_marks_anothers_notifications(app: &TestApp) {
     assert!(app.notifications(&mallory_token).await.is_empty());
     assert_eq!(app.unread(&mallory_token).await, 0);
     let page = app
-        .get_ok(
+        .json(
             &format!("/api/notifications?cursor={}", bob_id + 1),
             &mallory_token,
         )
@@ -507,12 +507,7 @@ async fn nobody_sees_or_marks_anothers_notifications(app: &TestApp) {
     assert_eq!(res.json::<Value>().await.unwrap()["read_count"], 1);
     assert_eq!(app.unread(&alice_token).await, 1);
     // Mallory's stream carried nothing of theirs (even replaying from 0).
-    assert!(
-        stream
-            .next_event(Duration::from_millis(500))
-            .await
-            .is_none()
-    );
+    assert!(stream.next(Duration::from_millis(500)).await.is_none());
     let _ = (alice, mallory);
 }
 
@@ -552,7 +547,7 @@ async fn stream_delivers_a_friend_request(app: &TestApp) {
     let mut stream = app.stream(&bob_token, None).await;
     app.publish(FRIEND_EVENTS, &friend_request_sent(5, alice, bob))
         .await;
-    let frame = stream.next_event(WAIT).await.expect("a notification event");
+    let frame = stream.next(WAIT).await.expect("a notification event");
     assert_eq!(frame.event.as_deref(), Some("notification.created"));
     assert_eq!(frame.id.as_deref(), Some("1"), "the first of bob's stream");
     let n = frame.json();
@@ -570,7 +565,7 @@ async fn stream_resumes_with_last_event_id(app: &TestApp) {
     let mut stream = app.stream(&bob_token, None).await;
     app.publish(FRIEND_EVENTS, &friend_request_sent(1, alice, bob))
         .await;
-    let first = stream.next_event(WAIT).await.unwrap();
+    let first = stream.next(WAIT).await.unwrap();
     assert_eq!(first.id.as_deref(), Some("1"));
     drop(stream);
 
@@ -594,7 +589,7 @@ async fn stream_resumes_with_last_event_id(app: &TestApp) {
     let mut stream = app.stream(&bob_token, Some("1")).await;
     let mut got = Vec::new();
     for _ in 0..3 {
-        let f = stream.next_event(WAIT).await.expect("a missed event");
+        let f = stream.next(WAIT).await.expect("a missed event");
         got.push((
             f.id.clone().unwrap(),
             f.json()["body"].as_str().unwrap().to_owned(),
@@ -608,28 +603,18 @@ async fn stream_resumes_with_last_event_id(app: &TestApp) {
     // Then live, continuing the sequence, with no repeats.
     app.publish(FRIEND_EVENTS, &friend_request_accepted(1, bob, alice))
         .await;
-    let live = stream.next_event(WAIT).await.unwrap();
+    let live = stream.next(WAIT).await.unwrap();
     assert_eq!(live.id.as_deref(), Some("5"));
     assert_eq!(live.json()["type"], "friend_accepted");
-    assert!(
-        stream
-            .next_event(Duration::from_millis(300))
-            .await
-            .is_none()
-    );
+    assert!(stream.next(Duration::from_millis(300)).await.is_none());
     drop(stream);
 
     // Resuming from the newest id sends nothing old; from 0 sends all.
     let mut caught_up = app.stream(&bob_token, Some("5")).await;
-    assert!(
-        caught_up
-            .next_event(Duration::from_millis(300))
-            .await
-            .is_none()
-    );
+    assert!(caught_up.next(Duration::from_millis(300)).await.is_none());
     let mut all = app.stream(&bob_token, Some("0")).await;
     for want in 1..=5 {
-        let f = all.next_event(WAIT).await.unwrap();
+        let f = all.next(WAIT).await.unwrap();
         assert_eq!(f.id, Some(want.to_string()));
     }
     drop(all);
@@ -639,7 +624,7 @@ async fn stream_resumes_with_last_event_id(app: &TestApp) {
     let mut ahead = app.stream(&bob_token, Some("1000")).await;
     app.publish(FRIEND_EVENTS, &friend_request_sent(2, alice, bob))
         .await;
-    let next = ahead.next_event(WAIT).await.expect("the next notification");
+    let next = ahead.next(WAIT).await.expect("the next notification");
     assert_eq!(next.id.as_deref(), Some("6"));
 }
 
@@ -689,17 +674,9 @@ async fn same_event_twice_makes_one_notification(app: &TestApp) {
     assert_eq!(app.unread(&bob_token).await, 2);
     let mut stream = app.stream(&bob_token, Some("0")).await;
     for want in ["1", "2"] {
-        assert_eq!(
-            stream.next_event(WAIT).await.unwrap().id.as_deref(),
-            Some(want)
-        );
+        assert_eq!(stream.next(WAIT).await.unwrap().id.as_deref(), Some(want));
     }
-    assert!(
-        stream
-            .next_event(Duration::from_millis(300))
-            .await
-            .is_none()
-    );
+    assert!(stream.next(Duration::from_millis(300)).await.is_none());
 }
 
 async fn failing_events_are_dead_lettered_and_counted(app: &TestApp) {
@@ -832,7 +809,7 @@ async fn health_ready_docs_metrics(app: &TestApp) {
         assert!(openapi["paths"][path].is_object(), "{path} documented");
     }
     let (_, token) = app.user("alice").await;
-    app.get_ok("/api/notifications/unread-count", &token).await;
+    app.json("/api/notifications/unread-count", &token).await;
     let metrics = app.metrics().await;
     assert!(
         metrics
