@@ -721,9 +721,10 @@ fn loki_labels() -> BTreeSet<String> {
 // ----------------------------------------------------------------- end to end
 
 /// The shipped deploy/prometheus.yml, pointed at this test's processes: 1 s
-/// scrapes and evaluation, rule files by absolute path, no Alertmanager, and
-/// only the embedded deployment (the split one is not running here).
-fn prometheus_config(banter: &str, loadgen: &str, own_port: u16) -> String {
+/// scrapes and evaluation, rule files by absolute path, no Alertmanager.
+/// `resolve(job, labels)` gives the address of each static target group (by its
+/// job and labels) or drops it (a deployment that is not running here).
+fn prometheus_config(resolve: impl Fn(&str, &Value) -> Option<String>, own_port: u16) -> String {
     let mut c = yaml("deploy/prometheus.yml");
     c["global"]["scrape_interval"] = json!("1s");
     c["global"]["evaluation_interval"] = json!("1s");
@@ -736,26 +737,86 @@ fn prometheus_config(banter: &str, loadgen: &str, own_port: u16) -> String {
         .map(|f| json!(deploy.join(f.as_str().unwrap()).canonicalize().unwrap()))
         .collect();
     c["rule_files"] = json!(rules);
-    let jobs: Vec<Value> = c["scrape_configs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|j| j["job_name"] != "banter-split")
-        .map(|j| {
-            let mut j = j.clone();
-            let target = match j["job_name"].as_str().unwrap() {
-                "banter" => banter.to_owned(),
-                "loadgen" => loadgen.to_owned(),
-                "prometheus" => format!("127.0.0.1:{own_port}"),
-                other => panic!("deploy/prometheus.yml: unexpected job {other}"),
-            };
-            j["scrape_interval"] = json!("1s");
-            j["static_configs"][0]["targets"] = json!([target]);
-            j
-        })
-        .collect();
+    let mut jobs = Vec::new();
+    for job in c["scrape_configs"].as_array().unwrap() {
+        let name = job["job_name"].as_str().unwrap();
+        let groups: Vec<Value> = job["static_configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|g| {
+                let target = if name == "prometheus" {
+                    Some(format!("127.0.0.1:{own_port}"))
+                } else {
+                    resolve(name, &g["labels"])
+                }?;
+                let mut g = g.clone();
+                g["targets"] = json!([target]);
+                Some(g)
+            })
+            .collect();
+        if !groups.is_empty() {
+            let mut job = job.clone();
+            job["scrape_interval"] = json!("1s");
+            job["static_configs"] = json!(groups);
+            jobs.push(job);
+        }
+    }
     c["scrape_configs"] = json!(jobs);
     serde_yaml_ng::to_string(&c).unwrap()
+}
+
+/// The split deployment: one process per service, as deploy/prometheus.yml's
+/// `banter-split` job scrapes them. Each target reports its own service, and the
+/// overview's target count and per-service panels read them as they read the
+/// all-in-one process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_split_deployment_is_scraped_one_process_per_service() {
+    let mut apps = BTreeMap::new();
+    for service in SERVICES {
+        apps.insert(service, Banter::start(&["--target", service], &[]).await);
+    }
+    let addresses: BTreeMap<&str, String> = apps
+        .iter()
+        .map(|(s, app)| (*s, app.base.trim_start_matches("http://").to_owned()))
+        .collect();
+    let prom = Prometheus::start_with(|port| {
+        prometheus_config(
+            |job, labels| {
+                (job == "banter-split")
+                    .then(|| addresses[labels["target"].as_str().unwrap()].clone())
+            },
+            port,
+        )
+    })
+    .await;
+    prom.wait_for_job("banter-split", SERVICES.len()).await;
+    let res = prom
+        .api("query", &[("query", r#"build_info{job="banter-split"}"#)])
+        .await;
+    let mut seen = BTreeSet::new();
+    for s in res["data"]["result"].as_array().unwrap() {
+        // The scrape label of the target and the service the process reports agree.
+        assert_eq!(s["metric"]["target"], s["metric"]["service"], "{s}");
+        assert_eq!(s["metric"]["deployment"], "split");
+        seen.insert(s["metric"]["service"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(seen, SERVICES.map(str::to_owned).into(), "{res}");
+    let overview = dashboards()
+        .into_iter()
+        .find(|d| d.uid() == "banter-overview")
+        .unwrap();
+    let (_, _, targets_up) = overview
+        .queries()
+        .into_iter()
+        .find(|(panel, _, _)| panel == "Targets up")
+        .unwrap();
+    let res = prom.api("query", &[("query", targets_up.as_str())]).await;
+    assert_eq!(res["data"]["result"][0]["value"][1], "4", "{res}");
+    drop(prom);
+    for (_, app) in apps {
+        app.stop().await;
+    }
 }
 
 /// Requests the load generator does not make, so every service also answers a
@@ -852,8 +913,19 @@ async fn every_panel_and_rule_evaluates_on_a_real_prometheus_under_load() {
     let banter = app.base.trim_start_matches("http://").to_owned();
     let loadgen_port = support::free_port();
     let loadgen = format!("127.0.0.1:{loadgen_port}");
-    let prom = Prometheus::start_with(|port| prometheus_config(&banter, &loadgen, port)).await;
-    prom.wait_for_job("banter").await;
+    // Only the embedded deployment runs here: the split job's targets are dropped.
+    let prom = Prometheus::start_with(|port| {
+        prometheus_config(
+            |job, _| match job {
+                "banter" => Some(banter.clone()),
+                "loadgen" => Some(loadgen.clone()),
+                _ => None,
+            },
+            port,
+        )
+    })
+    .await;
+    prom.wait_for_job("banter", 1).await;
 
     // A short load: every loadgen journey (all four services, the bus, SSE),
     // with its client-side metrics exposed, plus some 4xx and open streams.

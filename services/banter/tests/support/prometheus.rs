@@ -117,19 +117,18 @@ impl Prometheus {
             .unwrap()
     }
 
-    /// Waits until every target of `job` has been scraped successfully.
-    pub async fn wait_for_job(&self, job: &str) {
+    /// Waits until `targets` targets of `job` have been scraped successfully.
+    pub async fn wait_for_job(&self, job: &str, targets: usize) {
         let deadline = Instant::now() + Duration::from_secs(30);
+        let query = format!("count(up{{job=\"{job}\"}} == 1)");
         loop {
-            let res = self
-                .api("query", &[("query", &format!("min(up{{job=\"{job}\"}})"))])
-                .await;
-            if res["data"]["result"][0]["value"][1] == "1" {
+            let res = self.api("query", &[("query", &query)]).await;
+            if res["data"]["result"][0]["value"][1] == targets.to_string().as_str() {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "prometheus never scraped job {job}: {}",
+                "prometheus never scraped {targets} targets of job {job}: {}",
                 self.log()
             );
             tokio::time::sleep(Duration::from_millis(250)).await;
