@@ -7,8 +7,6 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -19,105 +17,11 @@ use slo::sources::prometheus::PrometheusSource;
 use slo::sources::run::RunSource;
 use slo::sources::scrape::{ScrapeSource, Snapshot};
 use slo::spec::Spec;
+use support::prometheus::Prometheus;
 use support::{Banter, free_port};
 
 const SPEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../slo/specs/banter.yaml");
 const PASSWORD: &str = "Passw0rd!";
-
-fn on_path(name: &str) -> PathBuf {
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|p| p.join(name))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "`{name}` is not on PATH: install the Debian package `prometheus` (.ci/run does)"
-            )
-        })
-}
-
-/// A Prometheus scraping `target` every second, killed on drop.
-struct Prometheus {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Prometheus {
-    async fn start(target: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: banter\n    static_configs:\n      - targets: ['{target}']\n"
-            ),
-        )
-        .unwrap();
-        let port = free_port();
-        let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
-        let child = Command::new(on_path("prometheus"))
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let url = format!("http://127.0.0.1:{port}");
-        let mut me = Self {
-            child,
-            url,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(res) = reqwest::get(format!("{}/-/ready", me.url)).await
-                && res.status() == 200
-            {
-                break;
-            }
-            if let Ok(Some(status)) = me.child.try_wait() {
-                let log = std::fs::read_to_string(me._dir.path().join("prometheus.log"))
-                    .unwrap_or_default();
-                panic!("prometheus exited early ({status}): {log}");
-            }
-            assert!(Instant::now() < deadline, "prometheus not ready after 60s");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        me
-    }
-
-    /// Waits until Prometheus has scraped the target successfully.
-    async fn wait_for_target(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let res: Value = reqwest::get(format!("{}/api/v1/query?query=up", self.url))
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if res["data"]["result"][0]["value"][1] == "1" {
-                return;
-            }
-            assert!(Instant::now() < deadline, "prometheus never scraped banter");
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 struct User {
     id: i64,
@@ -280,7 +184,7 @@ async fn prometheus_and_scrape_agree_on_the_platform() {
     let app = Banter::start(&[], &[]).await;
     let target = app.base.trim_start_matches("http://").to_owned();
     let prom = Prometheus::start(&target).await;
-    prom.wait_for_target().await;
+    prom.wait_for_job("banter", 1).await;
 
     // Warm up: users, and every route once, so no series is born inside the window.
     let client = reqwest::Client::new();
