@@ -27,6 +27,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::Path;
 
+use promql_parser::label::{MatchOp, Matcher};
 use serde::Deserialize;
 
 /// The only spec version understood (Sloth's).
@@ -160,6 +161,9 @@ pub struct Slo {
     /// The `service` this objective is about (its `service` label, or the
     /// `service="…"` matcher of its queries), if any.
     pub service: Option<String>,
+    /// The `service` label matcher of its queries (`service=~"a|b"` too), which
+    /// picks a run record's steps by their service.
+    pub service_matcher: Option<Matcher>,
     pub sli: Sli,
     pub alerting: Alerting,
 }
@@ -337,18 +341,17 @@ fn valid_metric_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }
 
-/// The value of an equality matcher on `label` in `query`, if exactly one.
-fn equality_matcher(query: &str, label: &str) -> Option<String> {
+/// The matcher on `label` in `query`, if all selectors agree on exactly one.
+fn label_matcher(query: &str, label: &str) -> Option<Matcher> {
     let expr = promql_parser::parser::parse(query).ok()?;
-    let mut found = Vec::new();
+    let mut found: Vec<Matcher> = Vec::new();
     crate::promql::visit_selectors(&expr, &mut |vs| {
         for m in &vs.matchers.matchers {
-            if m.name == label && matches!(m.op, promql_parser::label::MatchOp::Equal) {
-                found.push(m.value.clone());
+            if m.name == label && !found.contains(m) {
+                found.push(m.clone());
             }
         }
     });
-    found.dedup();
     if found.len() == 1 { found.pop() } else { None }
 }
 
@@ -498,23 +501,31 @@ impl Spec {
                     "Sloth SLI plugins are not supported; use `events`, `raw` or `latency`".into(),
                 ));
             };
-            let service = s.labels.get("service").cloned().or_else(|| match &sli {
-                Sli::Events { total_query, .. } => {
-                    equality_matcher(&with_window(total_query, "5m"), "service")
-                }
-                Sli::Raw { error_ratio_query } => {
-                    equality_matcher(&with_window(error_ratio_query, "5m"), "service")
-                }
-                Sli::Latency {
-                    metric, selector, ..
-                } => equality_matcher(&format!("{metric}_count{{{selector}}}"), "service"),
-            });
+            let service_matcher = match s.labels.get("service") {
+                Some(v) => Some(Matcher::new(MatchOp::Equal, "service", v)),
+                None => match &sli {
+                    Sli::Events { total_query, .. } => {
+                        label_matcher(&with_window(total_query, "5m"), "service")
+                    }
+                    Sli::Raw { error_ratio_query } => {
+                        label_matcher(&with_window(error_ratio_query, "5m"), "service")
+                    }
+                    Sli::Latency {
+                        metric, selector, ..
+                    } => label_matcher(&format!("{metric}_count{{{selector}}}"), "service"),
+                },
+            };
+            let service = service_matcher
+                .as_ref()
+                .filter(|m| matches!(m.op, MatchOp::Equal))
+                .map(|m| m.value.clone());
             slos.push(Slo {
                 name: s.name,
                 objective: s.objective / 100.0,
                 description: s.description,
                 labels: s.labels,
                 service,
+                service_matcher,
                 sli,
                 alerting: s.alerting,
             });

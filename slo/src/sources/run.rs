@@ -1,7 +1,8 @@
 //! A load generator's run record: the client's view of the window.
 //!
-//! Objectives are matched to steps by service: a step whose `service` equals the
-//! objective's service counts (every step when the objective names none). A
+//! Objectives are matched to steps by service: a step counts when its `service`
+//! matches the objective's `service` label matcher (`service="users"`,
+//! `service=~"users|chat"`); every step counts when the objective has none. A
 //! latency objective reads the steps' HDR histograms; any other objective is read
 //! as "failed requests / requests".
 
@@ -61,17 +62,20 @@ impl Source for RunSource {
             .record
             .steps
             .iter()
-            .filter(|s| match (&slo.service, &s.service) {
+            .filter(|s| match (&slo.service_matcher, &s.service) {
                 (None, _) => true,
-                (Some(want), Some(have)) => want == have,
+                (Some(m), Some(have)) => m.is_match(have),
+                // A step spanning services (e.g. delivery through a stream) is
+                // no one service's request.
                 (Some(_), None) => false,
             })
             .collect();
         let names: Vec<String> = steps.iter().map(|s| s.key()).collect();
         let note = Some(if names.is_empty() {
-            match &slo.service {
-                Some(service) => format!("no step of the run exercises service `{service}`"),
-                None => "the run has no step".to_owned(),
+            match (&slo.service, &slo.service_matcher) {
+                (Some(service), _) => format!("no step of the run exercises service `{service}`"),
+                (None, Some(m)) => format!("no step of the run exercises a service matching `{m}`"),
+                (None, None) => "the run has no step".to_owned(),
             }
         } else {
             format!("client view of steps {}", names.join(", "))
@@ -113,5 +117,69 @@ impl Source for RunSource {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+    use runrecord::{Profile, Tool, Window};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn steps_are_picked_by_the_objectives_service_matcher() {
+        let start = DateTime::from_timestamp(1_795_255_200, 0).unwrap();
+        let mut r = RunRecord::new(
+            Tool {
+                name: "t".into(),
+                version: "0".into(),
+            },
+            vec![],
+            Profile {
+                name: "smoke".into(),
+                parameters: Default::default(),
+            },
+            Window {
+                start,
+                end: start + chrono::Duration::seconds(10),
+            },
+        );
+        let ms = |n| Some(Duration::from_millis(n));
+        for _ in 0..10 {
+            r.step_mut(Some("j"), "login", Some("users"))
+                .record(start, ms(10), None);
+            r.step_mut(Some("j"), "send", Some("chat"))
+                .record(start, ms(300), None);
+            // Delivery through a stream spans services: no service's request.
+            r.step_mut(Some("j"), "delivery", None)
+                .record(start, ms(900), None);
+        }
+        let spec = crate::spec::Spec::parse(
+            r#"
+version: prometheus/v1
+service: t
+slos:
+  - name: users-latency
+    objective: 95
+    sli: {latency: {metric: m, selector: 'service="users"', threshold: 200ms}}
+  - name: overall-latency
+    objective: 95
+    sli: {latency: {metric: m, selector: 'service=~"users|chat"', threshold: 200ms}}
+  - name: friends-latency
+    objective: 95
+    sli: {latency: {metric: m, selector: 'service="friends"', threshold: 200ms}}
+"#,
+            "t",
+        )
+        .unwrap();
+        let src = RunSource::new(r, "run.json");
+        let users = src.measure(&spec.slos[0]).await.unwrap();
+        assert_eq!((users.total, users.good_ratio), (Some(10.0), Some(1.0)));
+        let overall = src.measure(&spec.slos[1]).await.unwrap();
+        assert_eq!((overall.total, overall.good_ratio), (Some(20.0), Some(0.5)));
+        let friends = src.measure(&spec.slos[2]).await.unwrap();
+        assert_eq!(friends.good_ratio, None);
+        assert!(friends.note.unwrap().contains("service `friends`"));
     }
 }

@@ -26,6 +26,13 @@ fn parses_events_and_latency() {
     assert!((spec.slos[0].objective - 0.999).abs() < 1e-12);
     assert_eq!(spec.slos[0].service.as_deref(), Some("users"));
     assert_eq!(spec.slos[1].service.as_deref(), Some("users"));
+    assert!(
+        spec.slos[1]
+            .service_matcher
+            .as_ref()
+            .unwrap()
+            .is_match("users")
+    );
     match &spec.slos[1].sli {
         Sli::Latency {
             threshold_seconds, ..
@@ -86,6 +93,14 @@ fn the_shipped_spec_is_valid() {
             assert_eq!(slo.service.as_deref(), Some(service));
         }
     }
+    let overall = spec
+        .slos
+        .iter()
+        .find(|s| s.name == "overall-latency")
+        .unwrap();
+    assert_eq!(overall.service, None);
+    let m = overall.service_matcher.as_ref().unwrap();
+    assert!(m.is_match("chat") && !m.is_match("banter"));
 }
 
 #[test]
