@@ -159,7 +159,8 @@ struct SnapshotArgs {
 /// interval (bucket counts of the HDR histograms redrawn 400 times); it is
 /// meaningful when the interval excludes zero. An error-rate delta is meaningful by
 /// a two-proportion z-test. A criterion fails a step only when the delta is past its
-/// bound and meaningful, so two runs of the same build pass.
+/// bound and meaningful, so two runs of the same build pass (throughput has no
+/// noise test: its bound alone decides).
 ///
 /// Criteria are `METRIC <= VALUE` or `METRIC >= VALUE` with METRIC one of
 /// throughput, p50, p95, p99, error_rate and VALUE relative (+10%) or absolute
