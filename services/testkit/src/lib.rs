@@ -19,7 +19,7 @@ pub use accounts::PASSWORD;
 pub use bus::next_of_kind;
 pub use db::{Backend, TestDb, pg_admin_url};
 pub use http::{ApiClient, expect_error, send_oversized};
-pub use serve::{serve, serve_until};
+pub use serve::{ServedApp, serve, serve_until};
 pub use sse::{SseEvent, SseReader};
 pub use wait::{PATIENCE, eventually};
 

@@ -1,7 +1,9 @@
 //! Serving a router on a random local port, the way `banter serve` serves it
 //! (with the peer address available to handlers).
 
+use crate::ApiClient;
 use axum::Router;
+use kit::context::Context;
 use std::future::Future;
 use std::net::SocketAddr;
 
@@ -27,4 +29,38 @@ pub async fn serve_until(
         .unwrap();
     });
     addr
+}
+
+/// The app under test, served: a client for it and the runtime context its
+/// services share. Dropping it signals shutdown to the server, relays and
+/// consumers. Derefs to the client (`app.get(..)`, `app.url(..)`).
+pub struct ServedApp {
+    pub http: ApiClient,
+    pub ctx: Context,
+}
+
+impl ServedApp {
+    /// Serves `router` until `ctx` shuts down.
+    pub async fn start(router: Router, ctx: Context) -> Self {
+        let shutdown = ctx.shutdown.clone();
+        let addr = serve_until(router, async move { shutdown.cancelled().await }).await;
+        Self {
+            http: ApiClient::new(addr),
+            ctx,
+        }
+    }
+}
+
+impl std::ops::Deref for ServedApp {
+    type Target = ApiClient;
+
+    fn deref(&self) -> &ApiClient {
+        &self.http
+    }
+}
+
+impl Drop for ServedApp {
+    fn drop(&mut self) {
+        self.ctx.shutdown.cancel();
+    }
 }

@@ -15,7 +15,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use testkit::{ApiClient, SseReader, TestDb, eventually, next_of_kind};
+use testkit::{ServedApp, SseReader, TestDb, eventually, next_of_kind};
 use users::Users;
 
 // Each test binary uses its own subset.
@@ -23,8 +23,8 @@ use users::Users;
 pub use testkit::{Backend, PASSWORD, expect_error, on_both_backends};
 
 pub struct TestApp {
-    pub http: ApiClient,
-    pub ctx: Context,
+    /// Comes first: dropping it signals shutdown before the databases go.
+    pub served: ServedApp,
     pub chat: Arc<Chat>,
     pub users: Arc<Users>,
     /// Consumer groups of the tests' own on `chat.events` and
@@ -73,11 +73,8 @@ impl TestApp {
             .with(users.service())
             .with(chat.service())
             .into_router();
-        let shutdown = ctx.shutdown.clone();
-        let addr = testkit::serve_until(router, async move { shutdown.cancelled().await }).await;
         Self {
-            http: ApiClient::new(addr),
-            ctx,
+            served: ServedApp::start(router, ctx).await,
             chat,
             users,
             chat_events: tokio::sync::Mutex::new(chat_events),
@@ -201,17 +198,11 @@ impl TestApp {
     }
 }
 
-/// The app's HTTP client: `app.get(..)`, `app.url(..)`, `app.client`.
+/// The served app: `app.get(..)`, `app.url(..)`, `app.client`, `app.ctx`.
 impl std::ops::Deref for TestApp {
-    type Target = ApiClient;
+    type Target = ServedApp;
 
-    fn deref(&self) -> &ApiClient {
-        &self.http
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.ctx.shutdown.cancel();
+    fn deref(&self) -> &ServedApp {
+        &self.served
     }
 }

@@ -14,7 +14,7 @@ use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use testkit::{ApiClient, TestDb, eventually, next_of_kind};
+use testkit::{ServedApp, TestDb, eventually, next_of_kind};
 use users::Users;
 
 // Each test binary uses its own subset.
@@ -22,8 +22,8 @@ use users::Users;
 pub use testkit::{Backend, PASSWORD, expect_error, on_both_backends};
 
 pub struct TestApp {
-    pub http: ApiClient,
-    pub ctx: Context,
+    /// Comes first: dropping it signals shutdown before the databases go.
+    pub served: ServedApp,
     pub friends: Arc<Friends>,
     pub users: Arc<Users>,
     /// A consumer group of its own on `friend.events`, joined before any
@@ -74,8 +74,7 @@ impl TestApp {
             .with(friends.service())
             .into_router();
         Self {
-            http: ApiClient::new(testkit::serve(router).await),
-            ctx,
+            served: ServedApp::start(router, ctx).await,
             friends,
             users,
             events: tokio::sync::Mutex::new(events),
@@ -152,17 +151,11 @@ impl TestApp {
     }
 }
 
-/// The app's HTTP client: `app.get(..)`, `app.url(..)`, `app.client`.
+/// The served app: `app.get(..)`, `app.url(..)`, `app.client`, `app.ctx`.
 impl std::ops::Deref for TestApp {
-    type Target = ApiClient;
+    type Target = ServedApp;
 
-    fn deref(&self) -> &ApiClient {
-        &self.http
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.ctx.shutdown.cancel();
+    fn deref(&self) -> &ServedApp {
+        &self.served
     }
 }

@@ -14,7 +14,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use testkit::{ApiClient, SseReader, TestDb};
+use testkit::{ServedApp, SseReader, TestDb};
 use users::Users;
 
 // Each test binary uses its own subset.
@@ -22,10 +22,10 @@ use users::Users;
 pub use testkit::{Backend, PASSWORD, PATIENCE, eventually, expect_error, on_both_backends};
 
 pub struct TestApp {
-    pub http: ApiClient,
+    /// Comes first: dropping it signals shutdown before the databases go.
+    pub served: ServedApp,
     pub notifications: Arc<Notifications>,
     pub users: Arc<Users>,
-    pub ctx: Context,
     _dbs: [TestDb; 2],
 }
 
@@ -55,10 +55,9 @@ impl TestApp {
             .with(notifications.service())
             .into_router();
         Self {
-            http: ApiClient::new(testkit::serve(router).await),
+            served: ServedApp::start(router, ctx).await,
             notifications,
             users,
-            ctx,
             _dbs: [db, users_db],
         }
     }
@@ -150,18 +149,12 @@ impl TestApp {
     }
 }
 
-/// The app's HTTP client: `app.get(..)`, `app.url(..)`, `app.client`.
+/// The served app: `app.get(..)`, `app.url(..)`, `app.client`, `app.ctx`.
 impl std::ops::Deref for TestApp {
-    type Target = ApiClient;
+    type Target = ServedApp;
 
-    fn deref(&self) -> &ApiClient {
-        &self.http
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.ctx.shutdown.cancel();
+    fn deref(&self) -> &ServedApp {
+        &self.served
     }
 }
 

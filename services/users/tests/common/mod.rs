@@ -6,7 +6,7 @@
 use kit::context::Context;
 use kit::platform::Platform;
 use std::sync::Arc;
-use testkit::{ApiClient, TestDb};
+use testkit::{ServedApp, TestDb};
 use users::Users;
 
 // Each test binary uses its own subset.
@@ -14,9 +14,9 @@ use users::Users;
 pub use testkit::{Backend, PASSWORD, SseReader, expect_error, on_both_backends, send_oversized};
 
 pub struct TestApp {
-    pub http: ApiClient,
+    /// Comes first: dropping it signals shutdown before the databases go.
+    pub served: ServedApp,
     pub users: Arc<Users>,
-    pub ctx: Context,
     _db: TestDb,
 }
 
@@ -38,9 +38,8 @@ impl TestApp {
             .with(users.service())
             .into_router();
         Self {
-            http: ApiClient::new(testkit::serve(router).await),
+            served: ServedApp::start(router, ctx).await,
             users,
-            ctx,
             _db: db,
         }
     }
@@ -51,17 +50,11 @@ impl TestApp {
     }
 }
 
-/// The app's HTTP client: `app.get(..)`, `app.url(..)`, `app.client`.
+/// The served app: `app.get(..)`, `app.url(..)`, `app.client`, `app.ctx`.
 impl std::ops::Deref for TestApp {
-    type Target = ApiClient;
+    type Target = ServedApp;
 
-    fn deref(&self) -> &ApiClient {
-        &self.http
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.ctx.shutdown.cancel();
+    fn deref(&self) -> &ServedApp {
+        &self.served
     }
 }
