@@ -428,7 +428,10 @@ impl Ctx {
             .unwrap_or_else(|p| p.into_inner())
             .remove(nonce);
         if let Some((sent, step)) = found {
-            self.record(step, Some(at.saturating_duration_since(sent)), None);
+            // Nobody waits for this arrival, so a slow one holds nothing back:
+            // no coordinated-omission correction.
+            self.recorder
+                .record(step, Some(at.saturating_duration_since(sent)), None, None);
         }
     }
 

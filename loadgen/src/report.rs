@@ -318,7 +318,7 @@ fn throughput_chart(r: &RunRecord) -> Result<String, String> {
         .max()
         .unwrap_or(1)
         .max(1) as f64
-        * 1.15;
+        * 1.35;
     let mut buf = String::new();
     {
         let root = SVGBackend::with_string(&mut buf, (960, 360)).into_drawing_area();
@@ -360,6 +360,7 @@ fn throughput_chart(r: &RunRecord) -> Result<String, String> {
             .configure_series_labels()
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
             .draw()
             .map_err(chart_err)?;
         root.present().map_err(chart_err)?;

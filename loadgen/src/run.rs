@@ -348,7 +348,11 @@ async fn capacity(
     };
     let spec =
         slo::spec::Spec::parse(&spec_text, &spec_name).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let Model::Open { rate: first, .. } = cfg.plan.model else {
+    let Model::Open {
+        rate: first,
+        pool: first_pool,
+    } = cfg.plan.model
+    else {
         anyhow::bail!("the capacity profile needs the open model");
     };
     let mut stages = Vec::new();
@@ -356,7 +360,9 @@ async fn capacity(
     let mut last = None;
     let mut rate = first;
     for k in 0..cfg.max_stages.max(1) {
-        let plan = cfg.plan.at_rate(rate, None);
+        // A pool the user asked for is a floor; it grows with the rate.
+        let pool = crate::profile::pool_for(rate).max(first_pool);
+        let plan = cfg.plan.at_rate(rate, Some(pool));
         let label = format!("stage {} @ {rate:.1}/s ", k + 1);
         if cfg.progress {
             eprint_line(&format!(
