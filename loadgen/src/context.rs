@@ -83,6 +83,7 @@ pub struct Ctx {
     stream_client: reqwest::Client,
     tag: String,
     seq: AtomicU64,
+    chat_users: AtomicU64,
     deliveries: Mutex<HashMap<String, (Instant, StepId)>>,
     streams: Mutex<Vec<AbortHandle>>,
     helpers: Mutex<Vec<AbortHandle>>,
@@ -243,6 +244,7 @@ impl Ctx {
             stream_client,
             tag: format!("lg{tag}"),
             seq: AtomicU64::new(0),
+            chat_users: AtomicU64::new(0),
             deliveries: Mutex::new(HashMap::new()),
             streams: Mutex::new(Vec::new()),
             helpers: Mutex::new(Vec::new()),
@@ -252,6 +254,12 @@ impl Ctx {
     /// A username nobody has used yet (unique per run and process).
     pub fn unique_name(&self) -> String {
         format!("{}_{}", self.tag, self.seq.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Numbers the chat journey's users 0, 1, 2, … in the order they sign up
+    /// (goose's user index interleaves journeys, so it cannot spread a share).
+    pub fn next_chat_user(&self) -> usize {
+        self.chat_users.fetch_add(1, Ordering::Relaxed) as usize
     }
 
     /// Starts an iteration: in the open model, waits for the next due arrival.

@@ -90,7 +90,7 @@ async fn setup(ctx: &Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
     let Some(room) = open_room(ctx, user, NAME, &me, &peer).await else {
         return Ok(());
     };
-    if streams(user.weighted_users_index, ctx.settings.stream_share) {
+    if streams(ctx.next_chat_user(), ctx.settings.stream_share) {
         let stream = ctx
             .open_stream(
                 user,
