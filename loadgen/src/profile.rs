@@ -167,7 +167,12 @@ impl Plan {
                     if k < 4 {
                         plan.push_str(&format!(";{},1s", step_users * (k + 1)));
                     }
-                    hold = stage.saturating_sub(1).max(1);
+                    // The last stage runs a second past the window's end.
+                    hold = if k == 3 {
+                        stage.max(1)
+                    } else {
+                        stage.saturating_sub(1).max(1)
+                    };
                 }
                 plan.push_str(";0,0s");
                 (
