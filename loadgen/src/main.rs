@@ -30,9 +30,27 @@ struct Cli {
     command: Command,
 }
 
+const RUN_HELP: &str = "\
+Models: --users alone is the closed model (each user starts its next iteration when the last one
+ended, with think times); --rate is the open model (iterations arrive at a fixed rate whatever the
+response times, and latency counts from when an iteration was due, so queueing is never hidden).
+
+Profiles (defaults; --users, --rate, --duration and --warmup override them):
+  smoke     2 users, 10 s measured after 3 s warm-up
+  load      50 users, 60 s after 5 s
+  spike     --users is the peak (50): a fifth of it, the peak for a third of the window, back down
+  stress    steps of --users (50) up to 4 times that over the window (120 s)
+  soak      50 users for 30 min after 10 s (at most 24 h)
+  capacity  open model from --rate (10/s), times --rate-factor each stage of --duration (20 s),
+            until the SLO (p95 < 200 ms, errors < 0.1 %) breaks; reports the highest rate that held
+
+Output: run.json (the run record; `slo check --run` reads it), report.md, report.html.
+Exit status: 0 done (see the error counts), 2 bad flags or unreachable target.";
+
 #[derive(Subcommand)]
 enum Command {
     /// Run journeys against a target and write run.json, report.md and report.html.
+    #[command(after_help = RUN_HELP)]
     Run(Box<RunArgs>),
     /// Merge run records of parallel workers into one (lossless: counts and histograms add up).
     Merge {

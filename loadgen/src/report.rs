@@ -432,11 +432,31 @@ th:nth-child(-n+3), td:nth-child(-n+3) {{ text-align: left; }}
         );
     }
     out.push_str("</table>\n");
-    if let Some(i) = markdown(r).find("## Capacity stages") {
-        let _ = write!(
+    if let Some(stages) = r
+        .profile
+        .parameters
+        .get("stages")
+        .and_then(|s| s.as_array())
+    {
+        out.push_str("<h2>Capacity stages</h2>\n<table><tr><th>rate (/s)</th><th>achieved (/s)</th><th>p95</th><th>error rate</th><th>verdict</th></tr>\n");
+        for s in stages {
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{:.1}</td><td>{:.1} ms</td><td>{:.3} %</td><td>{}</td></tr>",
+                s["rate_per_second"],
+                s["achieved_per_second"].as_f64().unwrap_or(0.0),
+                s["p95_ms"].as_f64().unwrap_or(0.0),
+                s["error_rate"].as_f64().unwrap_or(0.0) * 100.0,
+                escape_xml(s["verdict"].as_str().unwrap_or(""))
+            );
+        }
+        let _ = writeln!(
             out,
-            "<h2>Capacity</h2>\n<pre>{}</pre>\n",
-            escape_xml(markdown(r)[i + 19..].trim())
+            "</table>\n<p>Highest rate that met the SLO: <strong>{}</strong></p>",
+            match r.profile.parameters.get("highest_rate_meeting_slo") {
+                Some(v) if !v.is_null() => format!("{v}/s"),
+                _ => "none".into(),
+            }
         );
     }
     out.push_str("</body></html>\n");
