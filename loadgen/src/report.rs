@@ -14,6 +14,8 @@ use slo::render::{escape_xml, human_seconds};
 const P50: RGBColor = RGBColor(66, 114, 196);
 const P95: RGBColor = RGBColor(221, 132, 82);
 const P99: RGBColor = RGBColor(196, 78, 82);
+/// SPEC §7's latency objective, drawn for reference.
+const SLO_MS: f64 = 200.0;
 const ERR: RGBColor = RGBColor(207, 34, 46);
 const SERIES: [RGBColor; 4] = [
     RGBColor(66, 114, 196),
@@ -282,6 +284,18 @@ fn latency_chart(r: &RunRecord) -> Result<String, String> {
                 .label(name)
                 .legend(move |(x, y)| {
                     Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
+                });
+        }
+        if max >= SLO_MS {
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(SLO_MS, -0.5), (SLO_MS, n as f64 - 0.5)],
+                    BLACK.stroke_width(2),
+                )))
+                .map_err(chart_err)?
+                .label("200 ms (SLO)")
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 14, y)], BLACK.stroke_width(2))
                 });
         }
         chart
