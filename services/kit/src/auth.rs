@@ -135,6 +135,50 @@ impl Revocations for InMemoryRevocations {
     }
 }
 
+/// Revocations in Redis, shared by every process of a deployment: a token
+/// revoked through one instance is refused by all of them. Each entry expires
+/// with the token it revokes, so the set never outgrows the live tokens.
+pub struct RedisRevocations {
+    redis: crate::redis::Redis,
+}
+
+impl RedisRevocations {
+    pub fn new(redis: crate::redis::Redis) -> Self {
+        Self { redis }
+    }
+    fn key(&self, jti: &str) -> String {
+        self.redis.key(&format!("revoked:{jti}"))
+    }
+}
+
+#[async_trait]
+impl Revocations for RedisRevocations {
+    async fn revoke(&self, jti: &str, expires_at: i64) -> Result<(), String> {
+        let ttl = expires_at - chrono::Utc::now().timestamp();
+        // An expired token is refused anyway; nothing to remember.
+        let Ok(ttl @ 1..) = u64::try_from(ttl) else {
+            return Ok(());
+        };
+        let mut conn = self.redis.conn();
+        redis::cmd("SET")
+            .arg(self.key(jti))
+            .arg(1)
+            .arg("EX")
+            .arg(ttl)
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    async fn is_revoked(&self, jti: &str) -> Result<bool, String> {
+        let mut conn = self.redis.conn();
+        redis::cmd("EXISTS")
+            .arg(self.key(jti))
+            .query_async::<bool>(&mut conn)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// Verifies bearer tokens against known public keys and the revocation list.
 pub struct TokenVerifier {
     keys: RwLock<HashMap<String, DecodingKey>>,
@@ -317,5 +361,44 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(v.verify(&good).await.unwrap_err().code, "TOKEN_REVOKED");
+    }
+
+    #[tokio::test]
+    async fn a_revocation_in_redis_is_seen_by_every_verifier() {
+        let redis = crate::redis::connect_for_test().await;
+        let key = SigningKey::generate().unwrap();
+        // Two processes: separate verifiers, one Redis.
+        let verifiers: Vec<TokenVerifier> = (0..2)
+            .map(|_| {
+                let v = TokenVerifier::new(Arc::new(RedisRevocations::new(redis.clone())));
+                v.trust(&key.jwk()).unwrap();
+                v
+            })
+            .collect();
+        let token = key.sign(&claims(600)).unwrap();
+        for v in &verifiers {
+            assert!(v.verify(&token).await.is_ok());
+        }
+        let exp = chrono::Utc::now().timestamp() + 600;
+        verifiers[0].revocations().revoke("j1", exp).await.unwrap();
+        for v in &verifiers {
+            assert_eq!(v.verify(&token).await.unwrap_err().code, "TOKEN_REVOKED");
+        }
+        // The entry lives as long as the token, no longer.
+        let mut conn = redis.conn();
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(redis.key("revoked:j1"))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!((590..=600).contains(&ttl), "ttl {ttl}");
+        // Revoking an already expired token stores nothing.
+        verifiers[1]
+            .revocations()
+            .revoke("old", chrono::Utc::now().timestamp() - 5)
+            .await
+            .unwrap();
+        assert!(!verifiers[1].revocations().is_revoked("old").await.unwrap());
+        redis.purge().await.unwrap();
     }
 }

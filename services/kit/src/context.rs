@@ -1,9 +1,13 @@
 //! What every service of a process shares at runtime: the event bus, the
-//! token verifier, and the shutdown signal with the background tasks that
+//! token verifier, the rate limiter, the shared-state store (Redis) when the
+//! deployment has one, and the shutdown signal with the background tasks that
 //! must finish before the process exits.
 
-use crate::auth::{InMemoryRevocations, TokenVerifier};
+use crate::auth::{InMemoryRevocations, RedisRevocations, TokenVerifier};
 use crate::events::{Bus, InProcessBus};
+use crate::health::Check;
+use crate::ratelimit::{InMemoryRateLimiter, RateLimiter, RedisRateLimiter};
+use crate::redis::{Redis, RedisCheck, RedisConfig, RedisError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -13,6 +17,11 @@ use tokio_util::task::TaskTracker;
 pub struct Context {
     pub bus: Arc<dyn Bus>,
     pub verifier: Arc<TokenVerifier>,
+    /// Counters behind rate limits (login attempts, ...).
+    pub limiter: Arc<dyn RateLimiter>,
+    /// Shared state of a deployment with several processes (presence, ...);
+    /// `None` in the embedded setup, where it lives in memory.
+    pub redis: Option<Redis>,
     /// Fires when the process begins shutting down.
     pub shutdown: CancellationToken,
     /// Background work (relays, consumers) awaited on shutdown.
@@ -22,14 +31,51 @@ pub struct Context {
 }
 
 impl Context {
-    /// The embedded setup: in-process bus, in-memory revocations.
+    /// The embedded setup: in-process bus, in-memory revocations and counters.
     pub fn embedded() -> Self {
         Self {
             bus: Arc::new(InProcessBus::default()),
             verifier: Arc::new(TokenVerifier::new(Arc::new(InMemoryRevocations::default()))),
+            limiter: Arc::new(InMemoryRateLimiter::default()),
+            redis: None,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             relay_paused: false,
+        }
+    }
+
+    /// Keeps revocations, rate-limit counters and presence in `redis`, shared
+    /// with every other process using it.
+    pub fn with_redis(mut self, redis: Redis) -> Self {
+        self.verifier = Arc::new(TokenVerifier::new(Arc::new(RedisRevocations::new(
+            redis.clone(),
+        ))));
+        self.limiter = Arc::new(RedisRateLimiter::new(redis.clone()));
+        self.redis = Some(redis);
+        self
+    }
+
+    /// The embedded setup, on Redis when the configuration names one.
+    pub async fn from_config(redis: &RedisConfig) -> Result<Self, RedisError> {
+        Ok(match Redis::from_config(redis).await? {
+            Some(redis) => Self::embedded().with_redis(redis),
+            None => Self::embedded(),
+        })
+    }
+
+    /// Readiness checks for what the context depends on (Redis).
+    pub fn checks(&self) -> Vec<Arc<dyn Check>> {
+        self.redis
+            .iter()
+            .map(|r| Arc::new(RedisCheck(r.clone())) as Arc<dyn Check>)
+            .collect()
+    }
+
+    /// Where shared state lives, for the startup log line.
+    pub fn state_store(&self) -> &'static str {
+        match self.redis {
+            Some(_) => "redis",
+            None => "memory",
         }
     }
 

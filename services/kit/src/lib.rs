@@ -17,6 +17,8 @@ pub mod extract;
 pub mod health;
 pub mod http;
 pub mod platform;
+pub mod ratelimit;
+pub mod redis;
 pub mod server;
 pub mod sse;
 pub mod telemetry;

@@ -34,6 +34,7 @@ pub struct Platform {
     title: String,
     label: &'static str,
     services: Vec<Service>,
+    checks: Vec<Arc<dyn Check>>,
 }
 
 impl Platform {
@@ -44,11 +45,18 @@ impl Platform {
             title: title.into(),
             label,
             services: Vec::new(),
+            checks: Vec::new(),
         }
     }
 
     pub fn with(mut self, service: Service) -> Self {
         self.services.push(service);
+        self
+    }
+
+    /// A readiness check of the process rather than of one service (e.g. Redis).
+    pub fn check(mut self, check: Arc<dyn Check>) -> Self {
+        self.checks.push(check);
         self
     }
 
@@ -66,7 +74,7 @@ impl Platform {
             )
             .build();
         let mut app = Router::new();
-        let mut checks = Vec::new();
+        let mut checks = self.checks;
         for service in self.services {
             metrics::build_info(service.name);
             app = app.merge(service.router);

@@ -45,6 +45,41 @@ pub struct Config {
         value_name = "N"
     )]
     pub hash_concurrency: usize,
+
+    /// Failed logins per account per window before further attempts get 429
+    /// (0 = no limit).
+    #[arg(
+        long = "login-limit-account",
+        env = "BANTER_LOGIN_LIMIT_ACCOUNT",
+        default_value_t = 10,
+        value_name = "N"
+    )]
+    pub login_limit_account: u32,
+
+    /// Login attempts per client address per window (0 = no limit). Loopback
+    /// clients are exempt unless --login-limit-loopback is set, so load tests
+    /// from the same machine are not throttled.
+    #[arg(
+        long = "login-limit-address",
+        env = "BANTER_LOGIN_LIMIT_ADDRESS",
+        default_value_t = 300,
+        value_name = "N"
+    )]
+    pub login_limit_address: u32,
+
+    /// Length of a login rate-limit window, in seconds.
+    #[arg(long = "login-limit-window", env = "BANTER_LOGIN_LIMIT_WINDOW_SECS", default_value_t = 60, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub login_limit_window_secs: u64,
+
+    /// Apply the per-address login limit to loopback clients too.
+    #[arg(long = "login-limit-loopback", env = "BANTER_LOGIN_LIMIT_LOOPBACK")]
+    pub login_limit_loopback: bool,
+
+    /// Take the client address from the last `X-Forwarded-For` entry: set it
+    /// when a trusted proxy (the nginx gateway) is the only way in.
+    #[arg(long = "trust-forwarded-for", env = "BANTER_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Config {
@@ -53,6 +88,33 @@ impl Default for Config {
             token_ttl_secs: 1800,
             presence_ttl_secs: 60,
             hash_concurrency: 0,
+            login_limit_account: 10,
+            login_limit_address: 300,
+            login_limit_window_secs: 60,
+            login_limit_loopback: false,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// How hard login may be tried: per account (failures) and per client address
+/// (attempts).
+#[derive(Debug, Clone)]
+pub struct LoginLimits {
+    pub account: kit::ratelimit::Limit,
+    pub address: kit::ratelimit::Limit,
+    pub loopback: bool,
+    pub trust_forwarded_for: bool,
+}
+
+impl LoginLimits {
+    pub fn from_config(config: &Config) -> Self {
+        let window = Duration::from_secs(config.login_limit_window_secs);
+        Self {
+            account: kit::ratelimit::Limit::per(config.login_limit_account, window),
+            address: kit::ratelimit::Limit::per(config.login_limit_address, window),
+            loopback: config.login_limit_loopback,
+            trust_forwarded_for: config.trust_forwarded_for,
         }
     }
 }
@@ -66,6 +128,7 @@ pub struct Users {
     pub presence: Arc<dyn presence::Presence>,
     pub token_ttl: Duration,
     pub presence_ttl: Duration,
+    pub login_limits: LoginLimits,
     pub db: Database,
     /// Live status changes, keyed by the viewer who should see them.
     pub status_hub: kit::sse::Hub<i64>,
@@ -117,9 +180,13 @@ impl Users {
             passwords: password::Passwords::new(concurrency),
             signing_key,
             verifier,
-            presence: Arc::new(presence::InMemoryPresence::default()),
+            presence: match &ctx.redis {
+                Some(redis) => Arc::new(presence::RedisPresence::new(redis.clone())),
+                None => Arc::new(presence::InMemoryPresence::default()),
+            },
             token_ttl: Duration::from_secs(config.token_ttl_secs),
             presence_ttl: Duration::from_secs(config.presence_ttl_secs),
+            login_limits: LoginLimits::from_config(config),
             db,
             status_hub: kit::sse::Hub::default(),
             ctx: ctx.clone(),

@@ -47,6 +47,7 @@ impl Banter {
             .args(["--port", &port.to_string(), "--data-dir"])
             .arg(dir)
             .env_remove("DATABASE_URL")
+            .env_remove("REDIS_URL")
             .env_remove("LOKI_URL")
             .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
             .stdout(Stdio::piped())

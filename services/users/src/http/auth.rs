@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use kit::auth::{AuthUser, Claims, ISSUER, Jwks};
 use kit::error::ErrorBody;
 use kit::extract::{Form, Json};
+use kit::ratelimit::{ClientAddr, enforce};
 use kit::{ApiError, ApiResult};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -94,25 +95,53 @@ pub async fn register(
 /// Log in with an OAuth2 password form (`username` is the email).
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth",
     request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody),
+              (status = 429, description = "too many attempts; see Retry-After", body = ErrorBody)))]
 pub async fn login_form(
     state: AppState,
+    client: ClientAddr,
     Form(form): Form<LoginForm>,
 ) -> ApiResult<Json<TokenResponse>> {
-    login(&state, &form.username, form.password).await.map(Json)
+    login(&state, client, &form.username, form.password)
+        .await
+        .map(Json)
 }
 
 /// Log in with a JSON body.
 #[utoipa::path(post, path = "/api/auth/login/json", tag = "auth", request_body = LoginJson,
-    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody),
+              (status = 429, description = "too many attempts; see Retry-After", body = ErrorBody)))]
 pub async fn login_json(
     state: AppState,
+    client: ClientAddr,
     Json(req): Json<LoginJson>,
 ) -> ApiResult<Json<TokenResponse>> {
-    login(&state, &req.email, req.password).await.map(Json)
+    login(&state, client, &req.email, req.password)
+        .await
+        .map(Json)
 }
 
-async fn login(state: &AppState, email: &str, password: String) -> ApiResult<TokenResponse> {
+/// Every attempt counts against the client's address; failed ones count
+/// against the account, which then refuses even the right password until the
+/// window ends (guessing stays slow however many addresses the guesser has).
+async fn login(
+    state: &AppState,
+    client: ClientAddr,
+    email: &str,
+    password: String,
+) -> ApiResult<TokenResponse> {
+    let limits = &state.login_limits;
+    if let Some(ip) = client
+        .ip(limits.trust_forwarded_for)
+        .filter(|ip| limits.loopback || !ip.is_loopback())
+    {
+        let hit = state
+            .ctx
+            .limiter
+            .hit(&format!("login:address:{ip}"), limits.address)
+            .await;
+        enforce(hit, "login-address")?;
+    }
     // Bound the work an anonymous caller can ask of the hasher.
     if email.len() > domain::EMAIL_MAX || password.len() > 256 {
         return Err(ApiError::validation("email or password is too long"));
@@ -125,8 +154,17 @@ async fn login(state: &AppState, email: &str, password: String) -> ApiResult<Tok
         Some((user, hash)) => (Some(user), Some(hash)),
         None => (None, None),
     };
+    let account_key = user.as_ref().map(|u| format!("login:account:{}", u.id));
+    if let Some(key) = &account_key {
+        let seen = state.ctx.limiter.check(key, limits.account).await;
+        enforce(seen, "login-account")?;
+    }
     let ok = state.passwords.verify(password, hash).await?;
     let Some(user) = user.filter(|_| ok) else {
+        if let Some(key) = &account_key {
+            // This failure is answered with 401; the next attempt sees the count.
+            let _ = state.ctx.limiter.hit(key, limits.account).await;
+        }
         return Err(ApiError::unauthorized(
             "INVALID_CREDENTIALS",
             "incorrect email or password",

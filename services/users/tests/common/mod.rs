@@ -17,18 +17,31 @@ pub struct TestApp {
     /// Comes first: dropping it signals shutdown before the databases go.
     pub served: ServedApp,
     pub users: Arc<Users>,
-    _db: TestDb,
+    _db: Arc<TestDb>,
 }
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
-        let db = TestDb::create(backend, "users").await;
-        let ctx = Context::embedded();
-        let config = users::Config {
+        Self::spawn_with(
+            Arc::new(TestDb::create(backend, "users").await),
+            Context::embedded(),
+            Self::config(),
+        )
+        .await
+    }
+
+    /// The test configuration: fast hashing, a 1 s presence TTL.
+    pub fn config() -> users::Config {
+        users::Config {
             hash_concurrency: 2,
             presence_ttl_secs: 1,
             ..Default::default()
-        };
+        }
+    }
+
+    /// One instance of the users service on `db` with `ctx` (e.g. on Redis).
+    /// Instances sharing `db` and a Redis behave like separate processes.
+    pub async fn spawn_with(db: Arc<TestDb>, ctx: Context, config: users::Config) -> Self {
         let users = Users::build(&config, db.connect(4).await, &ctx)
             .await
             .unwrap();

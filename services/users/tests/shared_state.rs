@@ -1,0 +1,154 @@
+//! The users service with its shared state in Redis, as several instances of
+//! a distributed deployment run it: revocations and presence seen by every
+//! instance, login rate limits answered with 429 + `Retry-After`. Needs Redis
+//! on 127.0.0.1:6379 (or `BANTER_TEST_REDIS_URL`); each test uses its own key
+//! prefix.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Backend, PASSWORD, TestApp, expect_error};
+use kit::context::Context;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use testkit::TestDb;
+
+async fn on_redis(db: Arc<TestDb>, config: users::Config) -> (TestApp, kit::redis::Redis) {
+    let redis = kit::redis::connect_for_test().await;
+    let ctx = Context::embedded().with_redis(redis.clone());
+    (TestApp::spawn_with(db, ctx, config).await, redis)
+}
+
+async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    app.post_json(
+        "/api/auth/login/json",
+        &json!({"email": email, "password": password}),
+        None,
+    )
+    .await
+}
+
+fn retry_after(res: &reqwest::Response) -> u64 {
+    res.headers()
+        .get("retry-after")
+        .expect("a 429 carries Retry-After")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_token_revoked_on_one_instance_is_refused_by_another() {
+    let db = Arc::new(TestDb::create(Backend::Postgres, "users").await);
+    let (a, redis) = on_redis(db.clone(), TestApp::config()).await;
+    // Instance b: its own process state, the same database and Redis.
+    let b = TestApp::spawn_with(
+        db,
+        Context::embedded().with_redis(redis.clone()),
+        TestApp::config(),
+    )
+    .await;
+    let (_, token) = a.user("ada").await;
+    let me = b.get("/api/profile/me", Some(&token)).await;
+    assert_eq!(me.status(), StatusCode::OK, "b trusts a's key");
+    let out = a
+        .post_json("/api/auth/logout", &json!({}), Some(&token))
+        .await;
+    assert_eq!(out.status(), StatusCode::OK);
+    let code = expect_error(b.get("/api/profile/me", Some(&token)).await, 401, "on b").await;
+    assert_eq!(code, "TOKEN_REVOKED");
+
+    // Presence: a heartbeat through a is visible through b.
+    let (bob_id, bob) = b.user("bob").await;
+    let beat = a
+        .post_json("/api/online-status/heartbeat", &json!({}), Some(&bob))
+        .await;
+    assert_eq!(beat.status(), StatusCode::OK);
+    let (_, cy) = a.user("cyd").await;
+    let status = b
+        .json(&format!("/api/online-status/user/{bob_id}"), &cy)
+        .await;
+    assert_eq!(status["is_online"], true, "{status}");
+
+    let ready = b.get("/ready", None).await;
+    assert_eq!(ready.status(), StatusCode::OK);
+    redis.purge().await.unwrap();
+}
+
+#[tokio::test]
+async fn failed_logins_lock_the_account_until_the_window_ends() {
+    let config = users::Config {
+        login_limit_account: 3,
+        login_limit_window_secs: 2,
+        ..TestApp::config()
+    };
+    let db = Arc::new(TestDb::create(Backend::Sqlite, "users").await);
+    let (app, redis) = on_redis(db, config).await;
+    app.user("ada").await;
+    for _ in 0..3 {
+        let res = login(&app, "ada@example.com", "Wrong-pass1!").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Even the right password waits now: guessing must not continue.
+    let res = login(&app, "ada@example.com", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait = retry_after(&res);
+    assert!((1..=2).contains(&wait), "Retry-After {wait}");
+    assert_eq!(
+        expect_error(res, 429, "locked account").await,
+        "RATE_LIMITED"
+    );
+    // Other accounts are not affected.
+    app.user("bob").await;
+
+    tokio::time::sleep(Duration::from_secs(wait) + Duration::from_millis(200)).await;
+    let res = login(&app, "ada@example.com", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK, "recovers after the window");
+    redis.purge().await.unwrap();
+}
+
+#[tokio::test]
+async fn logins_per_address_are_limited_when_loopback_is_included() {
+    let config = users::Config {
+        login_limit_address: 4,
+        login_limit_window_secs: 2,
+        login_limit_loopback: true,
+        ..TestApp::config()
+    };
+    let db = Arc::new(TestDb::create(Backend::Sqlite, "users").await);
+    let (app, redis) = on_redis(db, config).await;
+    app.user("ada").await; // the first attempt
+    for _ in 0..3 {
+        let res = login(&app, "ada@example.com", PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let res = login(&app, "nobody@example.com", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait = retry_after(&res);
+    tokio::time::sleep(Duration::from_secs(wait) + Duration::from_millis(200)).await;
+    let res = login(&app, "ada@example.com", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK, "recovers after the window");
+    redis.purge().await.unwrap();
+}
+
+#[tokio::test]
+async fn loopback_clients_are_exempt_by_default() {
+    let config = users::Config {
+        login_limit_address: 2,
+        ..TestApp::config()
+    };
+    let app = TestApp::spawn_with(
+        Arc::new(TestDb::create(Backend::Sqlite, "users").await),
+        Context::embedded(),
+        config,
+    )
+    .await;
+    app.user("ada").await;
+    for _ in 0..5 {
+        let res = login(&app, "ada@example.com", PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+}
