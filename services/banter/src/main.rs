@@ -132,6 +132,9 @@ struct ServeArgs {
     storage: StorageConfig,
 
     #[command(flatten)]
+    redis: kit::redis::RedisConfig,
+
+    #[command(flatten)]
     users: users::Config,
 
     #[command(flatten)]
@@ -181,9 +184,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Bind first: a port in use is the most common startup failure.
     let listener = kit::server::bind(addr).await?;
 
-    let mut ctx = Context::embedded();
+    // Revocations, rate limits and presence: in Redis when --redis-url is set.
+    let mut ctx = Context::from_config(&args.redis)
+        .await
+        .context("connecting to Redis")?;
     ctx.relay_paused = args.outbox_relay == RelayMode::Paused;
     let mut platform = Platform::new(args.target.title(), args.target.label());
+    for check in ctx.checks() {
+        platform = platform.check(check);
+    }
     let mut databases = Vec::new();
 
     let mut connect = async |service: &str| -> anyhow::Result<Database> {
@@ -271,6 +280,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         %addr,
         storage,
         bus = ctx.bus.name(),
+        shared_state = ctx.state_store(),
         version = kit::VERSION,
         git_sha = kit::GIT_SHA,
         "banter listening on http://{addr} (API docs at http://{addr}/docs)"
