@@ -104,3 +104,42 @@ async fn record(State(service): State<&'static str>, req: Request, next: Next) -
     }
     response
 }
+
+/// Declares a service's handler state: a cheap clone of `Arc<Service>` that
+/// handlers take directly (no `State<…>` wrapper), which derefs to the
+/// service and hands the service's `verifier` to [`crate::auth::AuthUser`].
+///
+/// ```ignore
+/// kit::handler_state!(pub AppState(Chat));
+/// ```
+#[macro_export]
+macro_rules! handler_state {
+    ($(#[$meta:meta])* $vis:vis $name:ident($service:ty)) => {
+        $(#[$meta])*
+        #[derive(Clone)]
+        $vis struct $name(pub ::std::sync::Arc<$service>);
+
+        impl ::std::ops::Deref for $name {
+            type Target = $service;
+            fn deref(&self) -> &$service {
+                &self.0
+            }
+        }
+
+        impl ::axum::extract::FromRequestParts<$name> for $name {
+            type Rejection = ::std::convert::Infallible;
+            async fn from_request_parts(
+                _: &mut ::axum::http::request::Parts,
+                state: &$name,
+            ) -> ::std::result::Result<Self, Self::Rejection> {
+                Ok(state.clone())
+            }
+        }
+
+        impl ::axum::extract::FromRef<$name> for ::std::sync::Arc<$crate::auth::TokenVerifier> {
+            fn from_ref(state: &$name) -> Self {
+                state.0.verifier.clone()
+            }
+        }
+    };
+}

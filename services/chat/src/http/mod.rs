@@ -11,10 +11,8 @@ mod stream;
 use crate::Chat;
 use crate::domain::{self, Message, Participant, Room, RoomType};
 use axum::Router;
-use axum::extract::FromRef;
 use chrono::{DateTime, Utc};
 use kit::ApiError;
-use kit::auth::TokenVerifier;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,33 +20,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// Handler state: the service, cheap to clone.
-#[derive(Clone)]
-pub struct AppState(pub Arc<Chat>);
-
-impl std::ops::Deref for AppState {
-    type Target = Chat;
-    fn deref(&self) -> &Chat {
-        &self.0
-    }
-}
-
-// Handlers take `AppState` directly instead of `State<AppState>`.
-impl axum::extract::FromRequestParts<AppState> for AppState {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(
-        _: &mut axum::http::request::Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(state.clone())
-    }
-}
-
-impl FromRef<AppState> for Arc<TokenVerifier> {
-    fn from_ref(state: &AppState) -> Self {
-        state.verifier.clone()
-    }
-}
+kit::handler_state!(
+    /// Handler state: the service, cheap to clone.
+    pub AppState(Chat)
+);
 
 pub fn router(chat: Arc<Chat>) -> (Router, utoipa::openapi::OpenApi) {
     let (router, openapi) = OpenApiRouter::new()

@@ -7,42 +7,17 @@ mod requests;
 use crate::Friends;
 use crate::domain::Friendship;
 use axum::Router;
-use axum::extract::FromRef;
 use chrono::{DateTime, Utc};
-use kit::auth::TokenVerifier;
 use serde::Serialize;
 use std::sync::Arc;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// Handler state: the service, cheap to clone.
-#[derive(Clone)]
-pub struct AppState(pub Arc<Friends>);
-
-impl std::ops::Deref for AppState {
-    type Target = Friends;
-    fn deref(&self) -> &Friends {
-        &self.0
-    }
-}
-
-// Handlers take `AppState` directly instead of `State<AppState>`.
-impl axum::extract::FromRequestParts<AppState> for AppState {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(
-        _: &mut axum::http::request::Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(state.clone())
-    }
-}
-
-impl FromRef<AppState> for Arc<TokenVerifier> {
-    fn from_ref(state: &AppState) -> Self {
-        state.verifier.clone()
-    }
-}
+kit::handler_state!(
+    /// Handler state: the service, cheap to clone.
+    pub AppState(Friends)
+);
 
 pub fn router(friends: Arc<Friends>) -> (Router, utoipa::openapi::OpenApi) {
     OpenApiRouter::new()

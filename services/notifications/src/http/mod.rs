@@ -4,39 +4,14 @@ mod notifications;
 
 use crate::Notifications;
 use axum::Router;
-use axum::extract::FromRef;
-use kit::auth::TokenVerifier;
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// Handler state: the service, cheap to clone.
-#[derive(Clone)]
-pub struct AppState(pub Arc<Notifications>);
-
-impl std::ops::Deref for AppState {
-    type Target = Notifications;
-    fn deref(&self) -> &Notifications {
-        &self.0
-    }
-}
-
-// Handlers take `AppState` directly instead of `State<AppState>`.
-impl axum::extract::FromRequestParts<AppState> for AppState {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(
-        _: &mut axum::http::request::Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(state.clone())
-    }
-}
-
-impl FromRef<AppState> for Arc<TokenVerifier> {
-    fn from_ref(state: &AppState) -> Self {
-        state.verifier.clone()
-    }
-}
+kit::handler_state!(
+    /// Handler state: the service, cheap to clone.
+    pub AppState(Notifications)
+);
 
 pub fn router(service: Arc<Notifications>) -> (Router, utoipa::openapi::OpenApi) {
     OpenApiRouter::new()

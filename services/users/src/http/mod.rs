@@ -10,42 +10,17 @@ mod users;
 use crate::Users;
 use crate::domain::User;
 use axum::Router;
-use axum::extract::FromRef;
 use chrono::{DateTime, Utc};
-use kit::auth::TokenVerifier;
 use serde::Serialize;
 use std::sync::Arc;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// Handler state: the service, cheap to clone.
-#[derive(Clone)]
-pub struct AppState(pub Arc<Users>);
-
-impl std::ops::Deref for AppState {
-    type Target = Users;
-    fn deref(&self) -> &Users {
-        &self.0
-    }
-}
-
-// Handlers take `AppState` directly instead of `State<AppState>`.
-impl axum::extract::FromRequestParts<AppState> for AppState {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(
-        _: &mut axum::http::request::Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(state.clone())
-    }
-}
-
-impl FromRef<AppState> for Arc<TokenVerifier> {
-    fn from_ref(state: &AppState) -> Self {
-        state.verifier.clone()
-    }
-}
+kit::handler_state!(
+    /// Handler state: the service, cheap to clone.
+    pub AppState(Users)
+);
 
 pub fn router(users: Arc<Users>) -> (Router, utoipa::openapi::OpenApi) {
     let (router, openapi) = OpenApiRouter::new()
