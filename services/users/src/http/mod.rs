@@ -117,6 +117,17 @@ impl Users {
             .map_err(|e| kit::ApiError::unavailable(format!("presence unavailable: {e}")))
     }
 
+    /// One user's public profile, or 404.
+    async fn public_profile(&self, user_id: i64) -> Result<PublicProfile, kit::ApiError> {
+        let user = self
+            .store
+            .get(user_id)
+            .await?
+            .ok_or_else(|| kit::ApiError::not_found("user not found"))?;
+        let mut list = self.public_profiles(vec![user]).await?;
+        Ok(list.remove(0))
+    }
+
     async fn public_profiles(&self, users: Vec<User>) -> Result<Vec<PublicProfile>, kit::ApiError> {
         let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
         let online = self.online(&ids).await?;

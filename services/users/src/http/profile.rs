@@ -142,13 +142,7 @@ pub async fn public_profile(
     _user: AuthUser,
     Path(user_id): Path<i64>,
 ) -> ApiResult<Json<PublicProfile>> {
-    let user = state
-        .store
-        .get(user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user not found"))?;
-    let mut list = state.public_profiles(vec![user]).await?;
-    Ok(Json(list.remove(0)))
+    state.public_profile(user_id).await.map(Json)
 }
 
 /// A user's profile image.
