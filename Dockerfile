@@ -11,6 +11,10 @@ WORKDIR /src
 # The commit for build_info{git_sha}; .git is not in the build context.
 ARG GIT_SHA=unknown
 ENV BANTER_GIT_SHA=${GIT_SHA} CARGO_TERM_COLOR=never
+# librdkafka (the Kafka client) is built from its bundled source with make.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends make \
+ && rm -rf /var/lib/apt/lists/*
 COPY . .
 # Cache mounts keep the registry and target dir between builds (BuildKit).
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

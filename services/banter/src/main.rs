@@ -95,9 +95,10 @@ enum RelayMode {
 
 #[derive(clap::Args, Debug)]
 struct ServeArgs {
-    /// Services to run in this process. A single service uses the in-process
-    /// event bus too: its events do not reach other processes until a network
-    /// bus adapter (Kafka) is configured, so run `all` for the full platform.
+    /// Services to run in this process. A single service needs the other
+    /// services' events: give every process the same `--kafka-brokers`,
+    /// `--redis-url` and PostgreSQL server, and `--users-url` so it can verify
+    /// tokens (deploy/local-cluster.sh starts such a deployment).
     #[arg(long, value_enum, env = "BANTER_TARGET", default_value_t = Target::All)]
     target: Target,
 
@@ -133,6 +134,12 @@ struct ServeArgs {
 
     #[command(flatten)]
     redis: kit::redis::RedisConfig,
+
+    #[command(flatten)]
+    kafka: kit::events::KafkaConfig,
+
+    #[command(flatten)]
+    auth: kit::auth::AuthConfig,
 
     #[command(flatten)]
     users: users::Config,
@@ -177,6 +184,9 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// How long `serve` waits for the Kafka brokers at startup.
+const KAFKA_PATIENCE: Duration = Duration::from_secs(30);
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let telemetry = kit::telemetry::init(args.target.label(), &args.telemetry)?;
     let port = args.port.unwrap_or_else(|| args.target.default_port());
@@ -187,10 +197,28 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Revocations, rate limits and presence: in Redis when --redis-url is set.
     let mut ctx = Context::from_config(&args.redis)
         .await
-        .context("connecting to Redis")?;
+        .context("connecting to Redis")?
+        .with_kafka(&args.kafka, KAFKA_PATIENCE)
+        .await
+        .context("connecting to Kafka")?;
     ctx.relay_paused = args.outbox_relay == RelayMode::Paused;
     let mut platform = Platform::new(args.target.title(), args.target.label());
     for check in ctx.checks() {
+        platform = platform.check(check);
+    }
+    // Split friends/chat/notifications verify tokens with the users service's
+    // public keys; users (and `all`) hold the signing key themselves.
+    let mut auth = args.auth.clone();
+    if args.target.runs(Target::Users) {
+        auth.users_url = None;
+    } else if auth.users_url.is_none() {
+        tracing::warn!(
+            "no --users-url: this process cannot verify access tokens (every authenticated request gets 401)"
+        );
+    }
+    if let Some(check) = kit::auth::configure(&ctx.verifier, &auth, ctx.limiter.clone())
+        .context("configuring token keys")?
+    {
         platform = platform.check(check);
     }
     let mut databases = Vec::new();

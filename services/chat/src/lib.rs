@@ -53,8 +53,9 @@ pub struct Chat {
     pub db: Database,
     /// Live items of room streams connected to this process, by room id.
     pub hub: Arc<Hub<i64>>,
-    /// Which users stream which rooms in this process.
-    pub streaming: Arc<events::Streaming>,
+    /// Which users stream which rooms (in Redis when the deployment has one,
+    /// so every instance sees the streams of every other).
+    pub streaming: Arc<dyn events::Streaming>,
     pub verifier: Arc<kit::auth::TokenVerifier>,
     pub keep_alive: Duration,
     /// Ends streams when the process shuts down.
@@ -87,13 +88,23 @@ impl Chat {
         kit::events::migrate(&db).await?;
         let relay = Relay::new(db.clone(), ctx.bus.clone(), SERVICE);
         let relay_handle = relay.handle();
+        let keep_alive = Duration::from_secs(config.keep_alive_secs);
+        let streaming: Arc<dyn events::Streaming> = match &ctx.redis {
+            // Two keep-alives: a stream's entry outlives one missed refresh.
+            Some(redis) => Arc::new(events::RedisStreaming::start(
+                redis.clone(),
+                2 * keep_alive,
+                ctx,
+            )),
+            None => Arc::new(events::InMemoryStreaming::default()),
+        };
         Ok(Arc::new(Self {
             store,
             db,
             hub: Arc::new(Hub::default()),
-            streaming: Arc::new(events::Streaming::default()),
+            streaming,
             verifier: ctx.verifier.clone(),
-            keep_alive: Duration::from_secs(config.keep_alive_secs),
+            keep_alive,
             shutdown: ctx.shutdown.clone(),
             relay: Mutex::new(Some(relay)),
             relay_handle,

@@ -1,11 +1,12 @@
 //! Room streams over real HTTP: live delivery with event ids, resumption with
 //! `Last-Event-ID` (exactly the missed events), keep-alives, and who counts
-//! as streaming, on SQLite and on PostgreSQL.
+//! as streaming, on SQLite and on PostgreSQL, and with streams kept in Redis.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use common::{TestApp, on_both_backends};
+use common::{Backend, TestApp, on_both_backends};
+use kit::context::Context;
 use kit::events::topics::MESSAGE_EVENTS;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -17,6 +18,17 @@ on_both_backends!(
     idle_streams_get_keep_alives,
 );
 
+/// Streams recorded in Redis (as with several chat instances) count the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_count_through_redis() {
+    let redis = kit::redis::connect_for_test().await;
+    let ctx = Context::embedded().with_redis(redis.clone());
+    let app = TestApp::spawn_with(Backend::Sqlite, ctx).await;
+    a_message_by_a_appears_on_bs_stream(&app).await;
+    drop(app);
+    redis.purge().await.unwrap();
+}
+
 fn id(v: &Value) -> i64 {
     v["id"].as_i64().unwrap()
 }
@@ -24,7 +36,7 @@ fn id(v: &Value) -> i64 {
 /// Waits until the registry agrees that `user` does (not) stream `room`.
 async fn wait_streaming(app: &TestApp, room: i64, user: i64, expected: bool) {
     for _ in 0..500 {
-        if app.chat.streaming.watching(room, &[user]).is_empty() != expected {
+        if app.chat.streaming.watching(room, &[user]).await.is_empty() != expected {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -1,5 +1,16 @@
 //! Bearer tokens: EdDSA (Ed25519) JWTs signed by the users service and verified
-//! by every service from public keys (JWKS), plus revocation.
+//! by every service from public keys (JWKS), plus revocation and a per-user
+//! request limit.
+//!
+//! In one process the users service hands its key to the shared verifier; a
+//! service running alone fetches them over HTTP (`auth/jwks.rs`).
+
+mod config;
+mod jwks;
+mod limit;
+
+pub use config::{AuthConfig, configure, parse_users_url};
+pub use jwks::{JwksCheck, JwksError};
 
 use crate::error::ApiError;
 use async_trait::async_trait;
@@ -11,7 +22,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use ring::signature::KeyPair;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 /// Issuer written into and required from every token.
 pub const ISSUER: &str = "banter-users";
@@ -184,6 +195,11 @@ pub struct TokenVerifier {
     keys: RwLock<HashMap<String, DecodingKey>>,
     revocations: Arc<dyn Revocations>,
     validation: Validation,
+    /// Where unknown keys are fetched from in a split deployment
+    /// ([`TokenVerifier::fetch_keys_from`]); unset, only trusted keys count.
+    jwks: OnceLock<jwks::KeySource>,
+    /// Requests each user may make ([`TokenVerifier::limit_users`]); none by default.
+    user_limit: RwLock<Option<limit::UserLimit>>,
 }
 
 impl TokenVerifier {
@@ -196,6 +212,8 @@ impl TokenVerifier {
             keys: RwLock::new(HashMap::new()),
             revocations,
             validation,
+            jwks: OnceLock::new(),
+            user_limit: RwLock::new(None),
         }
     }
 
@@ -219,6 +237,22 @@ impl TokenVerifier {
         &self.revocations
     }
 
+    /// Whether any key is trusted; without one no token can verify.
+    pub fn has_keys(&self) -> bool {
+        !self
+            .keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
+    fn knows_key(&self, kid: &str) -> bool {
+        self.keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(kid)
+    }
+
     /// Checks signature, algorithm, issuer, expiry and revocation.
     pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
         let invalid = |detail: &str| ApiError::unauthorized("INVALID_TOKEN", detail.to_owned());
@@ -228,6 +262,10 @@ impl TokenVerifier {
             return Err(invalid("unsupported token algorithm"));
         }
         let kid = header.kid.ok_or_else(|| invalid("token has no key id"))?;
+        if !self.knows_key(&kid) {
+            // A key the users service added since we last asked (rotation).
+            self.refetch_keys().await?;
+        }
         let claims = {
             let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
             let key = keys
@@ -302,6 +340,7 @@ where
             ApiError::unauthorized("INVALID_TOKEN", "token subject is not a user id")
         })?;
         tracing::Span::current().record("user_id", id);
+        verifier.count_request(id).await?;
         Ok(Self { id, claims })
     }
 }

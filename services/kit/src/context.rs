@@ -4,7 +4,8 @@
 //! must finish before the process exits.
 
 use crate::auth::{InMemoryRevocations, RedisRevocations, TokenVerifier};
-use crate::events::{Bus, InProcessBus};
+use crate::events::kafka::KafkaCheck;
+use crate::events::{Bus, BusError, InProcessBus, KafkaBus, KafkaConfig};
 use crate::health::Check;
 use crate::ratelimit::{InMemoryRateLimiter, RateLimiter, RedisRateLimiter};
 use crate::redis::{Redis, RedisCheck, RedisConfig, RedisError};
@@ -28,6 +29,8 @@ pub struct Context {
     pub tasks: TaskTracker,
     /// Publish nothing from outboxes (operations and crash tests).
     pub relay_paused: bool,
+    /// Extra readiness checks (the Kafka brokers, ...).
+    extra_checks: Vec<Arc<dyn Check>>,
 }
 
 impl Context {
@@ -41,7 +44,29 @@ impl Context {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             relay_paused: false,
+            extra_checks: Vec::new(),
         }
+    }
+
+    /// Exchanges events through the Kafka brokers of `config` (waiting up to
+    /// `patience` for them), so separate processes see each other's events.
+    /// Without brokers in `config` the context keeps its bus.
+    pub async fn with_kafka(
+        mut self,
+        config: &KafkaConfig,
+        patience: Duration,
+    ) -> Result<Self, BusError> {
+        if config.brokers.is_some() {
+            let bus = Arc::new(KafkaBus::connect(config, patience).await?);
+            self.extra_checks.push(Arc::new(KafkaCheck(bus.clone())));
+            self.bus = bus;
+        }
+        Ok(self)
+    }
+
+    /// Adds a readiness check for something the context depends on.
+    pub fn add_check(&mut self, check: Arc<dyn Check>) {
+        self.extra_checks.push(check);
     }
 
     /// Keeps revocations, rate-limit counters and presence in `redis`, shared
@@ -63,11 +88,12 @@ impl Context {
         })
     }
 
-    /// Readiness checks for what the context depends on (Redis).
+    /// Readiness checks for what the context depends on (Redis, Kafka, ...).
     pub fn checks(&self) -> Vec<Arc<dyn Check>> {
         self.redis
             .iter()
             .map(|r| Arc::new(RedisCheck(r.clone())) as Arc<dyn Check>)
+            .chain(self.extra_checks.iter().cloned())
             .collect()
     }
 

@@ -11,6 +11,7 @@ mod accounts;
 mod bus;
 mod db;
 mod http;
+pub mod kafka;
 mod serve;
 mod sse;
 mod wait;

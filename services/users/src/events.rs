@@ -2,7 +2,7 @@
 //! how it consumes friend.events into its friendships read model.
 
 use crate::domain::User;
-use crate::store::UserStore;
+use crate::store::{ProfileCache, UserStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kit::events::topics::{USER_EVENTS, USER_ONLINE_STATUS};
@@ -104,5 +104,29 @@ impl Handler for FriendshipProjection {
             }
             _ => Ok(()),
         }
+    }
+}
+
+#[derive(Deserialize)]
+struct ProfileChanged {
+    user_id: i64,
+}
+
+/// Drops a cached profile when `user.events` says it changed. The instance
+/// that made the change evicted it already; this also repairs an entry that a
+/// read on another instance refilled with the old row meanwhile.
+pub struct ProfileCacheInvalidation(pub ProfileCache);
+
+#[async_trait]
+impl Handler for ProfileCacheInvalidation {
+    async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
+        if event.kind != "UserProfileUpdated" {
+            return Ok(());
+        }
+        let changed: ProfileChanged = event.data()?;
+        self.0
+            .forget(changed.user_id)
+            .await
+            .map_err(HandlerError::Transient)
     }
 }

@@ -15,11 +15,14 @@ pub mod store;
 use kit::auth::{SigningKey, TokenVerifier};
 use kit::context::Context;
 use kit::db::Database;
-use kit::events::topics::{FRIEND_EVENTS, USER_ONLINE_STATUS};
+use kit::events::topics::{FRIEND_EVENTS, USER_EVENTS, USER_ONLINE_STATUS};
 use kit::events::{BusError, ConsumerSpec, Relay};
 use kit::health::DatabaseCheck;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// How long a cached profile may be served (when the deployment has Redis).
+pub const PROFILE_CACHE_TTL: Duration = Duration::from_secs(60);
 
 /// Settings of the users service.
 #[derive(clap::Args, Debug, Clone)]
@@ -133,6 +136,9 @@ pub struct Users {
     /// Live status changes, keyed by the viewer who should see them.
     pub status_hub: kit::sse::Hub<i64>,
     pub ctx: Context,
+    /// Users cached in Redis (behind `store`); none in the embedded setup,
+    /// where the database is in-process anyway.
+    profile_cache: Option<store::ProfileCache>,
     relay: Mutex<Option<Relay>>,
 }
 
@@ -164,6 +170,17 @@ impl Users {
                 Arc::new(store::PgUserStore::migrate(pool.clone(), relay.handle()).await?)
             }
         };
+        let profile_cache = ctx
+            .redis
+            .as_ref()
+            .map(|redis| store::ProfileCache::new(redis.clone(), PROFILE_CACHE_TTL));
+        let store: Arc<dyn store::UserStore> = match &profile_cache {
+            Some(cache) => Arc::new(store::CachedUserStore {
+                store,
+                cache: cache.clone(),
+            }),
+            None => store,
+        };
         let verifier: Arc<TokenVerifier> = ctx.verifier.clone();
         let candidate = SigningKey::generate()?;
         let (kid, pkcs8) = store
@@ -190,12 +207,14 @@ impl Users {
             db,
             status_hub: kit::sse::Hub::default(),
             ctx: ctx.clone(),
+            profile_cache,
             relay: Mutex::new(Some(relay)),
         }))
     }
 
-    /// Starts the consumers: the friendships read model and the live feed of
-    /// friends' status changes.
+    /// Starts the consumers: the friendships read model, the live feed of
+    /// friends' status changes, and the profile cache's invalidation (one
+    /// instance per event deletes the shared entry).
     pub async fn subscribe(self: &Arc<Self>, ctx: &Context) -> Result<(), BusError> {
         let projection = Arc::new(events::FriendshipProjection {
             store: self.store.clone(),
@@ -203,6 +222,12 @@ impl Users {
         ConsumerSpec::durable(events::SOURCE, FRIEND_EVENTS, "users", self.db.clone())
             .spawn(ctx, projection)
             .await?;
+        if let Some(cache) = &self.profile_cache {
+            let invalidation = Arc::new(events::ProfileCacheInvalidation(cache.clone()));
+            ConsumerSpec::durable(events::SOURCE, USER_EVENTS, "users-cache", self.db.clone())
+                .spawn(ctx, invalidation)
+                .await?;
+        }
         let feed = Arc::new(http::StatusFeed(self.clone()));
         ConsumerSpec::live(events::SOURCE, USER_ONLINE_STATUS, "sse")
             .spawn(ctx, feed)

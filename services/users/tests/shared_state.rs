@@ -1,6 +1,7 @@
 //! The users service with its shared state in Redis, as several instances of
 //! a distributed deployment run it: revocations and presence seen by every
-//! instance, login rate limits answered with 429 + `Retry-After`. Needs Redis
+//! instance, login rate limits answered with 429 + `Retry-After`, profiles
+//! served from a shared cache that writes and events invalidate. Needs Redis
 //! on 127.0.0.1:6379 (or `BANTER_TEST_REDIS_URL`); each test uses its own key
 //! prefix.
 #![allow(clippy::unwrap_used)]
@@ -9,11 +10,13 @@ mod common;
 
 use common::{Backend, PASSWORD, TestApp, expect_error};
 use kit::context::Context;
+use kit::db::Database;
+use kit::events::{Event, topics};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-use testkit::TestDb;
+use testkit::{TestDb, eventually};
 
 async fn on_redis(db: Arc<TestDb>, config: users::Config) -> (TestApp, kit::redis::Redis) {
     let redis = kit::redis::connect_for_test().await;
@@ -151,4 +154,116 @@ async fn loopback_clients_are_exempt_by_default() {
         let res = login(&app, "ada@example.com", PASSWORD).await;
         assert_eq!(res.status(), StatusCode::OK);
     }
+}
+
+/// `cache_requests_total{cache="users_profile",result=...}` of this process
+/// (tests run in parallel: compare before and after, never exact values).
+async fn profile_cache_requests(app: &TestApp, result: &str) -> f64 {
+    let text = app.get("/metrics", None).await.text().await.unwrap();
+    let result = format!("result=\"{result}\"");
+    text.lines()
+        .filter(|l| l.starts_with("cache_requests_total{"))
+        .filter(|l| l.contains("cache=\"users_profile\"") && l.contains(&result))
+        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn profiles_are_cached_and_an_update_on_one_instance_shows_on_another() {
+    let db = Arc::new(TestDb::create(Backend::Postgres, "users").await);
+    let (a, redis) = on_redis(db.clone(), TestApp::config()).await;
+    let b = TestApp::spawn_with(
+        db,
+        Context::embedded().with_redis(redis.clone()),
+        TestApp::config(),
+    )
+    .await;
+    let (ada_id, ada) = a.user("ada").await;
+    let (_, cy) = b.user("cyd").await;
+    let key = redis.key(&format!("users:profile:{ada_id}"));
+    let mut conn = redis.conn();
+
+    let first = b.json(&format!("/api/users/{ada_id}"), &cy).await;
+    assert_eq!(first["username"], "ada");
+    let cached: bool = redis::cmd("EXISTS")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(cached, "the first read fills the cache");
+    let hits = profile_cache_requests(&a, "hit").await;
+    let second = a.json(&format!("/api/profile/{ada_id}"), &cy).await;
+    assert_eq!(second, first, "the other instance reads the same entry");
+    assert!(
+        profile_cache_requests(&a, "hit").await > hits,
+        "a hit counted"
+    );
+
+    let res = a
+        .put_json(
+            "/api/profile/me",
+            &json!({"display_name": "Ada Lovelace"}),
+            Some(&ada),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let after = b.json(&format!("/api/users/{ada_id}"), &cy).await;
+    assert_eq!(after["display_name"], "Ada Lovelace", "evicted on write");
+    let batch = b.json(&format!("/api/users?user_ids={ada_id}"), &cy).await;
+    assert_eq!(batch["users"][0]["display_name"], "Ada Lovelace");
+    // Presence is live, never cached.
+    assert_eq!(after["is_online"], false);
+    let beat = a
+        .post_json("/api/online-status/heartbeat", &json!({}), Some(&ada))
+        .await;
+    assert_eq!(beat.status(), StatusCode::OK);
+    let online = b.json(&format!("/api/users/{ada_id}"), &cy).await;
+    assert_eq!(online["is_online"], true);
+    assert_ne!(online["last_seen_at"], after["last_seen_at"]);
+    redis.purge().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_profile_event_evicts_what_the_instance_did_not_write() {
+    let db = Arc::new(TestDb::create(Backend::Postgres, "users").await);
+    let (app, redis) = on_redis(db.clone(), TestApp::config()).await;
+    let (ada_id, _) = app.user("ada").await;
+    let (_, cy) = app.user("cyd").await;
+    let path = format!("/api/users/{ada_id}");
+    let before = app.json(&path, &cy).await["display_name"].clone();
+    assert_eq!(before, "ada", "the username when none is given");
+
+    // A write this instance did not see (another instance's, racing a read).
+    let Database::Postgres(pool) = db.connect(1).await else {
+        unreachable!("a PostgreSQL test database")
+    };
+    sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")
+        .bind("Countess")
+        .bind(ada_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.json(&path, &cy).await["display_name"],
+        before,
+        "still served from the cache"
+    );
+
+    // The other instance's outbox publishes the change.
+    let changed = Event::new(
+        "UserProfileUpdated",
+        users::events::SOURCE,
+        ada_id,
+        json!({"user_id": ada_id, "username": "ada", "display_name": "Countess"}),
+    );
+    app.ctx
+        .bus
+        .publish(topics::USER_EVENTS, &changed)
+        .await
+        .unwrap();
+    eventually("the event to evict the cached profile", || async {
+        app.json(&path, &cy).await["display_name"] == "Countess"
+    })
+    .await;
+    redis.purge().await.unwrap();
 }

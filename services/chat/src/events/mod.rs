@@ -6,7 +6,7 @@ mod consumers;
 mod streaming;
 
 pub use consumers::{BlocksModel, LiveRooms, UsersModel};
-pub use streaming::{Streaming, StreamingGuard};
+pub use streaming::{InMemoryStreaming, RedisStreaming, Streaming, StreamingGuard};
 
 use crate::domain::{Message, Room};
 use kit::events::Event;

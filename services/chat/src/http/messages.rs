@@ -135,7 +135,7 @@ pub async fn send(
             return Err(blocked());
         }
     }
-    let streaming = state.streaming.watching(room.id, &member_ids);
+    let streaming = state.streaming.watching(room.id, &member_ids).await;
     let message = state
         .store
         .send(NewMessage {

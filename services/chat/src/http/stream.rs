@@ -30,7 +30,7 @@ pub async fn stream(
     let last_event_id = last_event_id.map(|id| id.min(room.last_seq));
     // Subscribe before the backlog is read, so nothing falls in between.
     let live = state.hub.subscribe(&room.id);
-    let watching = state.streaming.open(room.id, user.id);
+    let watching = state.streaming.open(room.id, user.id).await;
     let store = state.store.clone();
     let backlog = move |after: i64| {
         // The stream owns this closure, so the user counts as watching the

@@ -36,13 +36,17 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, Context::embedded()).await
+    }
+
+    /// The same on `ctx` (e.g. with its shared state in Redis).
+    pub async fn spawn_with(backend: Backend, ctx: Context) -> Self {
         let users_db = TestDb::create(backend, "users").await;
         let chat_db = TestDb::create(backend, "chat").await;
         let max_connections = match backend {
             Backend::Sqlite => 4,
             Backend::Postgres => 8,
         };
-        let ctx = Context::embedded();
         let users_config = users::Config {
             hash_concurrency: 2,
             ..Default::default()

@@ -171,9 +171,22 @@ async fn run(
             .map_or(spec.group.clone(), |(stem, _)| stem.to_owned())
     };
     let labels = [("topic", spec.topic.clone()), ("group", group_label)];
+    let report_lag = || {
+        if let Some(lag) = bus.lag(&spec.topic, &spec.group) {
+            metrics::gauge!("messaging_consumer_lag", &labels).set(lag as f64);
+        }
+    };
+    // Lag also grows while nothing arrives here (another instance is slow,
+    // or this one is stuck): report it on a timer too.
+    let mut lag_timer = tokio::time::interval(Duration::from_secs(5));
+    lag_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let record = tokio::select! {
             r = sub.next() => r,
+            _ = lag_timer.tick() => {
+                report_lag();
+                continue;
+            }
             () = shutdown.cancelled() => break,
         };
         let record = match record {
@@ -210,9 +223,7 @@ async fn run(
         if let Err(err) = sub.commit(&record).await {
             tracing::warn!(topic = %spec.topic, error = %err, "commit failed; the event may be delivered again");
         }
-        if let Some(lag) = bus.lag(&spec.topic, &spec.group) {
-            metrics::gauge!("messaging_consumer_lag", &labels).set(lag as f64);
-        }
+        report_lag();
     }
 }
 

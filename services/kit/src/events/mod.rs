@@ -1,16 +1,18 @@
 //! Events between services (SPEC §3): the envelope, the bus port with its
-//! in-process adapter, the transactional outbox and its relay, and the
+//! in-process and Kafka adapters, the transactional outbox and its relay, and the
 //! consumer runner (idempotent, retried, dead-lettered, measured, traced).
 
 pub mod bus;
 pub mod consumer;
 pub mod envelope;
+pub mod kafka;
 pub mod memory;
 pub mod outbox;
 
 pub use bus::{Bus, BusError, Record, StartFrom, Subscription};
 pub use consumer::{ConsumerSpec, Handler, HandlerError, Inbox};
 pub use envelope::Event;
+pub use kafka::{KafkaBus, KafkaConfig};
 pub use memory::InProcessBus;
 pub use outbox::{Enqueue, Relay, RelayHandle};
 

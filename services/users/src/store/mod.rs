@@ -1,8 +1,10 @@
 //! Persistence of users behind [`UserStore`], with SQLite and PostgreSQL
 //! adapters sharing one set of queries (see `sql.rs`).
 
+mod cached;
 mod sql;
 
+pub use cached::{CachedUserStore, ProfileCache};
 pub use sql::{PgUserStore, SqliteUserStore};
 
 use crate::domain::{NewUser, ProfileUpdate, User};

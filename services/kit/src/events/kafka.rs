@@ -1,0 +1,550 @@
+//! The Kafka adapter of the bus port (the distributed deployment), on
+//! librdkafka through `rdkafka`.
+//!
+//! - Publishing: one idempotent producer per process (`acks=all`, ordered
+//!   retries), keyed by the event subject so one aggregate's events share a
+//!   partition; the envelope is the JSON value, `traceparent` also travels as
+//!   a message header. A send that the broker does not acknowledge within
+//!   [`SEND_TIMEOUT`] fails, so the outbox keeps the row and the relay retries:
+//!   a broker outage delays events, it never loses them.
+//! - Topics (and their `<topic>.dlq`) are created on first use with the
+//!   configured partition count and replication factor.
+//! - Durable subscriptions ([`StartFrom::Earliest`]) join a consumer group;
+//!   an offset is stored only after the consumer runner processed the event
+//!   and is committed in the background (and on rebalance and close), so a
+//!   consumer that dies mid-stream gets the unprocessed rest again and the
+//!   inbox dedupes what it had already done.
+//! - Live subscriptions ([`StartFrom::Latest`], SSE fan-out in every
+//!   instance) use no group: they are assigned every partition at its high
+//!   watermark when they subscribe, so nothing published afterwards is missed
+//!   and each instance sees every event.
+//! - Lag comes from librdkafka's statistics: per partition, high watermark
+//!   minus the group's committed offset (durable) or minus the position
+//!   (live), summed over the partitions this process consumes.
+
+use super::Event;
+use super::bus::{Bus, BusError, Record, StartFrom, Subscription};
+use crate::health::Check;
+use async_trait::async_trait;
+use clap::Args;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::statistics::Statistics;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// How long a publish waits for the broker's acknowledgement.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+const METADATA_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The Kafka-protocol brokers of a distributed deployment.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Event bus")]
+pub struct KafkaConfig {
+    /// Kafka bootstrap brokers (host:port[,host:port...]). When set, services
+    /// exchange events through Kafka, so separate processes see each other's
+    /// events; unset, events stay inside this process (the embedded bus).
+    #[arg(long = "kafka-brokers", env = "KAFKA_BROKERS", value_name = "HOST:PORT,...", value_parser = parse_brokers)]
+    pub brokers: Option<String>,
+
+    /// Partitions of each topic Banter creates (more partitions: more
+    /// consumer instances can share a topic).
+    #[arg(long = "kafka-partitions", env = "BANTER_KAFKA_PARTITIONS", default_value_t = 6, value_name = "N",
+          value_parser = clap::value_parser!(i32).range(1..=1000))]
+    pub partitions: i32,
+
+    /// Replication factor of each topic Banter creates.
+    #[arg(long = "kafka-replication-factor", env = "BANTER_KAFKA_REPLICATION_FACTOR", default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(i32).range(1..=10))]
+    pub replication_factor: i32,
+
+    /// How often consumer lag is sampled, in milliseconds.
+    #[arg(long = "kafka-lag-interval-ms", env = "BANTER_KAFKA_LAG_INTERVAL_MS", default_value_t = 5000, value_name = "MS",
+          value_parser = clap::value_parser!(u64).range(100..=600_000), hide = true)]
+    pub lag_interval_ms: u64,
+}
+
+impl KafkaConfig {
+    /// A configuration for `brokers` with the defaults.
+    pub fn new(brokers: impl Into<String>) -> Self {
+        Self {
+            brokers: Some(brokers.into()),
+            partitions: 6,
+            replication_factor: 1,
+            lag_interval_ms: 5000,
+        }
+    }
+}
+
+/// Validates `host:port[,host:port]` up front so a typo fails at startup.
+pub fn parse_brokers(raw: &str) -> Result<String, String> {
+    let list: Vec<&str> = raw.split(',').map(str::trim).collect();
+    for broker in &list {
+        let (host, port) = broker.rsplit_once(':').ok_or_else(|| {
+            format!("`{broker}` has no port; expected host:port, e.g. 127.0.0.1:9092")
+        })?;
+        if host.is_empty() || host.contains('/') {
+            return Err(format!(
+                "`{broker}` is not host:port (no scheme); expected e.g. 127.0.0.1:9092"
+            ));
+        }
+        port.parse::<u16>()
+            .map_err(|_| format!("`{broker}`: `{port}` is not a port number"))?;
+    }
+    Ok(list.join(","))
+}
+
+/// Lag per (topic, group), as sampled by the consumers' statistics.
+type LagTable = Arc<Mutex<HashMap<(String, String), u64>>>;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The [`Bus`] on Kafka. Cheap to share behind an `Arc`.
+pub struct KafkaBus {
+    config: KafkaConfig,
+    brokers: String,
+    producer: FutureProducer,
+    admin: AdminClient<DefaultClientContext>,
+    topics: Mutex<HashSet<String>>,
+    lags: LagTable,
+}
+
+fn unavailable(what: &str, err: impl std::fmt::Display) -> BusError {
+    BusError::Unavailable(format!("kafka {what}: {err}"))
+}
+
+impl KafkaBus {
+    /// Connects to the brokers of `config`, waiting up to `patience` for them
+    /// to answer (a broker that starts a little after the service is fine).
+    pub async fn connect(config: &KafkaConfig, patience: Duration) -> Result<Self, BusError> {
+        let brokers = config
+            .brokers
+            .clone()
+            .ok_or_else(|| BusError::Unavailable("no kafka brokers configured".into()))?;
+        let producer: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("client.id", "banter")
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("message.timeout.ms", SEND_TIMEOUT.as_millis().to_string())
+            .set("linger.ms", "2")
+            .set("socket.keepalive.enable", "true")
+            .create()
+            .map_err(|e| unavailable("producer", e))?;
+        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("client.id", "banter-admin")
+            .create()
+            .map_err(|e| unavailable("admin client", e))?;
+        let bus = Self {
+            config: config.clone(),
+            brokers,
+            producer,
+            admin,
+            topics: Mutex::default(),
+            lags: LagTable::default(),
+        };
+        let deadline = Instant::now() + patience;
+        loop {
+            match bus.ping().await {
+                Ok(()) => return Ok(bus),
+                Err(err) if Instant::now() >= deadline => {
+                    return Err(BusError::Unavailable(format!(
+                        "kafka brokers {} did not answer within {}s: {err}",
+                        bus.brokers,
+                        patience.as_secs()
+                    )));
+                }
+                Err(err) => {
+                    tracing::warn!(brokers = %bus.brokers, error = %err, "waiting for kafka");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    }
+
+    /// The bootstrap brokers.
+    pub fn brokers(&self) -> &str {
+        &self.brokers
+    }
+
+    /// A metadata round trip to the cluster.
+    pub async fn ping(&self) -> Result<(), String> {
+        let client = self.producer.clone();
+        let metadata = tokio::task::spawn_blocking(move || {
+            client
+                .client()
+                .fetch_metadata(None, Duration::from_secs(2))
+                .map(|m| m.brokers().len())
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        match metadata {
+            Ok(0) => Err("no brokers in the cluster metadata".into()),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Creates `topic` with the configured partitions unless it exists.
+    pub async fn ensure_topic(&self, topic: &str) -> Result<(), BusError> {
+        if lock(&self.topics).contains(topic) {
+            return Ok(());
+        }
+        let new = NewTopic::new(
+            topic,
+            self.config.partitions,
+            TopicReplication::Fixed(self.config.replication_factor),
+        );
+        let options = AdminOptions::new().operation_timeout(Some(METADATA_TIMEOUT));
+        let results = self
+            .admin
+            .create_topics([&new], &options)
+            .await
+            .map_err(|e| unavailable("create topic", e))?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((name, code)) => {
+                    return Err(unavailable(&format!("create topic {name}"), code));
+                }
+            }
+        }
+        lock(&self.topics).insert(topic.to_owned());
+        Ok(())
+    }
+
+    /// The partitions of `topic` with their high watermarks.
+    async fn high_watermarks(&self, topic: &str) -> Result<Vec<(i32, i64)>, BusError> {
+        let client = self.producer.clone();
+        let topic = topic.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let client = client.client();
+            // Metadata of a topic just created may not list its partitions yet.
+            let deadline = Instant::now() + METADATA_TIMEOUT;
+            let partitions: Vec<i32> = loop {
+                let metadata = client
+                    .fetch_metadata(Some(&topic), METADATA_TIMEOUT)
+                    .map_err(|e| unavailable("metadata", e))?;
+                let found: Vec<i32> = metadata
+                    .topics()
+                    .iter()
+                    .filter(|t| t.name() == topic && t.error().is_none())
+                    .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+                    .collect();
+                if !found.is_empty() {
+                    break found;
+                }
+                if Instant::now() >= deadline {
+                    return Err(unavailable(
+                        "metadata",
+                        format!("topic {topic} has no partitions"),
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            };
+            partitions
+                .into_iter()
+                .map(|p| {
+                    client
+                        .fetch_watermarks(&topic, p, METADATA_TIMEOUT)
+                        .map(|(_, high)| (p, high))
+                        .map_err(|e| unavailable("watermarks", e))
+                })
+                .collect()
+        })
+        .await
+        .map_err(|e| unavailable("metadata", e))?
+    }
+
+    fn consumer(
+        &self,
+        topic: &str,
+        group: &str,
+        live: bool,
+    ) -> Result<StreamConsumer<LagContext>, BusError> {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &self.brokers)
+            .set("client.id", "banter")
+            .set("auto.offset.reset", "earliest")
+            .set(
+                "statistics.interval.ms",
+                self.config.lag_interval_ms.to_string(),
+            )
+            .set("socket.keepalive.enable", "true");
+        if live {
+            config.set("enable.auto.commit", "false");
+        } else {
+            config
+                .set("group.id", group)
+                // Offsets are stored by `commit` (after processing) and
+                // committed every second, on rebalance and on close.
+                .set("enable.auto.commit", "true")
+                .set("auto.commit.interval.ms", "1000")
+                .set("enable.auto.offset.store", "false")
+                .set("session.timeout.ms", "10000")
+                .set("heartbeat.interval.ms", "1000");
+        }
+        let context = LagContext {
+            topic: topic.to_owned(),
+            group: group.to_owned(),
+            live,
+            lags: self.lags.clone(),
+        };
+        config
+            .create_with_context(context)
+            .map_err(|e| unavailable("consumer", e))
+    }
+}
+
+#[async_trait]
+impl Bus for KafkaBus {
+    async fn publish(&self, topic: &str, event: &Event) -> Result<(), BusError> {
+        self.ensure_topic(topic).await?;
+        let payload = serde_json::to_vec(event).map_err(|e| unavailable("encode", e))?;
+        let mut headers = OwnedHeaders::new().insert(Header {
+            key: "ce_type",
+            value: Some(event.kind.as_str()),
+        });
+        if let Some(tp) = &event.traceparent {
+            headers = headers.insert(Header {
+                key: "traceparent",
+                value: Some(tp.as_str()),
+            });
+        }
+        let record = FutureRecord::to(topic)
+            .key(event.subject.as_str())
+            .payload(&payload)
+            .headers(headers);
+        self.producer
+            .send(record, SEND_TIMEOUT)
+            .await
+            .map(drop)
+            .map_err(|(err, _)| unavailable(&format!("publish to {topic}"), err))
+    }
+
+    async fn subscribe(
+        &self,
+        topic: &str,
+        group: &str,
+        from: StartFrom,
+    ) -> Result<Box<dyn Subscription>, BusError> {
+        self.ensure_topic(topic).await?;
+        let live = from == StartFrom::Latest;
+        let consumer = self.consumer(topic, group, live)?;
+        if live {
+            let mut assignment = TopicPartitionList::new();
+            for (partition, high) in self.high_watermarks(topic).await? {
+                assignment
+                    .add_partition_offset(topic, partition, Offset::Offset(high))
+                    .map_err(|e| unavailable("assign", e))?;
+            }
+            consumer
+                .assign(&assignment)
+                .map_err(|e| unavailable("assign", e))?;
+        } else {
+            consumer
+                .subscribe(&[topic])
+                .map_err(|e| unavailable("subscribe", e))?;
+        }
+        Ok(Box::new(KafkaSubscription {
+            consumer: Some(Arc::new(consumer)),
+            topic: topic.to_owned(),
+            live,
+            producer: self.producer.clone(),
+        }))
+    }
+
+    fn lag(&self, topic: &str, group: &str) -> Option<u64> {
+        lock(&self.lags)
+            .get(&(topic.to_owned(), group.to_owned()))
+            .copied()
+    }
+
+    fn name(&self) -> &'static str {
+        "kafka"
+    }
+}
+
+/// Receives librdkafka's statistics and keeps the subscription's lag.
+struct LagContext {
+    topic: String,
+    group: String,
+    live: bool,
+    lags: LagTable,
+}
+
+impl ClientContext for LagContext {
+    fn stats(&self, statistics: Statistics) {
+        let Some(topic) = statistics.topics.get(&self.topic) else {
+            return;
+        };
+        let mut lag = 0u64;
+        let mut known = false;
+        // Partition -1 is librdkafka's internal "unassigned" partition.
+        for (_, p) in topic.partitions.iter().filter(|(id, _)| **id >= 0) {
+            let behind = if self.live {
+                (p.app_offset >= 0 && p.hi_offset >= 0).then(|| p.hi_offset - p.app_offset)
+            } else {
+                (p.consumer_lag >= 0).then_some(p.consumer_lag)
+            };
+            if let Some(behind) = behind {
+                lag += behind.max(0) as u64;
+                known = true;
+            }
+        }
+        if known {
+            lock(&self.lags).insert((self.topic.clone(), self.group.clone()), lag);
+        }
+    }
+}
+
+impl ConsumerContext for LagContext {}
+
+struct KafkaSubscription {
+    /// `Some` until dropped; closing a consumer blocks, so it happens off the
+    /// async workers.
+    consumer: Option<Arc<StreamConsumer<LagContext>>>,
+    topic: String,
+    live: bool,
+    producer: FutureProducer,
+}
+
+impl KafkaSubscription {
+    fn consumer(&self) -> Result<&StreamConsumer<LagContext>, BusError> {
+        self.consumer.as_deref().ok_or(BusError::Closed)
+    }
+}
+
+#[async_trait]
+impl Subscription for KafkaSubscription {
+    async fn next(&mut self) -> Result<Record, BusError> {
+        loop {
+            let consumer = self.consumer()?;
+            let message = consumer
+                .recv()
+                .await
+                .map_err(|e| unavailable(&format!("consume {}", self.topic), e))?;
+            let partition = message.partition();
+            let offset = message.offset();
+            let decoded = message
+                .payload()
+                .ok_or_else(|| "empty message".to_owned())
+                .and_then(|p| serde_json::from_slice::<Event>(p).map_err(|e| e.to_string()));
+            match decoded {
+                Ok(mut event) => {
+                    if event.traceparent.is_none() {
+                        event.traceparent = header(&message, "traceparent");
+                    }
+                    return Ok(Record {
+                        topic: self.topic.clone(),
+                        partition: partition.max(0) as u32,
+                        offset: offset.max(0) as u64,
+                        event,
+                    });
+                }
+                Err(err) => {
+                    // Not an envelope: it can never be handled. Park the raw
+                    // bytes in the dead-letter topic and move past it.
+                    let dlq = super::dead_letter_topic(&self.topic);
+                    tracing::error!(topic = %self.topic, partition, offset, error = %err, dlq = %dlq, "undecodable event dead-lettered");
+                    let raw = message.payload().unwrap_or_default().to_vec();
+                    let key = message.key().unwrap_or_default().to_vec();
+                    let sent = self
+                        .producer
+                        .send(FutureRecord::to(&dlq).key(&key).payload(&raw), SEND_TIMEOUT)
+                        .await;
+                    if let Err((e, _)) = sent {
+                        return Err(unavailable(&format!("dead-letter to {dlq}"), e));
+                    }
+                    metrics::counter!("messaging_dead_lettered_total", "topic" => self.topic.clone(), "group" => "undecodable").increment(1);
+                    if !self.live {
+                        let _ = self
+                            .consumer()?
+                            .store_offset(&self.topic, partition, offset);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn commit(&mut self, record: &Record) -> Result<(), BusError> {
+        if self.live {
+            return Ok(());
+        }
+        // Stores offset + 1 for the next background commit.
+        self.consumer()?
+            .store_offset(&record.topic, record.partition as i32, record.offset as i64)
+            .map_err(|e| unavailable("store offset", e))
+    }
+}
+
+fn header<M: Message>(message: &M, key: &str) -> Option<String> {
+    let headers = message.headers()?;
+    headers
+        .iter()
+        .find(|h| h.key == key)
+        .and_then(|h| h.value)
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .map(str::to_owned)
+}
+
+impl Drop for KafkaSubscription {
+    fn drop(&mut self) {
+        // Closing commits stored offsets and leaves the group: a blocking
+        // round trip, kept off the async workers when there are any.
+        if let Some(consumer) = self.consumer.take() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => drop(rt.spawn_blocking(move || drop(consumer))),
+                Err(_) => drop(consumer),
+            }
+        }
+    }
+}
+
+/// `/ready` fails while the brokers do not answer.
+pub struct KafkaCheck(pub Arc<KafkaBus>);
+
+#[async_trait]
+impl Check for KafkaCheck {
+    fn name(&self) -> &str {
+        "kafka"
+    }
+    async fn check(&self) -> Result<(), String> {
+        self.0.ping().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broker_lists_are_validated() {
+        assert_eq!(
+            parse_brokers("127.0.0.1:9092, kafka:9093").unwrap(),
+            "127.0.0.1:9092,kafka:9093"
+        );
+        assert!(parse_brokers("localhost").unwrap_err().contains("no port"));
+        assert!(
+            parse_brokers("kafka://localhost:9092")
+                .unwrap_err()
+                .contains("no scheme")
+        );
+        assert!(
+            parse_brokers("localhost:90x")
+                .unwrap_err()
+                .contains("not a port")
+        );
+    }
+}
