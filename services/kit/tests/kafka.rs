@@ -279,6 +279,10 @@ async fn enqueue(db: &Database, topic: &str, event: &Event) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ten_second_broker_outage_delays_events_but_loses_none() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("warn")
+        .with_test_writer()
+        .try_init();
     let mut broker = Broker::start();
     let bus = bus(&broker).await;
     let topic = topic();

@@ -101,6 +101,76 @@ pub fn parse_brokers(raw: &str) -> Result<String, String> {
     Ok(list.join(","))
 }
 
+/// The process's producer, replaced when librdkafka declares it fatally
+/// failed (e.g. fenced after sends timed out during a broker outage: an
+/// idempotent producer whose sequence is in doubt cannot go on). What it did
+/// not deliver is still in the outboxes, so a fresh producer resends it.
+struct ProducerSlot {
+    brokers: String,
+    current: Mutex<(u64, FutureProducer)>,
+}
+
+impl ProducerSlot {
+    fn new(brokers: &str) -> Result<Self, BusError> {
+        Ok(Self {
+            brokers: brokers.to_owned(),
+            current: Mutex::new((0, Self::create(brokers)?)),
+        })
+    }
+
+    fn create(brokers: &str) -> Result<FutureProducer, BusError> {
+        ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("client.id", "banter")
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("message.timeout.ms", SEND_TIMEOUT.as_millis().to_string())
+            .set("linger.ms", "2")
+            .set("socket.keepalive.enable", "true")
+            .create()
+            .map_err(|e| unavailable("producer", e))
+    }
+
+    fn get(&self) -> (u64, FutureProducer) {
+        lock(&self.current).clone()
+    }
+
+    /// Sends one record; a fatally failed producer is replaced for the next
+    /// send.
+    async fn send(&self, record: FutureRecord<'_, [u8], [u8]>) -> Result<(), BusError> {
+        let (generation, producer) = self.get();
+        let topic = record.topic.to_owned();
+        let Err((err, _)) = producer.send(record, SEND_TIMEOUT).await else {
+            return Ok(());
+        };
+        // A fenced or sequence-confused idempotent producer keeps failing
+        // (brokers differ in whether they call it fatal): start afresh.
+        let broken = matches!(
+            err.rdkafka_error_code(),
+            Some(
+                RDKafkaErrorCode::ProducerFenced
+                    | RDKafkaErrorCode::InvalidProducerEpoch
+                    | RDKafkaErrorCode::UnknownProducerId
+                    | RDKafkaErrorCode::OutOfOrderSequenceNumber
+                    | RDKafkaErrorCode::InvalidProducerIdMapping
+                    | RDKafkaErrorCode::Fatal
+            )
+        );
+        let fatal = producer.client().fatal_error();
+        if broken || fatal.is_some() {
+            let reason = fatal.map_or_else(|| err.to_string(), |(_, r)| r);
+            let mut current = lock(&self.current);
+            if current.0 == generation {
+                tracing::warn!(reason, "kafka producer cannot go on; starting a new one");
+                if let Ok(fresh) = Self::create(&self.brokers) {
+                    *current = (generation + 1, fresh);
+                }
+            }
+        }
+        Err(unavailable(&format!("publish to {topic}"), err))
+    }
+}
+
 /// Lag per (topic, group), as sampled by the consumers' statistics.
 type LagTable = Arc<Mutex<HashMap<(String, String), u64>>>;
 
@@ -112,7 +182,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct KafkaBus {
     config: KafkaConfig,
     brokers: String,
-    producer: FutureProducer,
+    producer: Arc<ProducerSlot>,
     admin: AdminClient<DefaultClientContext>,
     topics: Mutex<HashSet<String>>,
     lags: LagTable,
@@ -130,16 +200,7 @@ impl KafkaBus {
             .brokers
             .clone()
             .ok_or_else(|| BusError::Unavailable("no kafka brokers configured".into()))?;
-        let producer: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", &brokers)
-            .set("client.id", "banter")
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("message.timeout.ms", SEND_TIMEOUT.as_millis().to_string())
-            .set("linger.ms", "2")
-            .set("socket.keepalive.enable", "true")
-            .create()
-            .map_err(|e| unavailable("producer", e))?;
+        let producer = Arc::new(ProducerSlot::new(&brokers)?);
         let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
             .set("bootstrap.servers", &brokers)
             .set("client.id", "banter-admin")
@@ -179,7 +240,7 @@ impl KafkaBus {
 
     /// A metadata round trip to the cluster.
     pub async fn ping(&self) -> Result<(), String> {
-        let client = self.producer.clone();
+        let client = self.producer.get().1;
         let metadata = tokio::task::spawn_blocking(move || {
             client
                 .client()
@@ -225,7 +286,7 @@ impl KafkaBus {
 
     /// The partitions of `topic` with their high watermarks.
     async fn high_watermarks(&self, topic: &str) -> Result<Vec<(i32, i64)>, BusError> {
-        let client = self.producer.clone();
+        let client = self.producer.get().1;
         let topic = topic.to_owned();
         tokio::task::spawn_blocking(move || {
             let client = client.client();
@@ -282,18 +343,25 @@ impl KafkaBus {
                 self.config.lag_interval_ms.to_string(),
             )
             .set("socket.keepalive.enable", "true");
+        // librdkafka wants a group even for manual assignment; a live
+        // subscription never joins it nor commits, so the broker never sees it.
+        config.set("group.id", group);
         if live {
             config.set("enable.auto.commit", "false");
         } else {
             config
-                .set("group.id", group)
                 // Offsets are stored by `commit` (after processing) and
                 // committed every second, on rebalance and on close.
                 .set("enable.auto.commit", "true")
                 .set("auto.commit.interval.ms", "1000")
                 .set("enable.auto.offset.store", "false")
-                .set("session.timeout.ms", "10000")
-                .set("heartbeat.interval.ms", "1000");
+                // Kafka's default: a broker outage shorter than this keeps
+                // the membership, so consumption resumes without a rebalance
+                // (a rebalance after an outage also exposed a group
+                // coordinator bug in tansu 0.6). A crashed instance's
+                // partitions move after this long; a stopped one leaves at once.
+                .set("session.timeout.ms", "45000")
+                .set("heartbeat.interval.ms", "3000");
         }
         let context = LagContext {
             topic: topic.to_owned(),
@@ -323,14 +391,10 @@ impl Bus for KafkaBus {
             });
         }
         let record = FutureRecord::to(topic)
-            .key(event.subject.as_str())
-            .payload(&payload)
+            .key(event.subject.as_bytes())
+            .payload(payload.as_slice())
             .headers(headers);
-        self.producer
-            .send(record, SEND_TIMEOUT)
-            .await
-            .map(drop)
-            .map_err(|(err, _)| unavailable(&format!("publish to {topic}"), err))
+        self.producer.send(record).await
     }
 
     async fn subscribe(
@@ -393,11 +457,15 @@ impl ClientContext for LagContext {
         let mut known = false;
         // Partition -1 is librdkafka's internal "unassigned" partition.
         for (_, p) in topic.partitions.iter().filter(|(id, _)| **id >= 0) {
-            let behind = if self.live {
-                (p.app_offset >= 0 && p.hi_offset >= 0).then(|| p.hi_offset - p.app_offset)
-            } else {
-                (p.consumer_lag >= 0).then_some(p.consumer_lag)
+            // Live: what this process has not read yet. Durable: what the
+            // group has not committed; a partition it never committed is
+            // behind by everything retained (it starts from the earliest).
+            let done = match (self.live, p.committed_offset) {
+                (true, _) => p.app_offset,
+                (false, committed) if committed >= 0 => committed,
+                (false, _) => p.lo_offset,
             };
+            let behind = (p.hi_offset >= 0 && done >= 0).then(|| p.hi_offset - done);
             if let Some(behind) = behind {
                 lag += behind.max(0) as u64;
                 known = true;
@@ -417,7 +485,7 @@ struct KafkaSubscription {
     consumer: Option<Arc<StreamConsumer<LagContext>>>,
     topic: String,
     live: bool,
-    producer: FutureProducer,
+    producer: Arc<ProducerSlot>,
 }
 
 impl KafkaSubscription {
@@ -460,13 +528,10 @@ impl Subscription for KafkaSubscription {
                     tracing::error!(topic = %self.topic, partition, offset, error = %err, dlq = %dlq, "undecodable event dead-lettered");
                     let raw = message.payload().unwrap_or_default().to_vec();
                     let key = message.key().unwrap_or_default().to_vec();
-                    let sent = self
-                        .producer
-                        .send(FutureRecord::to(&dlq).key(&key).payload(&raw), SEND_TIMEOUT)
-                        .await;
-                    if let Err((e, _)) = sent {
-                        return Err(unavailable(&format!("dead-letter to {dlq}"), e));
-                    }
+                    let record = FutureRecord::to(&dlq)
+                        .key(key.as_slice())
+                        .payload(raw.as_slice());
+                    self.producer.send(record).await?;
                     metrics::counter!("messaging_dead_lettered_total", "topic" => self.topic.clone(), "group" => "undecodable").increment(1);
                     if !self.live {
                         let _ = self
