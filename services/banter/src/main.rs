@@ -216,6 +216,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "no --users-url: this process cannot verify access tokens (every authenticated request gets 401)"
         );
     }
+    ctx.users = kit::users::UsersDirectory::new(auth.users_url.clone());
     if let Some(check) = kit::auth::configure(&ctx.verifier, &auth, ctx.limiter.clone())
         .context("configuring token keys")?
     {

@@ -57,6 +57,8 @@ pub struct Chat {
     /// so every instance sees the streams of every other).
     pub streaming: Arc<dyn events::Streaming>,
     pub verifier: Arc<kit::auth::TokenVerifier>,
+    /// Asked when the users read model has not yet heard of a user.
+    pub users: kit::users::UsersDirectory,
     pub keep_alive: Duration,
     /// Ends streams when the process shuts down.
     pub shutdown: tokio_util::sync::CancellationToken,
@@ -104,6 +106,7 @@ impl Chat {
             hub: Arc::new(Hub::default()),
             streaming,
             verifier: ctx.verifier.clone(),
+            users: ctx.users.clone(),
             keep_alive,
             shutdown: ctx.shutdown.clone(),
             relay: Mutex::new(Some(relay)),

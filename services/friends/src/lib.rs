@@ -36,6 +36,8 @@ pub struct Friends {
     pub store: Arc<dyn store::FriendStore>,
     pub verifier: Arc<TokenVerifier>,
     pub db: Database,
+    /// Asked when the users read model has not yet heard of a user.
+    pub users: kit::users::UsersDirectory,
     /// Publishes the outbox; taken by [`Friends::start_relay`].
     relay: Mutex<Option<Relay>>,
 }
@@ -72,6 +74,7 @@ impl Friends {
             store,
             verifier: ctx.verifier.clone(),
             db,
+            users: ctx.users.clone(),
             relay: Mutex::new(Some(relay)),
         }))
     }

@@ -303,6 +303,8 @@ impl TokenVerifier {
 pub struct AuthUser {
     pub id: i64,
     pub claims: Claims,
+    /// The bearer token, for calls made on the caller's behalf.
+    pub token: Arc<str>,
 }
 
 impl<S> FromRequestParts<S> for AuthUser
@@ -341,7 +343,11 @@ where
         })?;
         tracing::Span::current().record("user_id", id);
         verifier.count_request(id).await?;
-        Ok(Self { id, claims })
+        Ok(Self {
+            id,
+            claims,
+            token: token.into(),
+        })
     }
 }
 

@@ -29,6 +29,8 @@ pub struct Context {
     pub tasks: TaskTracker,
     /// Publish nothing from outboxes (operations and crash tests).
     pub relay_paused: bool,
+    /// The users service's API when it runs in another process.
+    pub users: crate::users::UsersDirectory,
     /// Extra readiness checks (the Kafka brokers, ...).
     extra_checks: Vec<Arc<dyn Check>>,
 }
@@ -44,6 +46,7 @@ impl Context {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             relay_paused: false,
+            users: crate::users::UsersDirectory::default(),
             extra_checks: Vec::new(),
         }
     }

@@ -85,10 +85,20 @@ impl Database {
             .await
             .map_err(open)?;
         let ident = schema.replace('"', "");
-        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{ident}\""))
+        // Two instances starting together both try to create it; the loser's
+        // unique violation means it exists, which is all that is wanted.
+        let created = sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{ident}\""))
             .execute(&mut conn)
-            .await
-            .map_err(open)?;
+            .await;
+        if let Err(err) = created {
+            let raced = err
+                .as_database_error()
+                .and_then(|e| e.code())
+                .is_some_and(|code| code == "23505" || code == "42P06");
+            if !raced {
+                return Err(open(err));
+            }
+        }
         let _ = conn.close().await;
         Self::pool_postgres(
             options.options([("search_path", ident.as_str())]),

@@ -22,6 +22,7 @@ pub mod redis;
 pub mod server;
 pub mod sse;
 pub mod telemetry;
+pub mod users;
 
 pub use error::{ApiError, ApiResult};
 

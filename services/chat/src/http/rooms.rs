@@ -1,6 +1,7 @@
 //! Rooms: the caller's list, get-or-create of direct rooms, one room, new groups.
 
 use super::{AppState, RoomView, invalid};
+use crate::Chat;
 use crate::domain;
 use axum::http::StatusCode;
 use kit::auth::AuthUser;
@@ -24,6 +25,22 @@ pub struct NewGroup {
     name: String,
     /// The other members (the creator is always included); at most 99.
     member_ids: Vec<i64>,
+}
+
+/// Whether the users read model knows `user_id`, waiting for it to catch up
+/// when the users service has the user but its event has not arrived yet.
+async fn knows(state: &Chat, caller: &AuthUser, user_id: i64) -> ApiResult<bool> {
+    if !state.store.users(&[user_id]).await?.is_empty() {
+        return Ok(true);
+    }
+    let known = || async {
+        state
+            .store
+            .users(&[user_id])
+            .await
+            .is_ok_and(|u| !u.is_empty())
+    };
+    Ok(state.users.catch_up(user_id, &caller.token, known).await)
 }
 
 fn user_not_found() -> ApiError {
@@ -68,7 +85,7 @@ pub async fn check(
             "you cannot open a chat room with yourself",
         ));
     }
-    if state.store.users(&[participant_id]).await?.is_empty() {
+    if !knows(&state, &user, participant_id).await? {
         return Err(user_not_found());
     }
     if state
@@ -108,10 +125,14 @@ pub async fn create_group(
     let members = domain::group_members(user.id, &body.member_ids).map_err(invalid)?;
     let others = &members[1..];
     let known = state.store.users(others).await?;
-    if let Some(missing) = others
-        .iter()
-        .find(|id| !known.iter().any(|u| u.user_id == **id))
-    {
+    let mut missing = None;
+    for id in others {
+        if !known.iter().any(|u| u.user_id == *id) && !knows(&state, &user, *id).await? {
+            missing = Some(*id);
+            break;
+        }
+    }
+    if let Some(missing) = missing {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "USER_NOT_FOUND",

@@ -42,7 +42,10 @@ pub async fn block(
     Path(user_id): Path<i64>,
 ) -> ApiResult<Json<BlockBody>> {
     not_self(user.id, user_id)?;
-    let block = state.store.block(user.id, user_id).await?;
+    let block = super::with_known_user(&state, &user, user_id, || {
+        state.store.block(user.id, user_id)
+    })
+    .await?;
     if block.created {
         tracing::info!(blocker_id = user.id, blocked_id = user_id, "user blocked");
     }

@@ -59,10 +59,12 @@ pub async fn send(
 ) -> ApiResult<(StatusCode, Json<FriendshipBody>)> {
     domain::check_addressee(user.id, req.user_id_2).map_err(invalid)?;
     let message = domain::request_message(req.message.as_deref()).map_err(invalid)?;
-    let friendship = state
-        .store
-        .send_request(user.id, req.user_id_2, message.as_deref())
-        .await?;
+    let friendship = super::with_known_user(&state, &user, req.user_id_2, || {
+        state
+            .store
+            .send_request(user.id, req.user_id_2, message.as_deref())
+    })
+    .await?;
     tracing::info!(
         friendship_id = friendship.id,
         requester_id = user.id,

@@ -1,0 +1,527 @@
+//! deploy/local-cluster.sh end to end: the split deployment (tansu, two
+//! processes of each service on PostgreSQL and Redis, the nginx gateway,
+//! Prometheus) started on free ports with throw-away databases and Redis keys,
+//! and checked the way a user would find it:
+//!
+//! - the seed-benchmark and notifications journeys pass through the gateway
+//!   with no errors;
+//! - room and notification streams opened on one instance get what was sent
+//!   through the other instance;
+//! - a token revoked by logout is refused by every process of every service;
+//! - Prometheus scrapes all eight processes;
+//! - `down` stops everything and frees every port.
+//!
+//! Needs what the script needs (PostgreSQL and Redis on 127.0.0.1, `tansu`,
+//! `nginx`, `prometheus`); fails with the script's message when one is missing.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use loadgen::context::JourneySettings;
+use loadgen::profile::{Plan, ProfileName, Request};
+use loadgen::target::Targets;
+use loadgen::{Journey, RunConfig};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+use support::sse::SseReader;
+use testkit::ApiClient;
+
+const SERVICES: [&str; 4] = ["users", "friends", "chat", "notifications"];
+
+/// An authenticated GET each service answers, to see who accepts a token.
+const AUTHENTICATED: [(&str, &str); 4] = [
+    ("users", "/api/profile/me"),
+    ("friends", "/api/friends/list"),
+    ("chat", "/api/chat-rooms"),
+    ("notifications", "/api/notifications"),
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Offsets from the base port of every port the cluster listens on (the
+/// layout in the script's --help).
+fn port_offsets() -> impl Iterator<Item = u16> {
+    (0..3).chain((1..=4).flat_map(|s| [10 * s, 10 * s + 1]))
+}
+
+/// A base port whose whole layout is free right now, away from the services'
+/// default ports.
+fn free_port_base() -> u16 {
+    let seed = u64::from(std::process::id())
+        ^ u64::from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos(),
+        );
+    for attempt in 0..200u64 {
+        let slot = (seed.wrapping_mul(2_654_435_761).wrapping_add(attempt * 997)) % 800;
+        let base = 20_000 + u16::try_from(slot).unwrap() * 50;
+        if port_offsets().all(|o| TcpListener::bind(("127.0.0.1", base + o)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no free port range for the cluster");
+}
+
+/// A cluster started by `deploy/local-cluster.sh up`; stopped by `down` when
+/// dropped, even on panic (then its state dir, with the logs, is kept and
+/// named), and its databases dropped.
+struct Cluster {
+    dir: PathBuf,
+    tmp: Option<tempfile::TempDir>,
+    base: u16,
+    db_prefix: String,
+    redis_prefix: String,
+    /// Makes this run's user names unique.
+    tag: String,
+}
+
+impl Cluster {
+    fn up() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        let mut cluster = Self {
+            dir: tmp.path().join("state"),
+            tmp: Some(tmp),
+            base: free_port_base(),
+            db_prefix: format!("banter_cluster_{}", &tag[..12]),
+            redis_prefix: format!("banter-cluster-{}", &tag[..12]),
+            tag: tag[..8].to_owned(),
+        };
+        let started = Instant::now();
+        let out = cluster.script(&["up"]);
+        println!(
+            "local-cluster.sh up ({:.1?}):\n{}{}",
+            started.elapsed(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !out.status.success() {
+            cluster.keep_logs();
+            panic!(
+                "local-cluster.sh up failed ({}):\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        cluster
+    }
+
+    fn script(&self, args: &[&str]) -> Output {
+        Command::new(root().join("deploy/local-cluster.sh"))
+            .args(args)
+            .env("BANTER_BIN", env!("CARGO_BIN_EXE_banter"))
+            .env("BANTER_CLUSTER_DIR", &self.dir)
+            .env("BANTER_CLUSTER_PORT_BASE", self.base.to_string())
+            .env("BANTER_CLUSTER_DB_PREFIX", &self.db_prefix)
+            .env("BANTER_CLUSTER_REDIS_PREFIX", &self.redis_prefix)
+            // Eight debug builds starting at once on a small machine.
+            .env("BANTER_CLUSTER_READY_TIMEOUT", "240")
+            // PostgreSQL is shared with other tests running at the same time.
+            .env("BANTER_CLUSTER_DB_MAX_CONNECTIONS", "4")
+            .env("DATABASE_ADMIN_URL", testkit::pg_admin_url())
+            .env("REDIS_URL", "redis://127.0.0.1:6379")
+            .output()
+            .unwrap()
+    }
+
+    fn gateway(&self) -> String {
+        format!("http://127.0.0.1:{}", self.base)
+    }
+
+    fn gateway_client(&self) -> ApiClient {
+        ApiClient::new(SocketAddr::from(([127, 0, 0, 1], self.base)))
+    }
+
+    fn prometheus(&self) -> String {
+        format!("http://127.0.0.1:{}", self.base + 1)
+    }
+
+    fn instance_port(&self, service: &str, i: u16) -> u16 {
+        let index = SERVICES.iter().position(|s| *s == service).unwrap();
+        self.base + 10 * (u16::try_from(index).unwrap() + 1) + i - 1
+    }
+
+    /// Instance `i` (1 or 2) of `service`, not through the gateway.
+    fn instance(&self, service: &str, i: u16) -> ApiClient {
+        ApiClient::new(SocketAddr::from((
+            [127, 0, 0, 1],
+            self.instance_port(service, i),
+        )))
+    }
+
+    /// Keeps the state dir (logs, configs) past the test and says where.
+    fn keep_logs(&mut self) {
+        if let Some(tmp) = self.tmp.take() {
+            let _ = tmp.keep();
+            eprintln!(
+                "local-cluster state and logs kept in {} (logs/NAME.log)",
+                self.dir.display()
+            );
+        }
+    }
+
+    /// `down`, checked: it succeeds, `status` then reports nothing running,
+    /// and every port of the layout is free again.
+    fn down(&self) {
+        let out = self.script(&["down"]);
+        assert!(
+            out.status.success(),
+            "down: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let status = self.script(&["status"]);
+        assert_eq!(
+            status.status.code(),
+            Some(3),
+            "status after down: {}",
+            String::from_utf8_lossy(&status.stdout)
+        );
+        for offset in port_offsets() {
+            let port = self.base + offset;
+            assert!(
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+                "port {port} still answers after down"
+            );
+        }
+        // Idempotent.
+        assert!(self.script(&["down"]).status.success());
+    }
+
+    /// Drops the throw-away databases and Redis keys (best effort).
+    fn clean_up_data(&self) {
+        for service in SERVICES {
+            let _ = Command::new("psql")
+                .arg(testkit::pg_admin_url())
+                .args(["-XAtqc"])
+                .arg(format!(
+                    "DROP DATABASE IF EXISTS \"{}_{service}\" WITH (FORCE)",
+                    self.db_prefix
+                ))
+                .output();
+        }
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "redis-cli -h 127.0.0.1 --scan --pattern '{}*' | xargs -r redis-cli -h 127.0.0.1 del",
+                self.redis_prefix
+            ))
+            .output();
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let out = self.script(&["down"]);
+        if std::thread::panicking() || !out.status.success() {
+            eprintln!(
+                "local-cluster.sh down: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            self.keep_logs();
+        }
+        self.clean_up_data();
+    }
+}
+
+/// Closed model, the measured window opening at once so the sign-ups count.
+fn closed(users: usize, seconds: u64) -> Request {
+    Request {
+        users: Some(users),
+        rate: None,
+        duration: Some(Duration::from_secs(seconds)),
+        warmup: Some(Duration::ZERO),
+    }
+}
+
+/// One journey through the gateway, Smoke profile: every step measured, no
+/// errors.
+async fn journey_passes(gateway: &str, journey: Journey, request: Request) {
+    let config = RunConfig {
+        targets: Targets::single(gateway).unwrap(),
+        journeys: vec![journey],
+        plan: Plan::new(ProfileName::Smoke, &request).unwrap(),
+        settings: JourneySettings {
+            stream_share: 0.0,
+            ..JourneySettings::default()
+        },
+        out: None,
+        metrics_port: None,
+        progress: false,
+        slo_spec: None,
+        max_stages: 1,
+        rate_factor: 1.5,
+    };
+    let record = loadgen::run(&config).await.unwrap().record;
+    println!("{}", loadgen::report::summary(&record));
+    for name in journey.steps() {
+        let key = format!("{}/{name}", journey.name());
+        let step = record
+            .step(&key)
+            .unwrap_or_else(|| panic!("step {key} was never measured"));
+        assert!(step.latency.count() > 0, "{key}: empty histogram");
+        assert_eq!(step.errors.total(), 0, "{key}: {:?}", step.errors);
+    }
+}
+
+async fn body(res: reqwest::Response) -> (StatusCode, Value) {
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+async fn stream(api: &ApiClient, path: &str, token: &str) -> SseReader {
+    let res = api
+        .client
+        .get(api.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    SseReader::new(res)
+}
+
+/// The first `kind` event whose data satisfies `wanted`; other events (an
+/// earlier event still on its way, a keep-alive) are skipped.
+async fn wait_for(
+    reader: &mut SseReader,
+    kind: &str,
+    wanted: impl Fn(&Value) -> bool,
+    what: &str,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut skipped = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        let Some(ev) = reader.next(left).await else {
+            break;
+        };
+        if ev.event.as_deref() == Some(kind) && wanted(&ev.json()) {
+            return ev.json();
+        }
+        skipped.push(ev);
+    }
+    panic!("{what}: not within 15 s (other events: {skipped:?})");
+}
+
+/// `POST /api/friends/request` on `api`, retried while that friends process's
+/// read model has not yet heard of the user registered a moment ago.
+async fn request_friend(api: &ApiClient, token: &str, to: i64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let res = api
+            .post_json(
+                "/api/friends/request",
+                &json!({"user_id_2": to}),
+                Some(token),
+            )
+            .await;
+        let (status, body) = body(res).await;
+        if status != StatusCode::NOT_FOUND || Instant::now() > deadline {
+            assert_eq!(status, StatusCode::CREATED, "friend request: {body}");
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Streams opened on one process get what was done through the other one.
+async fn streams_cross_instances(cluster: &Cluster) {
+    let gateway = cluster.gateway_client();
+    let (a, token_a) = gateway
+        .register_and_login(&format!("cross_a_{}", cluster.tag), None)
+        .await;
+    let (b, token_b) = gateway
+        .register_and_login(&format!("cross_b_{}", cluster.tag), None)
+        .await;
+
+    // A friend request sent through friends 2 shows on B's notification
+    // stream on notifications 1.
+    let mut b_notes = stream(
+        &cluster.instance("notifications", 1),
+        "/api/notifications/stream",
+        &token_b,
+    )
+    .await;
+    request_friend(&cluster.instance("friends", 2), &token_a, b).await;
+    wait_for(
+        &mut b_notes,
+        "notification.created",
+        |n| n["type"] == "friend_request",
+        "friend request via friends 2 on B's stream on notifications 1",
+    )
+    .await;
+
+    // And the other way round: B accepts through friends 1, A's stream is on
+    // notifications 2.
+    let mut a_notes = stream(
+        &cluster.instance("notifications", 2),
+        "/api/notifications/stream",
+        &token_a,
+    )
+    .await;
+    let res = cluster
+        .instance("friends", 1)
+        .put_json(
+            &format!("/api/friends/status/{a}"),
+            &json!({"action": "accept"}),
+            Some(&token_b),
+        )
+        .await;
+    let (status, accepted) = body(res).await;
+    assert_eq!(status, StatusCode::OK, "accept: {accepted}");
+    wait_for(
+        &mut a_notes,
+        "notification.created",
+        |n| n["type"] == "friend_accepted",
+        "acceptance via friends 1 on A's stream on notifications 2",
+    )
+    .await;
+
+    // Room streams: B listens on chat 1, A sends through chat 2; then A
+    // listens on chat 2 and B sends through chat 1.
+    let room = cluster
+        .instance("chat", 2)
+        .json(&format!("/api/chat-rooms/check/{b}"), &token_a)
+        .await;
+    let room_id = room["id"].as_i64().unwrap();
+    let stream_path = format!("/api/messages/stream/{room_id}");
+    let send_path = format!("/api/messages/{room_id}");
+    for (listener, listen_on, sender, send_on) in
+        [(&token_b, 1, &token_a, 2), (&token_a, 2, &token_b, 1)]
+    {
+        let mut room_stream =
+            stream(&cluster.instance("chat", listen_on), &stream_path, listener).await;
+        let content = format!("sent via chat {send_on}");
+        let res = cluster
+            .instance("chat", send_on)
+            .post_json(
+                &send_path,
+                &json!({"content": content, "message_type": "text"}),
+                Some(sender),
+            )
+            .await;
+        let (status, sent) = body(res).await;
+        assert_eq!(status, StatusCode::CREATED, "send: {sent}");
+        let seen = wait_for(
+            &mut room_stream,
+            "message.created",
+            |m| m["id"] == sent["id"],
+            &format!("a message sent via chat {send_on} on a stream on chat {listen_on}"),
+        )
+        .await;
+        assert_eq!(seen["content"], content.as_str());
+    }
+}
+
+/// After logout, the token is refused by both processes of every service.
+async fn revoked_everywhere(cluster: &Cluster) {
+    let gateway = cluster.gateway_client();
+    let (_, token) = gateway
+        .register_and_login(&format!("revoked_{}", cluster.tag), None)
+        .await;
+    for (service, path) in AUTHENTICATED {
+        for i in [1, 2] {
+            let (status, b) =
+                body(cluster.instance(service, i).get(path, Some(&token)).await).await;
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "{service} {i} {path} before logout: {b}"
+            );
+        }
+    }
+    let res = gateway
+        .post_json("/api/auth/logout", &json!({}), Some(&token))
+        .await;
+    let (status, b) = body(res).await;
+    assert_eq!(status, StatusCode::OK, "logout: {b}");
+    for (service, path) in AUTHENTICATED {
+        for i in [1, 2] {
+            let (status, b) =
+                body(cluster.instance(service, i).get(path, Some(&token)).await).await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{service} {i} {path} after logout: {b}"
+            );
+            assert_eq!(b["code"], "TOKEN_REVOKED", "{service} {i}: {b}");
+        }
+    }
+}
+
+/// Prometheus from the script scrapes all eight processes, and they are up.
+async fn prometheus_scrapes_every_instance(cluster: &Cluster) {
+    let mut expected: Vec<String> = SERVICES
+        .iter()
+        .flat_map(|s| {
+            [1, 2].map(|i| format!("http://127.0.0.1:{}/metrics", cluster.instance_port(s, i)))
+        })
+        .collect();
+    expected.sort();
+    let url = format!("{}/api/v1/targets", cluster.prometheus());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let targets: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+        let split: Vec<&Value> = targets["data"]["activeTargets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["labels"]["job"] == "banter-split")
+            .collect();
+        let mut urls: Vec<String> = split
+            .iter()
+            .map(|t| t["scrapeUrl"].as_str().unwrap().to_owned())
+            .collect();
+        urls.sort();
+        // Right after start, discovery may not have listed the targets yet.
+        if urls == expected && split.iter().all(|t| t["health"] == "up") {
+            for target in ["users", "friends", "chat", "notifications"] {
+                assert_eq!(
+                    split
+                        .iter()
+                        .filter(|t| t["labels"]["target"] == target)
+                        .count(),
+                    2,
+                    "{target}"
+                );
+            }
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after 60 s, the banter-split targets are not the eight instances, all up \
+             (expected {expected:?}): {split:#?}"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_split_deployment_runs_on_one_machine() {
+    let cluster = Cluster::up();
+
+    let status = cluster.script(&["status"]);
+    let table = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success(), "status: {table}");
+    assert_eq!(table.matches(" running ").count(), 11, "{table}");
+
+    prometheus_scrapes_every_instance(&cluster).await;
+    revoked_everywhere(&cluster).await;
+    streams_cross_instances(&cluster).await;
+    journey_passes(&cluster.gateway(), Journey::SeedBenchmark, closed(2, 4)).await;
+    journey_passes(&cluster.gateway(), Journey::Notifications, closed(2, 5)).await;
+
+    cluster.down();
+}
