@@ -132,6 +132,14 @@ impl Cluster {
             .unwrap()
     }
 
+    /// The pid `up` recorded for process `name`.
+    fn pid(&self, name: &str) -> u32 {
+        let file = self.dir.join("run").join(format!("{name}.pid"));
+        let text =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        text.split_whitespace().next().unwrap().parse().unwrap()
+    }
+
     fn gateway(&self) -> String {
         format!("http://127.0.0.1:{}", self.base)
     }
@@ -315,25 +323,122 @@ async fn wait_for(
     panic!("{what}: not within 15 s (other events: {skipped:?})");
 }
 
-/// `POST /api/friends/request` on `api`, retried while that friends process's
-/// read model has not yet heard of the user registered a moment ago.
+/// `POST /api/friends/request` on `api`, right after the addressee registered:
+/// the friends process's read model may not have heard of them yet, and must
+/// catch up through the users API rather than answer 404.
 async fn request_friend(api: &ApiClient, token: &str, to: i64) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let res = api
+    let res = api
+        .post_json(
+            "/api/friends/request",
+            &json!({"user_id_2": to}),
+            Some(token),
+        )
+        .await;
+    let (status, body) = body(res).await;
+    assert_eq!(status, StatusCode::CREATED, "friend request: {body}");
+    body
+}
+
+async fn unread(api: &ApiClient, token: &str) -> i64 {
+    let counts = api.json("/api/notifications/unread-count", token).await;
+    counts["unread_count"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("unread count: {counts}"))
+}
+
+/// The broker stops for 10 s while A keeps messaging B through the gateway:
+/// every send succeeds, and once the broker is back every message becomes
+/// exactly one notification for B (B does not stream the room) — none lost,
+/// none doubled.
+async fn broker_outage_loses_nothing(cluster: &Cluster) {
+    let gateway = cluster.gateway_client();
+    let (a, token_a) = gateway
+        .register_and_login(&format!("outage_a_{}", cluster.tag), None)
+        .await;
+    let (b, token_b) = gateway
+        .register_and_login(&format!("outage_b_{}", cluster.tag), None)
+        .await;
+    request_friend(&gateway, &token_a, b).await;
+    let res = gateway
+        .put_json(
+            &format!("/api/friends/status/{a}"),
+            &json!({"action": "accept"}),
+            Some(&token_b),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let room = gateway
+        .json(&format!("/api/chat-rooms/check/{b}"), &token_a)
+        .await;
+    let send_path = format!("/api/messages/{}", room["id"].as_i64().unwrap());
+    // B's friend-request notification, before the outage.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while unread(&gateway, &token_b).await < 1 {
+        assert!(Instant::now() < deadline, "B's friend request notification");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let before = unread(&gateway, &token_b).await;
+
+    let tansu = cluster.pid("tansu");
+    signal(tansu, "-STOP");
+    let outage = Instant::now();
+    let mut sent = 0;
+    while outage.elapsed() < Duration::from_secs(10) {
+        let started = Instant::now();
+        let res = gateway
             .post_json(
-                "/api/friends/request",
-                &json!({"user_id_2": to}),
-                Some(token),
+                &send_path,
+                &json!({"content": format!("during the outage {sent}"), "message_type": "text"}),
+                Some(&token_a),
             )
             .await;
-        let (status, body) = body(res).await;
-        if status != StatusCode::NOT_FOUND || Instant::now() > deadline {
-            assert_eq!(status, StatusCode::CREATED, "friend request: {body}");
-            return body;
+        let status = res.status();
+        if status != StatusCode::CREATED {
+            signal(tansu, "-CONT");
+            panic!(
+                "send {sent} during the outage: {status} {}",
+                res.text().await.unwrap()
+            );
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "send {sent} waited {:?} on the broker",
+            started.elapsed()
+        );
+        sent += 1;
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    signal(tansu, "-CONT");
+    println!("{sent} messages sent while the broker was stopped for 10 s");
+    assert!(sent >= 20, "only {sent} sends in 10 s");
+
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let now = unread(&gateway, &token_b).await - before;
+        if now == sent {
+            break;
+        }
+        assert!(
+            now < sent,
+            "{now} notifications for {sent} messages: some doubled"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "{now} of {sent} messages became notifications within 90 s of the broker's return"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // Nothing arrives late and twice either.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(unread(&gateway, &token_b).await - before, sent);
+}
+
+fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {signal} {pid}");
 }
 
 /// Streams opened on one process get what was done through the other one.
@@ -508,6 +613,37 @@ async fn prometheus_scrapes_every_instance(cluster: &Cluster) {
     }
 }
 
+/// Every instance of notifications reports the lag of its consumer groups.
+async fn consumer_lag_is_exported(cluster: &Cluster) {
+    for i in [1, 2] {
+        let port = cluster.instance_port("notifications", i);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let lag = text.lines().find(|l| {
+                l.starts_with("messaging_consumer_lag{")
+                    && l.contains(r#"topic="message.events""#)
+                    && l.contains(r#"group="notifications""#)
+            });
+            if let Some(line) = lag {
+                let value: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+                assert!(value >= 0.0, "{line}");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "notifications {i} exports no lag for message.events"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_split_deployment_runs_on_one_machine() {
     let cluster = Cluster::up();
@@ -520,6 +656,8 @@ async fn the_split_deployment_runs_on_one_machine() {
     prometheus_scrapes_every_instance(&cluster).await;
     revoked_everywhere(&cluster).await;
     streams_cross_instances(&cluster).await;
+    broker_outage_loses_nothing(&cluster).await;
+    consumer_lag_is_exported(&cluster).await;
     journey_passes(&cluster.gateway(), Journey::SeedBenchmark, closed(2, 4)).await;
     journey_passes(&cluster.gateway(), Journey::Notifications, closed(2, 5)).await;
 
