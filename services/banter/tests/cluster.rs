@@ -17,16 +17,14 @@
 
 mod support;
 
-use loadgen::context::JourneySettings;
-use loadgen::profile::{Plan, ProfileName, Request};
-use loadgen::target::Targets;
-use loadgen::{Journey, RunConfig};
+use loadgen::Journey;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+use support::journeys::{closed, run_clean};
 use support::sse::SseReader;
 use testkit::ApiClient;
 
@@ -238,46 +236,6 @@ impl Drop for Cluster {
             self.keep_logs();
         }
         self.clean_up_data();
-    }
-}
-
-/// Closed model, the measured window opening at once so the sign-ups count.
-fn closed(users: usize, seconds: u64) -> Request {
-    Request {
-        users: Some(users),
-        rate: None,
-        duration: Some(Duration::from_secs(seconds)),
-        warmup: Some(Duration::ZERO),
-    }
-}
-
-/// One journey through the gateway, Smoke profile: every step measured, no
-/// errors.
-async fn journey_passes(gateway: &str, journey: Journey, request: Request) {
-    let config = RunConfig {
-        targets: Targets::single(gateway).unwrap(),
-        journeys: vec![journey],
-        plan: Plan::new(ProfileName::Smoke, &request).unwrap(),
-        settings: JourneySettings {
-            stream_share: 0.0,
-            ..JourneySettings::default()
-        },
-        out: None,
-        metrics_port: None,
-        progress: false,
-        slo_spec: None,
-        max_stages: 1,
-        rate_factor: 1.5,
-    };
-    let record = loadgen::run(&config).await.unwrap().record;
-    println!("{}", loadgen::report::summary(&record));
-    for name in journey.steps() {
-        let key = format!("{}/{name}", journey.name());
-        let step = record
-            .step(&key)
-            .unwrap_or_else(|| panic!("step {key} was never measured"));
-        assert!(step.latency.count() > 0, "{key}: empty histogram");
-        assert_eq!(step.errors.total(), 0, "{key}: {:?}", step.errors);
     }
 }
 
@@ -658,8 +616,20 @@ async fn the_split_deployment_runs_on_one_machine() {
     streams_cross_instances(&cluster).await;
     broker_outage_loses_nothing(&cluster).await;
     consumer_lag_is_exported(&cluster).await;
-    journey_passes(&cluster.gateway(), Journey::SeedBenchmark, closed(2, 4)).await;
-    journey_passes(&cluster.gateway(), Journey::Notifications, closed(2, 5)).await;
+    run_clean(
+        &cluster.gateway(),
+        Journey::SeedBenchmark,
+        &closed(2, 4),
+        0.0,
+    )
+    .await;
+    run_clean(
+        &cluster.gateway(),
+        Journey::Notifications,
+        &closed(2, 5),
+        0.0,
+    )
+    .await;
 
     cluster.down();
 }

@@ -7,12 +7,11 @@ mod support;
 
 use std::time::Duration;
 
-use loadgen::context::JourneySettings;
-use loadgen::profile::{Plan, ProfileName, Request};
-use loadgen::target::Targets;
-use loadgen::{Journey, RunConfig};
+use loadgen::Journey;
+use loadgen::profile::Request;
 use runrecord::RunRecord;
 use support::Banter;
+use support::journeys::{closed, run_clean};
 
 /// Goose keeps process-wide state (its ctrl-c flag): one run at a time.
 static ONE_RUN_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -20,49 +19,13 @@ static ONE_RUN_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new
 async fn run(journey: Journey, request: Request, stream_share: f64) -> RunRecord {
     let _one = ONE_RUN_AT_A_TIME.lock().await;
     let banter = Banter::start(&[], &[]).await;
-    let plan = Plan::new(ProfileName::Smoke, &request).unwrap();
-    let config = RunConfig {
-        targets: Targets::single(&banter.base).unwrap(),
-        journeys: vec![journey],
-        plan,
-        settings: JourneySettings {
-            stream_share,
-            ..JourneySettings::default()
-        },
-        out: None,
-        metrics_port: None,
-        progress: false,
-        slo_spec: None,
-        max_stages: 1,
-        rate_factor: 1.5,
-    };
-    let output = loadgen::run(&config).await.unwrap();
-    let record = output.record;
-    println!("{}", loadgen::report::summary(&record));
-    for name in journey.steps() {
-        let key = format!("{}/{name}", journey.name());
-        let step = record
-            .step(&key)
-            .unwrap_or_else(|| panic!("step {key} was never measured"));
-        assert!(step.latency.count() > 0, "{key}: empty histogram");
-        assert_eq!(step.errors.total(), 0, "{key}: {:?}", step.errors);
-    }
+    let record = run_clean(&banter.base, journey, &request, stream_share).await;
     assert_eq!(record.journeys, vec![journey.name().to_owned()]);
     assert!(record.window.seconds() > 0.0);
     // Valid JSON in, the same record out.
     let again = RunRecord::from_json(&record.to_json(), "test").unwrap();
     assert_eq!(again, record);
     record
-}
-
-/// Closed model, the measured window opening at once so the sign-ups count.
-fn closed(users: usize, seconds: u64) -> Request {
-    Request {
-        users: Some(users),
-        rate: None,
-        duration: Some(Duration::from_secs(seconds)),
-        warmup: Some(Duration::ZERO),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,10 +7,12 @@
 use async_trait::async_trait;
 use kit::context::Context;
 use kit::db::Database;
+use kit::events::kafka::KafkaCheck;
 use kit::events::{
     Bus, ConsumerSpec, Enqueue, Event, Handler, HandlerError, Inbox, KafkaBus, KafkaConfig, Relay,
     StartFrom,
 };
+use kit::health::Check;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -312,6 +314,8 @@ async fn a_ten_second_broker_outage_delays_events_but_loses_none() {
     // The broker stops for 10 s while writes keep coming: every write
     // commits (the request succeeds), its event waits in the outbox.
     broker.pause();
+    let check = KafkaCheck(bus.clone());
+    let readiness = tokio::spawn(async move { check.check().await });
     let outage = Instant::now();
     let mut n = 20;
     while outage.elapsed() < Duration::from_secs(10) {
@@ -325,6 +329,8 @@ async fn a_ten_second_broker_outage_delays_events_but_loses_none() {
         n += 1;
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let readiness = readiness.await.unwrap();
+    assert!(readiness.is_err(), "/ready passed with the broker stopped");
     broker.resume();
     let total = n as usize;
     assert!(total >= 60, "writes during the outage: {}", total - 20);
@@ -344,5 +350,6 @@ async fn a_ten_second_broker_outage_delays_events_but_loses_none() {
         .await
         .unwrap();
     assert_eq!(backlog, 0, "outbox drained");
+    assert_eq!(KafkaCheck(bus.clone()).check().await, Ok(()));
     ctx.stop(Duration::from_secs(10)).await;
 }

@@ -144,5 +144,6 @@ impl Drop for Banter {
         let _ = self.child.kill();
     }
 }
+pub mod journeys;
 pub mod prometheus;
 pub mod sse;
