@@ -452,6 +452,42 @@ async fn streams_cross_instances(cluster: &Cluster) {
     )
     .await;
 
+    // Presence: B watches friends' status on users 2, A's heartbeat goes to
+    // users 1 (once the users read model knows they are friends).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let friends = cluster
+            .instance("users", 2)
+            .json("/api/online-status/friends", &token_b)
+            .await;
+        if friends.to_string().contains(&format!("\"user_id\":{a}")) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "users 2 never learned A and B are friends: {friends}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut b_status = stream(
+        &cluster.instance("users", 2),
+        "/api/online-status/stream",
+        &token_b,
+    )
+    .await;
+    let res = cluster
+        .instance("users", 1)
+        .post_json("/api/online-status/heartbeat", &json!({}), Some(&token_a))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    wait_for(
+        &mut b_status,
+        "status.changed",
+        |s| s["user_id"] == a && s["is_online"] == true,
+        "A's heartbeat via users 1 on B's status stream on users 2",
+    )
+    .await;
+
     // Room streams: B listens on chat 1, A sends through chat 2; then A
     // listens on chat 2 and B sends through chat 1.
     let room = cluster
