@@ -11,7 +11,8 @@ WORKDIR /src
 # The commit for build_info{git_sha}; .git is not in the build context.
 ARG GIT_SHA=unknown
 ENV BANTER_GIT_SHA=${GIT_SHA} CARGO_TERM_COLOR=never
-# librdkafka (the Kafka client) is built from its bundled source with make.
+# librdkafka (the Kafka client) and libsodium (password hashing) are built from
+# their bundled sources with configure + make.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends make \
  && rm -rf /var/lib/apt/lists/*
