@@ -67,11 +67,6 @@ impl Context {
         Ok(self)
     }
 
-    /// Adds a readiness check for something the context depends on.
-    pub fn add_check(&mut self, check: Arc<dyn Check>) {
-        self.extra_checks.push(check);
-    }
-
     /// Keeps revocations, rate-limit counters and presence in `redis`, shared
     /// with every other process using it.
     pub fn with_redis(mut self, redis: Redis) -> Self {

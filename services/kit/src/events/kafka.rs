@@ -241,11 +241,6 @@ impl KafkaBus {
         }
     }
 
-    /// The bootstrap brokers.
-    pub fn brokers(&self) -> &str {
-        &self.brokers
-    }
-
     /// A metadata round trip to the cluster.
     pub async fn ping(&self) -> Result<(), String> {
         let client = self.producer.get().1;
