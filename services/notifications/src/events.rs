@@ -9,7 +9,7 @@
 use crate::domain::{self, KnownUser, Notification, NotificationView};
 use crate::store::NotificationStore;
 use async_trait::async_trait;
-use kit::events::{Event, Handler, HandlerError, RelayHandle};
+use kit::events::{Event, Handler, HandlerError};
 use kit::sse::{Hub, Item};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -100,7 +100,6 @@ fn transient(e: crate::store::StoreError) -> HandlerError {
 /// Turns user, friend and message events into notifications.
 pub struct Inbound {
     pub store: Arc<dyn NotificationStore>,
-    pub relay: RelayHandle,
 }
 
 impl Inbound {
@@ -116,7 +115,6 @@ impl Inbound {
             .await
             .map_err(transient)?;
         if !created.is_empty() {
-            self.relay.wake();
             tracing::debug!(count = created.len(), kind = %event.kind, "notifications created");
         }
         Ok(())

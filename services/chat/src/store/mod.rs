@@ -8,7 +8,7 @@
 
 mod sql;
 
-pub use sql::{PgChatStore, SqliteChatStore};
+pub use sql::SqlChatStore;
 
 use crate::domain::{Message, Participant, Room};
 use async_trait::async_trait;

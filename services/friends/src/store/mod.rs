@@ -5,7 +5,7 @@
 
 mod sql;
 
-pub use sql::{PgFriendStore, SqliteFriendStore};
+pub use sql::SqlFriendStore;
 
 use crate::domain::{
     Answer, BlockedUser, Candidate, Friend, Friendship, PendingRequest, UserRecord,

@@ -14,7 +14,7 @@ pub use consumer::{ConsumerSpec, Handler, HandlerError, Inbox};
 pub use envelope::Event;
 pub use kafka::{KafkaBus, KafkaConfig};
 pub use memory::InProcessBus;
-pub use outbox::{Enqueue, Relay, RelayHandle};
+pub use outbox::{Relay, RelayHandle};
 
 /// Topics of SPEC §3.
 pub mod topics {
@@ -35,16 +35,9 @@ pub fn dead_letter_topic(topic: &str) -> String {
 /// service database. Versions live far above service migrations so both
 /// migrators share `_sqlx_migrations`.
 pub async fn migrate(db: &crate::db::Database) -> Result<(), sqlx::migrate::MigrateError> {
-    match db {
-        crate::db::Database::Sqlite(pool) => {
-            let mut m = sqlx::migrate!("migrations/sqlite");
-            m.set_ignore_missing(true);
-            m.run(pool).await
-        }
-        crate::db::Database::Postgres(pool) => {
-            let mut m = sqlx::migrate!("migrations/postgres");
-            m.set_ignore_missing(true);
-            m.run(pool).await
-        }
-    }
+    db.migrate(crate::db::Migrations {
+        sqlite: sqlx::migrate!("migrations/sqlite"),
+        postgres: sqlx::migrate!("migrations/postgres"),
+    })
+    .await
 }

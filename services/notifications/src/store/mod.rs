@@ -4,7 +4,7 @@
 
 mod sql;
 
-pub use sql::{PgNotificationStore, SqliteNotificationStore};
+pub use sql::SqlNotificationStore;
 
 use crate::domain::{Draft, KnownUser, Notification};
 use async_trait::async_trait;
