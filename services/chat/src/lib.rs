@@ -12,7 +12,7 @@ pub mod events;
 pub mod http;
 pub mod store;
 
-use kit::db::Database;
+use kit::db::{Database, Migrations};
 use kit::events::topics::{FRIEND_EVENTS, MESSAGE_EVENTS, USER_EVENTS};
 use kit::module::{BuildError, Consumer, Deps, Module};
 use kit::sse::Hub;
@@ -65,11 +65,14 @@ impl Module for Chat {
     const PORT: u16 = 8002;
     type Config = Config;
 
+    fn migrations() -> Migrations {
+        kit::migrations!()
+    }
+
     /// Migrates the database and picks where "who streams which room" lives.
     async fn build(config: &Config, deps: Deps<'_>) -> Result<Arc<Self>, BuildError> {
         let Deps { db, ctx } = deps;
-        let store: Arc<dyn store::ChatStore> =
-            Arc::new(store::SqlChatStore::migrate(db.clone()).await?);
+        let store: Arc<dyn store::ChatStore> = Arc::new(store::SqlChatStore::new(db.clone()));
         let keep_alive = Duration::from_secs(config.keep_alive_secs);
         let streaming: Arc<dyn events::Streaming> = match &ctx.redis {
             // Two keep-alives: a stream's entry outlives one missed refresh.

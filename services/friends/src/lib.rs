@@ -12,7 +12,7 @@ pub mod http;
 pub mod store;
 
 use kit::auth::TokenVerifier;
-use kit::db::Database;
+use kit::db::{Database, Migrations};
 use kit::events::topics;
 use kit::module::{BuildError, Consumer, Deps, Module};
 use std::sync::Arc;
@@ -42,9 +42,13 @@ impl Module for Friends {
     const PORT: u16 = 8003;
     type Config = Config;
 
+    fn migrations() -> Migrations {
+        kit::migrations!()
+    }
+
     async fn build(_config: &Config, deps: Deps<'_>) -> Result<Arc<Self>, BuildError> {
         let store: Arc<dyn store::FriendStore> =
-            Arc::new(store::SqlFriendStore::migrate(deps.db.clone()).await?);
+            Arc::new(store::SqlFriendStore::new(deps.db.clone()));
         Ok(Arc::new(Self {
             store,
             verifier: deps.ctx.verifier.clone(),

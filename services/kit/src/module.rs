@@ -6,7 +6,8 @@
 //! serve` runs one of them or all, or a test runs two:
 //!
 //! 1. migrations of the kit's event tables (outbox, processed events);
-//! 2. [`Module::build`] (the service's own migrations happen there);
+//! 2. the module's own migrations ([`Module::migrations`]), then
+//!    [`Module::build`];
 //! 3. every consumer of every module subscribes before any relay publishes,
 //!    so no service misses another's first events;
 //! 4. ([`Assembly::start`]) the outbox relays and the modules' own background
@@ -17,7 +18,7 @@
 //!    the databases close.
 
 use crate::context::Context;
-use crate::db::Database;
+use crate::db::{Database, Migrations};
 use crate::events::{ConsumerSpec, Handler, Relay};
 use crate::health::{Check, DatabaseCheck};
 use crate::platform::{Platform, Service};
@@ -86,7 +87,10 @@ pub trait Module: Send + Sync + Sized + 'static {
     /// Its settings, flattened into `banter serve`'s flags.
     type Config: clap::Args + clap::FromArgMatches + Clone + Send + Sync + 'static;
 
-    /// Migrates the module's tables and builds its shared state.
+    /// Its tables' migrations (`kit::migrations!()`), run before `build`.
+    fn migrations() -> Migrations;
+
+    /// Builds the module's shared state (its tables are up to date).
     async fn build(config: &Self::Config, deps: Deps<'_>) -> Result<Arc<Self>, BuildError>;
 
     /// Its HTTP routes (not yet observed) and their OpenAPI description.
@@ -160,6 +164,7 @@ struct Pending<M: Module>(M::Config);
 #[async_trait]
 impl<M: Module> Buildable for Pending<M> {
     async fn build(self: Box<Self>, deps: Deps<'_>) -> Result<Box<dyn Running>, BuildError> {
+        deps.db.migrate(M::migrations()).await?;
         let module = M::build(&self.0, deps).await?;
         Ok(Box::new(module))
     }

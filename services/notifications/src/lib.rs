@@ -15,7 +15,7 @@ pub mod http;
 pub mod store;
 
 use kit::auth::TokenVerifier;
-use kit::db::Database;
+use kit::db::{Database, Migrations};
 use kit::events::topics::{FRIEND_EVENTS, MESSAGE_EVENTS, NOTIFICATION_EVENTS, USER_EVENTS};
 use kit::events::{Event, Handler, HandlerError};
 use kit::module::{BuildError, Consumer, Deps, Module};
@@ -65,10 +65,14 @@ impl Module for Notifications {
     const PORT: u16 = 8004;
     type Config = Config;
 
+    fn migrations() -> Migrations {
+        kit::migrations!()
+    }
+
     async fn build(config: &Config, deps: Deps<'_>) -> Result<Arc<Self>, BuildError> {
         let Deps { db, ctx } = deps;
         let store: Arc<dyn store::NotificationStore> =
-            Arc::new(store::SqlNotificationStore::migrate(db.clone()).await?);
+            Arc::new(store::SqlNotificationStore::new(db.clone()));
         Ok(Arc::new(Self {
             store,
             db,

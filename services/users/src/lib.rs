@@ -14,7 +14,7 @@ pub mod store;
 
 use kit::auth::{SigningKey, TokenVerifier};
 use kit::context::Context;
-use kit::db::Database;
+use kit::db::{Database, Migrations};
 use kit::events::topics::{FRIEND_EVENTS, USER_EVENTS, USER_ONLINE_STATUS};
 use kit::module::{BuildError, Consumer, Deps, Module};
 use std::sync::Arc;
@@ -147,12 +147,15 @@ impl Module for Users {
     const PORT: u16 = 8005;
     type Config = Config;
 
+    fn migrations() -> Migrations {
+        kit::migrations!()
+    }
+
     /// Migrates the database, loads (or creates) the shared signing key and
     /// makes the context's verifier trust it.
     async fn build(config: &Config, deps: Deps<'_>) -> Result<Arc<Self>, BuildError> {
         let Deps { db, ctx } = deps;
-        let store: Arc<dyn store::UserStore> =
-            Arc::new(store::SqlUserStore::migrate(db.clone()).await?);
+        let store: Arc<dyn store::UserStore> = Arc::new(store::SqlUserStore::new(db.clone()));
         let profile_cache = ctx
             .redis
             .as_ref()

@@ -20,8 +20,6 @@ pub enum StoreError {
     Deleted,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("migration failed: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
 }
 
 impl From<StoreError> for kit::ApiError {

@@ -16,8 +16,7 @@ use crate::events;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kit::db::{
-    Database, Migrations, On, Tx, contains_pattern, is_unique_violation, query, query_as,
-    query_scalar, timed,
+    Database, On, Tx, contains_pattern, is_unique_violation, query, query_as, query_scalar, timed,
 };
 
 const SERVICE: &str = crate::SERVICE;
@@ -96,14 +95,9 @@ pub struct SqlFriendStore {
 }
 
 impl SqlFriendStore {
-    /// Brings the schema of `db` up to date.
-    pub async fn migrate(db: Database) -> StoreResult<Self> {
-        db.migrate(Migrations {
-            sqlite: sqlx::migrate!("migrations/sqlite"),
-            postgres: sqlx::migrate!("migrations/postgres"),
-        })
-        .await?;
-        Ok(Self { db })
+    /// The store of `db`, whose schema the module runner brought up to date.
+    pub fn new(db: Database) -> Self {
+        Self { db }
     }
 
     /// A write transaction no other writer of the pair interleaves with.

@@ -18,6 +18,18 @@ use sqlx::{PgPool, SqlitePool};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+/// The migrations of the invoking crate: `migrations/sqlite` and
+/// `migrations/postgres` beside its `Cargo.toml` (the crate needs `sqlx`).
+#[macro_export]
+macro_rules! migrations {
+    () => {
+        $crate::db::Migrations {
+            sqlite: sqlx::migrate!("migrations/sqlite"),
+            postgres: sqlx::migrate!("migrations/postgres"),
+        }
+    };
+}
+
 /// A connected database, chosen by configuration at startup. Cloning is
 /// cheap (the pool is shared).
 #[derive(Clone, Debug)]
@@ -333,8 +345,8 @@ impl Tx {
 
     fn conn(&mut self) -> query::Conn<'_> {
         match &mut self.inner {
-            TxInner::Sqlite(tx) => query::Conn::Sqlite(&mut **tx),
-            TxInner::Postgres(tx) => query::Conn::Postgres(&mut **tx),
+            TxInner::Sqlite(tx) => query::Conn::Sqlite(tx),
+            TxInner::Postgres(tx) => query::Conn::Postgres(tx),
         }
     }
 }

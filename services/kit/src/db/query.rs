@@ -85,10 +85,7 @@ pub fn query_as<O>(sql: &str) -> QueryAs<'_, O> {
 
 /// A query whose rows are one column decoding into `O`.
 pub fn query_scalar<O>(sql: &str) -> QueryScalar<'_, O> {
-    QueryScalar {
-        query: query(sql),
-        _value: PhantomData,
-    }
+    QueryScalar(query_as(sql))
 }
 
 impl<'q> Query<'q> {
@@ -216,47 +213,30 @@ impl<O> Value for O where
 {
 }
 
-pub struct QueryScalar<'q, O> {
-    query: Query<'q>,
-    _value: PhantomData<fn() -> O>,
-}
+/// One-column rows, decoded as one-element tuples.
+pub struct QueryScalar<'q, O>(QueryAs<'q, (O,)>);
 
 impl<'q, O: Value> QueryScalar<'q, O> {
-    pub fn bind<T: Param<'q> + 'q>(mut self, value: T) -> Self {
-        self.query = self.query.bind(value);
-        self
+    pub fn bind<T: Param<'q> + 'q>(self, value: T) -> Self {
+        Self(self.0.bind(value))
     }
 
     /// Binds every value in turn (an `IN (...)` list).
-    pub fn bind_all<T: Param<'q> + 'q>(mut self, values: impl IntoIterator<Item = T>) -> Self {
-        self.query = self.query.bind_all(values);
-        self
+    pub fn bind_all<T: Param<'q> + 'q>(self, values: impl IntoIterator<Item = T>) -> Self {
+        Self(self.0.bind_all(values))
     }
 
     pub async fn fetch_all<'c>(self, on: impl Into<On<'c>>) -> Result<Vec<O>, sqlx::Error> {
-        let rows: Vec<(O,)> = QueryAs {
-            query: self.query,
-            _row: PhantomData,
-        }
-        .fetch_all(on)
-        .await?;
+        let rows = self.0.fetch_all(on).await?;
         Ok(rows.into_iter().map(|(v,)| v).collect())
     }
 
     pub async fn fetch_optional<'c>(self, on: impl Into<On<'c>>) -> Result<Option<O>, sqlx::Error> {
-        let row: Option<(O,)> = QueryAs {
-            query: self.query,
-            _row: PhantomData,
-        }
-        .fetch_optional(on)
-        .await?;
-        Ok(row.map(|(v,)| v))
+        Ok(self.0.fetch_optional(on).await?.map(|(v,)| v))
     }
 
     pub async fn fetch_one<'c>(self, on: impl Into<On<'c>>) -> Result<O, sqlx::Error> {
-        self.fetch_optional(on)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)
+        Ok(self.0.fetch_one(on).await?.0)
     }
 }
 
@@ -286,8 +266,8 @@ impl<'c> Held<'c> {
 
     fn conn(&mut self) -> Conn<'_> {
         match self {
-            Self::Sqlite(c) => Conn::Sqlite(&mut **c),
-            Self::Postgres(c) => Conn::Postgres(&mut **c),
+            Self::Sqlite(c) => Conn::Sqlite(c),
+            Self::Postgres(c) => Conn::Postgres(c),
             Self::Tx(tx) => tx.conn(),
         }
     }

@@ -16,15 +16,8 @@ pub use kafka::{KafkaBus, KafkaConfig};
 pub use memory::InProcessBus;
 pub use outbox::{Relay, RelayHandle};
 
-/// Topics of SPEC §3.
-pub mod topics {
-    pub const USER_EVENTS: &str = "user.events";
-    pub const USER_ONLINE_STATUS: &str = "user.online_status";
-    pub const FRIEND_EVENTS: &str = "friend.events";
-    pub const CHAT_EVENTS: &str = "chat.events";
-    pub const MESSAGE_EVENTS: &str = "message.events";
-    pub const NOTIFICATION_EVENTS: &str = "notification.events";
-}
+/// Topics of SPEC §3 (owned by the event contracts).
+pub use contracts::topics;
 
 /// The dead-letter topic of `topic`.
 pub fn dead_letter_topic(topic: &str) -> String {
@@ -35,9 +28,5 @@ pub fn dead_letter_topic(topic: &str) -> String {
 /// service database. Versions live far above service migrations so both
 /// migrators share `_sqlx_migrations`.
 pub async fn migrate(db: &crate::db::Database) -> Result<(), sqlx::migrate::MigrateError> {
-    db.migrate(crate::db::Migrations {
-        sqlite: sqlx::migrate!("migrations/sqlite"),
-        postgres: sqlx::migrate!("migrations/postgres"),
-    })
-    .await
+    db.migrate(crate::migrations!()).await
 }

@@ -7,7 +7,7 @@ use crate::domain::{Draft, Kind, KnownUser, Notification};
 use crate::events;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kit::db::{Database, Migrations, placeholders, query, query_as, query_scalar, timed};
+use kit::db::{Database, placeholders, query, query_as, query_scalar, timed};
 use kit::events::topics::NOTIFICATION_EVENTS;
 use std::collections::HashMap;
 
@@ -67,14 +67,9 @@ pub struct SqlNotificationStore {
 }
 
 impl SqlNotificationStore {
-    /// Brings the schema of `db` up to date.
-    pub async fn migrate(db: Database) -> StoreResult<Self> {
-        db.migrate(Migrations {
-            sqlite: sqlx::migrate!("migrations/sqlite"),
-            postgres: sqlx::migrate!("migrations/postgres"),
-        })
-        .await?;
-        Ok(Self { db })
+    /// The store of `db`, whose schema the module runner brought up to date.
+    pub fn new(db: Database) -> Self {
+        Self { db }
     }
 }
 

@@ -17,8 +17,6 @@ pub enum StoreError {
     Taken(&'static str),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("migration failed: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
 }
 
 impl From<StoreError> for kit::ApiError {

@@ -7,9 +7,7 @@ use crate::domain::{NewUser, ProfileUpdate, User};
 use crate::events;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kit::db::{
-    Database, Migrations, Tx, contains_pattern, placeholders, query, query_as, query_scalar, timed,
-};
+use kit::db::{Database, Tx, contains_pattern, placeholders, query, query_as, query_scalar, timed};
 
 const SERVICE: &str = "users";
 const COLUMNS: &str = "id, email, username, display_name, status_message, image_updated_at, last_seen_at, created_at, updated_at";
@@ -73,14 +71,9 @@ pub struct SqlUserStore {
 }
 
 impl SqlUserStore {
-    /// Brings the schema of `db` up to date.
-    pub async fn migrate(db: Database) -> StoreResult<Self> {
-        db.migrate(Migrations {
-            sqlite: sqlx::migrate!("migrations/sqlite"),
-            postgres: sqlx::migrate!("migrations/postgres"),
-        })
-        .await?;
-        Ok(Self { db })
+    /// The store of `db`, whose schema the module runner brought up to date.
+    pub fn new(db: Database) -> Self {
+        Self { db }
     }
 
     /// Reads a user back inside `tx` and queues the profile event.
