@@ -178,6 +178,10 @@ impl Module for Users {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        // Other modules of this process ask us, not our events, whether a
+        // user exists (read-your-writes right after a registration).
+        ctx.users
+            .serve_locally(Arc::new(LocalLookup(store.clone())));
         Ok(Arc::new(Self {
             store,
             passwords: password::Passwords::new(concurrency),
@@ -251,5 +255,15 @@ impl Users {
                 tracing::warn!(user_id, error = %err, "could not record going offline");
             }
         }
+    }
+}
+
+/// Who exists, answered from this process's users store.
+struct LocalLookup(Arc<dyn store::UserStore>);
+
+#[async_trait::async_trait]
+impl kit::users::LocalUsers for LocalLookup {
+    async fn exists(&self, user_id: i64) -> Option<bool> {
+        self.0.get(user_id).await.ok().map(|user| user.is_some())
     }
 }
