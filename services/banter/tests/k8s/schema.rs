@@ -90,8 +90,9 @@ fn difference(rendered: &Value, back: &Value, path: &str) -> Option<String> {
             // with their apiVersion and kind, which the server fills in too.
             b.keys()
                 .find(|k| {
-                    !a.contains_key(*k)
-                        && !(!path.is_empty() && matches!(k.as_str(), "apiVersion" | "kind"))
+                    let embedded_type =
+                        !path.is_empty() && matches!(k.as_str(), "apiVersion" | "kind");
+                    !a.contains_key(*k) && !embedded_type
                 })
                 .map(|k| format!("{path}.{k} (added)"))
         }
