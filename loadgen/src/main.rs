@@ -50,10 +50,8 @@ several machines, each with --worker I/N (I = 0 … N-1, like Kubernetes' JOB_CO
 its own --out. Worker I runs the same profile with its share of --users (or of the profile's
 default users; spike and stress share the peak and the step) or, with --rate, of the arrival rate;
 the shares add up to the whole. Then merge the records (every worker exactly once) and check:
-  loadgen run --target-url http://127.0.0.1:8000 --users 30 --duration 30s --worker 0/3 --out runs/w0 &
-  loadgen run --target-url http://127.0.0.1:8000 --users 30 --duration 30s --worker 1/3 --out runs/w1 &
-  loadgen run --target-url http://127.0.0.1:8000 --users 30 --duration 30s --worker 2/3 --out runs/w2 &
-  wait
+  run='loadgen run --target-url http://127.0.0.1:8000 --users 30 --duration 30s -j seed-benchmark -j chat -j notifications'
+  $run --worker 0/3 --out runs/w0 & $run --worker 1/3 --out runs/w1 & $run --worker 2/3 --out runs/w2 & wait
   loadgen merge runs/w0/run.json runs/w1/run.json runs/w2/run.json --output runs/all/run.json
   slo check --spec slo/specs/banter.yaml --run runs/all/run.json
 Start the workers together: the merged window runs from the first start to the last end.
@@ -273,6 +271,11 @@ fn merge(records: &[PathBuf], output: &PathBuf) -> ExitCode {
             Ok(r) => all.push((path.display().to_string(), r)),
             Err(e) => return fail(e),
         }
+    }
+    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        return fail(format!("cannot create {}: {e}", dir.display()));
     }
     match worker::merge(&all) {
         Ok(merged) => match merged.write(output) {
