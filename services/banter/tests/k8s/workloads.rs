@@ -268,3 +268,28 @@ fn the_load_job_runs_every_worker_and_gates_on_the_merged_record() {
         "ReadWriteMany"
     );
 }
+
+/// Images other than Banter's are the ones compose.yml runs, so both stacks
+/// move to a new PostgreSQL, Redis, Kafka, nginx or Prometheus together.
+#[test]
+fn third_party_images_are_those_of_compose() {
+    let compose = read("compose.yml");
+    let objects = render("overlays/dev");
+    let mut seen = 0;
+    for (owner, template) in render::workloads(&objects) {
+        for c in list(&template["spec"]["containers"]) {
+            let image = str_of(&c["image"]);
+            if image.starts_with("banter:") {
+                continue;
+            }
+            seen += 1;
+            assert!(
+                compose.contains(&format!("image: {image}\n")),
+                "{} {} runs {image}, which compose.yml does not",
+                kind(owner),
+                name(owner)
+            );
+        }
+    }
+    assert_eq!(seen, 5, "nginx, PostgreSQL, Redis, Kafka, Prometheus");
+}
