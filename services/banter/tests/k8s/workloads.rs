@@ -177,6 +177,11 @@ fn every_pod_is_restricted_and_sized() {
     }
 }
 
+/// The verdict waits for the markers the workers write.
+fn gate_waits_for_done(gate: &str) -> bool {
+    gate.contains("/runs/worker-*/done") && gate.contains("/runs/worker-*/failed")
+}
+
 #[test]
 fn the_load_job_runs_every_worker_and_gates_on_the_merged_record() {
     let objects = render("load/base");
@@ -203,10 +208,14 @@ fn the_load_job_runs_every_worker_and_gates_on_the_merged_record() {
         run.contains("loadgen run --worker \"$JOB_COMPLETION_INDEX/$WORKERS\""),
         "{run}"
     );
-    assert!(
-        run.contains("--out \"/runs/worker-$JOB_COMPLETION_INDEX\""),
-        "{run}"
-    );
+    for part in [
+        "out=\"/runs/worker-$JOB_COMPLETION_INDEX\"",
+        "--out \"$out\"",
+        "touch \"$out/done\"",
+    ] {
+        assert!(run.contains(part), "{part} missing from {run}");
+    }
+    assert!(gate_waits_for_done(&script(verdict)));
     let gate = script(verdict);
     assert!(
         gate.contains("loadgen merge /runs/worker-*/run.json --output /runs/merged/run.json"),
