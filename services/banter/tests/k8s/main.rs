@@ -408,3 +408,55 @@ fn the_dev_prometheus_config_is_valid_and_scrapes_the_job_the_alerts_expect() {
         .unwrap();
     assert!(str_of(&rules["configMap"]["name"]).starts_with("banter-alert-rules-"));
 }
+
+/// `host:port` of a URL such as postgres://user:pw@host:5432/db or kafka:9092.
+fn host_port(url: &str) -> (String, u64) {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let addr = rest.split('/').next().unwrap();
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    (host.to_owned(), port.parse().unwrap())
+}
+
+#[test]
+fn dev_addresses_point_at_the_dev_dependencies() {
+    let objects = render("overlays/dev");
+    let has_port = |host: &str, port: u64| {
+        list(&find(&objects, "Service", host)["spec"]["ports"])
+            .iter()
+            .any(|p| p["port"] == port)
+    };
+    let config = objects
+        .iter()
+        .find(|o| kind(o) == "ConfigMap" && name(o).starts_with("banter-config-"))
+        .unwrap();
+    for var in ["REDIS_URL", "KAFKA_BROKERS", "BANTER_USERS_URL"] {
+        let (host, port) = host_port(str_of(&config["data"][var]));
+        assert!(has_port(&host, port), "{var}: no Service {host}:{port}");
+    }
+    // The database URLs (decoded by the typed Secret) name the dev server and
+    // a database its init script creates, with the password it was given.
+    let secret = |prefix: &str| -> k8s_openapi::api::core::v1::Secret {
+        let o = objects
+            .iter()
+            .find(|o| kind(o) == "Secret" && name(o).starts_with(prefix))
+            .unwrap();
+        serde_json::from_value(schema::api_server_view(o)).unwrap()
+    };
+    let text = |s: &k8s_openapi::api::core::v1::Secret, key: &str| {
+        String::from_utf8(s.data.as_ref().unwrap()[key].0.clone()).unwrap()
+    };
+    let password = text(&secret("postgres-"), "password");
+    let urls = secret("banter-database-");
+    let init = read("deploy/compose/postgres-init.sql");
+    for service in ["users", "friends", "chat", "notifications"] {
+        let url = text(&urls, service);
+        assert_eq!(host_port(&url), ("postgres".to_owned(), 5432), "{url}");
+        assert!(
+            url.contains(&format!(":{password}@")),
+            "{service}: the dev password"
+        );
+        assert!(url.ends_with(&format!("/{service}")), "{url}");
+        assert!(init.contains(&format!("CREATE DATABASE {service};")));
+    }
+}

@@ -57,7 +57,7 @@ pub fn validate(object: &Value) -> Result<(), String> {
 
 /// kustomize wraps long base64 Secret data over lines; the API server's
 /// base64 decoder skips line breaks, so compare without them.
-fn api_server_view(object: &Value) -> Value {
+pub fn api_server_view(object: &Value) -> Value {
     let mut object = object.clone();
     if object["kind"] == "Secret"
         && let Some(data) = object.get_mut("data").and_then(Value::as_object_mut)
