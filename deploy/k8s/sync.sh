@@ -2,7 +2,7 @@
 # Copies the files the manifests are generated from into deploy/k8s (kustomize
 # reads only files below a kustomization): the gateway config, the alert rules,
 # the dashboards, the PostgreSQL init script and the SLO spec. Run it after
-# changing any of them; services/banter/tests/k8s.rs fails while a copy is stale
+# changing any of them; services/banter/tests/k8s/ fails while a copy is stale
 # and names this script.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
