@@ -44,6 +44,24 @@ fn config(base: &str, worker: Worker, out: &std::path::Path) -> RunConfig {
     }
 }
 
+/// A step's error counters, by path.
+fn error_counts(errors: &impl serde::Serialize) -> Vec<(String, u64)> {
+    counts(&serde_json::to_value(errors).unwrap(), "")
+}
+
+/// The counters in a JSON value, by path (lists, such as samples of
+/// failures, are bounded rather than summed: left out).
+fn counts(value: &serde_json::Value, path: &str) -> Vec<(String, u64)> {
+    match value {
+        serde_json::Value::Number(n) => vec![(path.to_owned(), n.as_u64().unwrap_or(0))],
+        serde_json::Value::Object(map) => map
+            .iter()
+            .flat_map(|(k, v)| counts(v, &format!("{path}.{k}")))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// The histogram of every sample in `parts`, recorded one value at a time.
 fn all_samples<'a>(parts: impl Iterator<Item = &'a LatencyHistogram>) -> LatencyHistogram {
     let mut all = LatencyHistogram::new();
@@ -112,30 +130,15 @@ async fn three_workers_merge_into_the_sum_of_their_parts() {
             mine.iter().map(|s| s.requests).sum::<u64>(),
             "{key}"
         );
-        for (kind, merged_count, of) in [
-            (
-                "status",
-                m.errors.status,
-                mine.iter().map(|s| s.errors.status).sum::<u64>(),
-            ),
-            (
-                "timeout",
-                m.errors.timeout,
-                mine.iter().map(|s| s.errors.timeout).sum(),
-            ),
-            (
-                "connect",
-                m.errors.connect,
-                mine.iter().map(|s| s.errors.connect).sum(),
-            ),
-            (
-                "body",
-                m.errors.body,
-                mine.iter().map(|s| s.errors.body).sum(),
-            ),
-        ] {
-            assert_eq!(merged_count, of, "{key} {kind} errors");
+        // Every error count the record keeps (by kind, status, …), whatever its shape.
+        let mut of_parts: BTreeMap<String, u64> = BTreeMap::new();
+        for part in &mine {
+            for (path, n) in error_counts(&part.errors) {
+                *of_parts.entry(path).or_default() += n;
+            }
         }
+        let merged_errors: BTreeMap<String, u64> = error_counts(&m.errors).into_iter().collect();
+        assert_eq!(merged_errors, of_parts, "{key} errors");
         let mut seconds: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
         for s in mine.iter().flat_map(|s| &s.timeline) {
             let e = seconds.entry(s.t).or_default();
