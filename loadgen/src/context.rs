@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use goose::prelude::*;
 use rand::Rng as _;
-use runrecord::ErrorKind;
+use runrecord::{ErrorKind, Failure};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
@@ -210,6 +210,41 @@ impl Req {
     }
 }
 
+/// What a response said about a failure, for the run record's sample.
+#[derive(Debug, Clone, Default)]
+struct Detail {
+    status: Option<u16>,
+    body: Option<String>,
+    request_id: Option<String>,
+}
+
+/// The route a path was sent to, with the ids taken out so failures group by
+/// route: `/api/messages/42?limit=50` → `/api/messages/{id}`.
+pub fn route_template(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or(path);
+    path.split('/')
+        .map(|seg| {
+            let id = !seg.is_empty()
+                && (seg.chars().all(|c| c.is_ascii_digit())
+                    || (seg.len() >= 16 && seg.chars().all(|c| c.is_ascii_hexdigit() || c == '-')));
+            if id { "{id}" } else { seg }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A transport error with its causes (reqwest's Display stops at the top one).
+fn error_text(e: &reqwest::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
 fn classify(e: &reqwest::Error) -> ErrorKind {
     if e.is_timeout() {
         ErrorKind::Timeout
@@ -281,7 +316,8 @@ impl Ctx {
 
     /// Sends `req` through goose as step `step`, measures it (until the body
     /// has arrived), checks the status and the body with `check`, and records
-    /// the outcome. `None` means the step failed (already recorded); the
+    /// the outcome; a failure is recorded with its status, route, body excerpt
+    /// and request id. `None` means the step failed (already recorded); the
     /// iteration is then marked failed.
     pub async fn call<T>(
         &self,
@@ -292,33 +328,59 @@ impl Ctx {
     ) -> Option<T> {
         let lag = session(user).lag.take().unwrap_or_default();
         let url = self.targets.url(req.service, &req.path);
-        let outcome = self.exchange(user, &step, &url, req).await;
-        let (latency, result) = match outcome {
-            Err((latency, kind)) => (latency, Err(kind)),
-            Ok((latency, body)) => {
+        let method = req.method.to_string();
+        let route = route_template(&req.path);
+        let exchange = self.exchange(user, &step, &url, req).await;
+        let failed = |latency: Option<Duration>, kind: ErrorKind, detail: Detail| {
+            let failure = Failure {
+                at: chrono::Utc::now(),
+                kind: kind.as_str().to_owned(),
+                method: method.clone(),
+                route: route.clone(),
+                status: detail.status,
+                body: detail.body.as_deref().map(runrecord::excerpt),
+                request_id: detail.request_id,
+                trace_id: None,
+            };
+            self.recorder.record_failure(
+                step,
+                latency.map(|l| l + lag),
+                kind,
+                failure,
+                self.co_interval,
+            );
+        };
+        let result = match exchange {
+            Err((latency, kind, detail)) => {
+                failed(latency, kind, detail);
+                None
+            }
+            Ok((latency, body, detail)) => {
                 let value = if body.is_empty() {
                     Ok(Value::Null)
                 } else {
                     serde_json::from_slice::<Value>(&body)
                 };
                 match value.ok().as_ref().and_then(check) {
-                    Some(t) => (Some(latency), Ok(t)),
-                    None => (Some(latency), Err(ErrorKind::Body)),
+                    Some(t) => {
+                        self.record(step, Some(latency + lag), None);
+                        Some(t)
+                    }
+                    None => {
+                        let detail = Detail {
+                            body: Some(String::from_utf8_lossy(&body).into_owned()),
+                            ..detail
+                        };
+                        failed(Some(latency), ErrorKind::Body, detail);
+                        None
+                    }
                 }
             }
         };
-        self.record(
-            step,
-            latency.map(|l| l + lag),
-            result.as_ref().err().copied(),
-        );
-        match result {
-            Ok(t) => Some(t),
-            Err(_) => {
-                session(user).failed = true;
-                None
-            }
+        if result.is_none() {
+            session(user).failed = true;
         }
+        result
     }
 
     async fn exchange(
@@ -327,10 +389,20 @@ impl Ctx {
         step: &StepId,
         url: &str,
         req: Req,
-    ) -> Result<(Duration, bytes::Bytes), (Option<Duration>, ErrorKind)> {
+    ) -> Result<(Duration, bytes::Bytes, Detail), (Option<Duration>, ErrorKind, Detail)> {
+        let no_response = |kind: ErrorKind, why: String| {
+            (
+                None,
+                kind,
+                Detail {
+                    body: Some(why),
+                    ..Detail::default()
+                },
+            )
+        };
         let mut rb = user
             .get_request_builder(&req.method, url)
-            .map_err(|_| (None, ErrorKind::Connect))?
+            .map_err(|e| no_response(ErrorKind::Connect, format!("{e:?}")))?
             .timeout(self.settings.request_timeout);
         if let Some(token) = &req.token {
             rb = rb.bearer_auth(token);
@@ -351,16 +423,44 @@ impl Ctx {
         let started = Instant::now();
         let response = match user.request(request).await {
             Ok(goose) => goose.response,
-            Err(_) => return Err((None, ErrorKind::Connect)),
+            Err(e) => return Err(no_response(ErrorKind::Connect, format!("{e}"))),
         };
-        let response = response.map_err(|e| (None, classify(&e)))?;
+        let response = response.map_err(|e| no_response(classify(&e), error_text(&e)))?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| (None, classify(&e)))?;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let detail = Detail {
+            status: Some(status),
+            request_id: header("x-request-id"),
+            body: None,
+        };
+        let body = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                return Err((
+                    None,
+                    classify(&e),
+                    Detail {
+                        body: Some(error_text(&e)),
+                        ..detail
+                    },
+                ));
+            }
+        };
         let latency = started.elapsed();
         if status != req.expect {
-            return Err((Some(latency), ErrorKind::Status));
+            let detail = Detail {
+                body: Some(String::from_utf8_lossy(&body).into_owned()),
+                ..detail
+            };
+            return Err((Some(latency), ErrorKind::Status, detail));
         }
-        Ok((latency, body))
+        Ok((latency, body, detail))
     }
 
     /// Opens an SSE stream at `path` on `service` as `token`, measured as step
@@ -385,14 +485,41 @@ impl Ctx {
             .send()
             .await;
         let latency = started.elapsed();
+        let stream_failure = |kind: ErrorKind, status, body, request_id| Failure {
+            at: chrono::Utc::now(),
+            kind: kind.as_str().to_owned(),
+            method: "GET".into(),
+            route: route_template(path),
+            status,
+            body,
+            request_id,
+            trace_id: None,
+        };
         let response = match result {
             Err(e) => {
-                self.record(step, None, Some(classify(&e)));
+                let kind = classify(&e);
+                let failure = stream_failure(kind, None, Some(error_text(&e)), None);
+                self.recorder
+                    .record_failure(step, None, kind, failure, self.co_interval);
                 session(user).failed = true;
                 return None;
             }
             Ok(r) if r.status().as_u16() != 200 => {
-                self.record(step, Some(latency), Some(ErrorKind::Status));
+                let status = r.status().as_u16();
+                let request_id = r
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                let body = r.text().await.ok().map(|b| runrecord::excerpt(&b));
+                let failure = stream_failure(ErrorKind::Status, Some(status), body, request_id);
+                self.recorder.record_failure(
+                    step,
+                    Some(latency),
+                    ErrorKind::Status,
+                    failure,
+                    self.co_interval,
+                );
                 session(user).failed = true;
                 return None;
             }
@@ -461,7 +588,21 @@ impl Ctx {
             });
         }
         for step in expired {
-            self.record(step, None, Some(ErrorKind::Timeout));
+            let failure = Failure {
+                at: chrono::Utc::now(),
+                kind: ErrorKind::Timeout.as_str().to_owned(),
+                method: "STREAM".into(),
+                route: format!("{} (event stream delivery)", step.name),
+                status: None,
+                body: Some(format!(
+                    "the message did not arrive on the stream within {} s",
+                    timeout.as_secs()
+                )),
+                request_id: None,
+                trace_id: None,
+            };
+            self.recorder
+                .record_failure(step, None, ErrorKind::Timeout, failure, None);
         }
     }
 

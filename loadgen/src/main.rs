@@ -19,9 +19,11 @@ use runrecord::RunRecord;
     long_about = "Load generator for Banter: runs user journeys (goose scenarios) against Banter's HTTP API, \
 measures every step's latency on the client in HDR histograms, and writes a versioned run record \
 (run.json) plus report.md and report.html.\n\n\
-Journeys: seed-benchmark (the original k6 benchmark), chat (steady chat traffic with SSE delivery \
-latency), notifications (friend-request and message flows through the notification stream).\n\
-Profiles: smoke, load (50 users), spike, stress, soak, capacity (raises the arrival rate until the SLO breaks).\n\n\
+Journeys: seed-benchmark (the original k6 benchmark, step for step with its sleeps), \
+chat (steady chat traffic with SSE delivery latency), notifications (friend-request and message flows through the notification stream). \
+Without --journey, seed-benchmark, chat and notifications run together, so every service gets traffic.\n\
+Profiles: smoke, load (50 users), seed-benchmark (the k6 ramping-vus: 10 s to 50 users, 1 min, 10 s down), \
+spike, stress, soak, capacity (raises the arrival rate until the SLO breaks).\n\n\
 Example:\n  banter serve &\n  loadgen run --target-url http://127.0.0.1:8000 --profile load --duration 20s --out runs/first\n  \
 loadgen report runs/first/run.json\n  slo check --run runs/first/run.json"
 )]
@@ -38,14 +40,24 @@ response times, and latency counts from when an iteration was due, so queueing i
 Profiles (defaults; --users, --rate, --duration and --warmup override them):
   smoke     2 users, 10 s measured after 3 s warm-up
   load      50 users, 60 s after 5 s
+  seed-benchmark
+            the original k6 ramping-vus: 10 s ramp to --users (50), hold, 10 s ramp down;
+            all 80 s measured as k6 did (--duration sets the total)
   spike     --users is the peak (50): a fifth of it, the peak for a third of the window, back down
   stress    steps of --users (50) up to 4 times that over the window (120 s)
   soak      50 users for 30 min after 10 s (at most 24 h)
   capacity  open model from --rate (10/s), times --rate-factor each stage of --duration (20 s),
             until the SLO (p95 < 200 ms, errors < 0.1 %) breaks; reports the highest rate that held
 
-Output: run.json (the run record; `slo check --run` reads it), report.md, report.html.
-Exit status: 0 done (see the error counts), 2 bad flags or unreachable target.";
+Output: run.json (the run record; `slo check --run` reads it), report.md, report.html. Failed
+requests are kept per step by kind and status code, with a sample (route, status, body, request id).
+Exit status: 0 done (see the error counts), 2 bad flags or unreachable target, 130 the run was
+interrupted (Ctrl-C): the record is still written, marked `interrupted`.
+
+Examples:
+  loadgen run --target-url http://127.0.0.1:8000 --profile smoke
+  loadgen run --target-url http://127.0.0.1:8000 --journey seed-benchmark --profile seed-benchmark
+  loadgen run --target-url http://127.0.0.1:8000 --rate 20/s --duration 1m --journey chat";
 
 #[derive(Subcommand)]
 enum Command {
@@ -100,10 +112,11 @@ struct RunArgs {
     /// Warm-up before the window (users start, excluded from the record) [default: per profile].
     #[arg(long, value_parser = profile::parse_duration)]
     warmup: Option<Duration>,
-    /// Journey to run (repeatable): seed-benchmark, chat, notifications [default: seed-benchmark].
+    /// Journey to run (repeatable): seed-benchmark, chat, notifications [default: all three,
+    /// so every service gets traffic].
     #[arg(long = "journey", short = 'j', value_parser = Journey::parse)]
     journeys: Vec<Journey>,
-    /// Load profile: smoke, load, spike, stress, soak, capacity.
+    /// Load profile: smoke, load, seed-benchmark, spike, stress, soak, capacity.
     #[arg(long, short = 'p', default_value = "load", value_parser = ProfileName::parse)]
     profile: ProfileName,
     /// Output directory [default: runs/<UTC time>].
@@ -174,7 +187,7 @@ async fn run(args: RunArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     let journeys = if args.journeys.is_empty() {
-        vec![Journey::SeedBenchmark]
+        Journey::ALL.to_vec()
     } else {
         args.journeys
     };
@@ -231,6 +244,14 @@ async fn run(args: RunArgs) -> ExitCode {
             }
             for f in &output.files {
                 println!("wrote {}", f.display());
+            }
+            if output.record.interrupted {
+                eprintln!(
+                    "loadgen: the run was interrupted: {:.1} s measured of {} s requested (run.json says `interrupted: true`)",
+                    output.record.window.seconds(),
+                    cfg.plan.duration.as_secs()
+                );
+                return ExitCode::from(130);
             }
             ExitCode::SUCCESS
         }

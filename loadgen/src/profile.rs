@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 pub enum ProfileName {
     Smoke,
     Load,
+    /// The original k6 benchmark's ramping-vus: 10 s up to 50, 1 min, 10 s down.
+    SeedBenchmark,
     Spike,
     Stress,
     Soak,
@@ -18,9 +20,10 @@ pub enum ProfileName {
 }
 
 impl ProfileName {
-    pub const ALL: [ProfileName; 6] = [
+    pub const ALL: [ProfileName; 7] = [
         ProfileName::Smoke,
         ProfileName::Load,
+        ProfileName::SeedBenchmark,
         ProfileName::Spike,
         ProfileName::Stress,
         ProfileName::Soak,
@@ -31,6 +34,7 @@ impl ProfileName {
         match self {
             ProfileName::Smoke => "smoke",
             ProfileName::Load => "load",
+            ProfileName::SeedBenchmark => "seed-benchmark",
             ProfileName::Spike => "spike",
             ProfileName::Stress => "stress",
             ProfileName::Soak => "soak",
@@ -93,6 +97,9 @@ fn secs(d: Duration) -> u64 {
     d.as_secs_f64().ceil() as u64
 }
 
+/// The seed-benchmark profile's ramp up and ramp down (k6's stages).
+pub const SEED_BENCHMARK_RAMP: Duration = Duration::from_secs(10);
+
 /// Pool size for an open-model rate: enough users for iterations of ~2 s.
 pub fn pool_for(rate: f64) -> usize {
     ((rate * 2.0).ceil() as usize).clamp(4, MAX_USERS)
@@ -117,6 +124,8 @@ impl Plan {
         let (default_users, default_duration, default_warmup) = match profile {
             ProfileName::Smoke => (2, 10, 3),
             ProfileName::Load => (50, 60, 5),
+            // k6 measured the ramps too: no warm-up, 80 s in all.
+            ProfileName::SeedBenchmark => (50, 80, 0),
             ProfileName::Spike => (50, 60, 5),
             ProfileName::Stress => (50, 120, 5),
             ProfileName::Soak => (50, 1800, 10),
@@ -138,6 +147,18 @@ impl Plan {
                     Model::Open { rate, pool },
                     ramp,
                     format!("{pool},{ramp}s;{pool},{hold}s;0,0s"),
+                )
+            }
+            (ProfileName::SeedBenchmark, None) => {
+                let users = req.users.unwrap_or(default_users);
+                let edge = SEED_BENCHMARK_RAMP.as_secs();
+                let hold = d.saturating_sub(2 * edge).max(1);
+                // The ramp down is the window's last stretch: the plan holds no
+                // user past it, so the window must close when goose stops.
+                (
+                    Model::Closed { users },
+                    edge,
+                    format!("{users},{edge}s;{users},{hold}s;0,{edge}s;0,0s"),
                 )
             }
             (ProfileName::Spike, None) => {

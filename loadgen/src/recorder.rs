@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use hdrhistogram::Histogram;
-use runrecord::{ErrorKind, LatencyHistogram, Step, Window};
+use runrecord::{ErrorKind, Failure, LatencyHistogram, Step, Window};
 
 /// A named, separately measured step of a journey.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -136,6 +136,30 @@ impl Recorder {
         error: Option<ErrorKind>,
         expected_interval: Option<Duration>,
     ) {
+        self.record_outcome(step, latency, error, None, expected_interval);
+    }
+
+    /// Records one failed request with its details (status code, route, body
+    /// excerpt, request id), kept in the step's bounded failure sample.
+    pub fn record_failure(
+        &self,
+        step: StepId,
+        latency: Option<Duration>,
+        kind: ErrorKind,
+        failure: Failure,
+        expected_interval: Option<Duration>,
+    ) {
+        self.record_outcome(step, latency, Some(kind), Some(failure), expected_interval);
+    }
+
+    fn record_outcome(
+        &self,
+        step: StepId,
+        latency: Option<Duration>,
+        error: Option<ErrorKind>,
+        failure: Option<Failure>,
+        expected_interval: Option<Duration>,
+    ) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         if error.is_some() {
             self.errors.fetch_add(1, Ordering::Relaxed);
@@ -166,6 +190,9 @@ impl Recorder {
             return;
         };
         data.step.record(Utc::now(), None, error);
+        if let Some(failure) = failure {
+            data.step.note_failure(failure);
+        }
         if let Some(latency) = latency {
             let us = (latency.as_micros().min(u128::from(u64::MAX)) as u64).max(1);
             let interval = expected_interval.map_or(0, |i| i.as_micros() as u64);
@@ -265,6 +292,33 @@ mod tests {
         assert_eq!(steps[0].errors.timeout, 1);
         assert_eq!(steps[0].latency.count(), 1);
         assert_eq!(r.totals(), (4, 1));
+    }
+
+    #[test]
+    fn failures_keep_their_status_and_route() {
+        let r = Recorder::new();
+        r.open_window();
+        let failure = Failure {
+            at: Utc::now(),
+            kind: "status".into(),
+            method: "POST".into(),
+            route: "/api/friends/request".into(),
+            status: Some(404),
+            body: Some("{\"code\":\"not_found\"}".into()),
+            request_id: Some("r-1".into()),
+            trace_id: None,
+        };
+        r.record_failure(
+            STEP,
+            Some(Duration::from_millis(2)),
+            ErrorKind::Status,
+            failure,
+            None,
+        );
+        let (_, steps) = r.finish();
+        assert_eq!(steps[0].errors.status, 1);
+        assert_eq!(steps[0].error_statuses.get("404"), Some(&1));
+        assert_eq!(steps[0].failures[0].route, "/api/friends/request");
     }
 
     #[test]

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 use runrecord::{RunRecord, Step};
-use slo::render::{escape_xml, human_seconds};
+
+mod errors;
 
 const P50: RGBColor = RGBColor(66, 114, 196);
 const P95: RGBColor = RGBColor(221, 132, 82);
@@ -26,7 +27,29 @@ const SERIES: [RGBColor; 4] = [
 
 /// Microseconds for people (`850 µs`, `12.3 ms`, `1.20 s`).
 pub fn ms(us: u64) -> String {
-    human_seconds(us as f64 / 1e6)
+    if us >= 1_000_000 {
+        format!("{:.2} s", us as f64 / 1e6)
+    } else if us >= 1_000 {
+        format!("{:.1} ms", us as f64 / 1e3)
+    } else {
+        format!("{us} µs")
+    }
+}
+
+/// Text made safe inside HTML elements and attributes.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// One row per step with the numbers every view shows.
@@ -60,23 +83,12 @@ fn rows(r: &RunRecord) -> Vec<Row<'_>> {
         .collect()
 }
 
+/// `3 (404 ×3)`: failed requests and their breakdown.
 fn errors(s: &Step) -> String {
-    let e = &s.errors;
-    if e.total() == 0 {
+    if s.errors.total() == 0 {
         "0".into()
     } else {
-        let mut parts = Vec::new();
-        for (n, kind) in [
-            (e.status, "status"),
-            (e.timeout, "timeout"),
-            (e.connect, "connect"),
-            (e.body, "body"),
-        ] {
-            if n > 0 {
-                parts.push(format!("{n} {kind}"));
-            }
-        }
-        format!("{} ({})", e.total(), parts.join(", "))
+        format!("{} ({})", s.errors.total(), errors::breakdown(s))
     }
 }
 
@@ -105,6 +117,18 @@ fn parameters(r: &RunRecord) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The warning an interrupted run carries in every view.
+fn interrupted(r: &RunRecord) -> Option<String> {
+    r.interrupted.then(|| {
+        format!(
+            "Interrupted run: {:.1} s measured of {} requested; the figures cover the measured part only.",
+            r.window.seconds(),
+            r.requested_seconds
+                .map_or_else(|| "the window".to_owned(), |s| format!("{s:.0} s"))
+        )
+    })
 }
 
 /// The table printed at the end of a run.
@@ -152,6 +176,27 @@ pub fn summary(r: &RunRecord) -> String {
         r.window.start.format("%H:%M:%S"),
         r.window.end.format("%H:%M:%S")
     );
+    for s in r.steps.iter().filter(|s| s.errors.total() > 0) {
+        if let Some(f) = s.failures.first() {
+            let _ = writeln!(
+                out,
+                "first failure of {}: {} {} → {}{}{}",
+                s.key(),
+                f.method,
+                f.route,
+                f.status.map_or_else(|| f.kind.clone(), |c| c.to_string()),
+                f.body
+                    .as_deref()
+                    .map_or_else(String::new, |b| format!(" {}", b.replace('\n', " "))),
+                f.request_id
+                    .as_deref()
+                    .map_or_else(String::new, |id| format!(" (request id {id})"))
+            );
+        }
+    }
+    if let Some(note) = interrupted(r) {
+        let _ = writeln!(out, "{note}");
+    }
     out
 }
 
@@ -174,9 +219,12 @@ pub fn markdown(r: &RunRecord) -> String {
         r.window.seconds(),
         r.workers
     );
+    if let Some(note) = interrupted(r) {
+        let _ = writeln!(out, "> ⚠️ **{note}**\n");
+    }
     out.push_str(
         "Latency is measured by the client in HDR histograms (µs, 3 significant digits), \
-         coordinated-omission aware. Errors: status, timeout, connect, body (failed check).\n\n",
+         coordinated-omission aware. Errors: by HTTP status code, timeout, connect, body (failed check).\n\n",
     );
     out.push_str("| journey | step | service | requests | req/s | p50 | p90 | p95 | p99 | max | errors |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for x in rows(r) {
@@ -196,6 +244,7 @@ pub fn markdown(r: &RunRecord) -> String {
             errors(x.step)
         );
     }
+    out.push_str(&errors::markdown(r));
     if let Some(stages) = r
         .profile
         .parameters
@@ -406,19 +455,22 @@ th:nth-child(-n+3), td:nth-child(-n+3) {{ text-align: left; }}
 <li>Profile: <code>{profile}</code> ({parameters})</li>
 <li>Measured window: {start} → {end} ({secs:.1} s, warm-up excluded), {workers} worker record(s)</li>
 </ul>
-<p>Latency is measured by the client in HDR histograms (µs, 3 significant digits), coordinated-omission aware. Errors: status, timeout, connect, body (failed check).</p>
+<p>Latency is measured by the client in HDR histograms (µs, 3 significant digits), coordinated-omission aware. Errors: by HTTP status code, timeout, connect, body (failed check).</p>
 "#,
-        title = escape_xml(&title),
-        tool = escape_xml(&r.tool.name),
-        version = escape_xml(&r.tool.version),
-        targets = escape_xml(&targets(r)),
-        profile = escape_xml(&r.profile.name),
-        parameters = escape_xml(&parameters(r)),
+        title = escape_html(&title),
+        tool = escape_html(&r.tool.name),
+        version = escape_html(&r.tool.version),
+        targets = escape_html(&targets(r)),
+        profile = escape_html(&r.profile.name),
+        parameters = escape_html(&parameters(r)),
         start = r.window.start.to_rfc3339(),
         end = r.window.end.to_rfc3339(),
         secs = r.window.seconds(),
         workers = r.workers,
     );
+    if let Some(note) = interrupted(r) {
+        let _ = writeln!(out, "<p class=\"bad\">{}</p>", escape_html(&note));
+    }
     out.push_str(&latency_chart(r)?);
     out.push('\n');
     out.push_str(&throughput_chart(r)?);
@@ -427,9 +479,9 @@ th:nth-child(-n+3), td:nth-child(-n+3) {{ text-align: left; }}
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td></tr>",
-            escape_xml(x.step.journey.as_deref().unwrap_or("")),
-            escape_xml(&x.step.name),
-            escape_xml(x.step.service.as_deref().unwrap_or("—")),
+            escape_html(x.step.journey.as_deref().unwrap_or("")),
+            escape_html(&x.step.name),
+            escape_html(x.step.service.as_deref().unwrap_or("—")),
             x.step.requests,
             x.per_second,
             ms(x.p50),
@@ -442,10 +494,11 @@ th:nth-child(-n+3), td:nth-child(-n+3) {{ text-align: left; }}
             } else {
                 ""
             },
-            escape_xml(&errors(x.step))
+            escape_html(&errors(x.step))
         );
     }
     out.push_str("</table>\n");
+    out.push_str(&errors::html(r));
     if let Some(stages) = r
         .profile
         .parameters
@@ -461,7 +514,7 @@ th:nth-child(-n+3), td:nth-child(-n+3) {{ text-align: left; }}
                 s["achieved_per_second"].as_f64().unwrap_or(0.0),
                 s["p95_ms"].as_f64().unwrap_or(0.0),
                 s["error_rate"].as_f64().unwrap_or(0.0) * 100.0,
-                escape_xml(s["verdict"].as_str().unwrap_or(""))
+                escape_html(s["verdict"].as_str().unwrap_or(""))
             );
         }
         let _ = writeln!(

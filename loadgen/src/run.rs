@@ -191,6 +191,40 @@ fn eprint_line(line: &str) {
     let _ = writeln!(err, "{line}");
 }
 
+/// The progress line's verdict on the steps: the slowest step by p95 and the
+/// step with the most errors, by name.
+pub fn worst_steps(steps: &[crate::recorder::StepTotals]) -> String {
+    let name = |s: &crate::recorder::StepTotals| {
+        s.id.map_or_else(
+            || "?".to_owned(),
+            |id| format!("{}/{}", id.journey, id.name),
+        )
+    };
+    let slowest = steps
+        .iter()
+        .filter(|s| s.measured > 0)
+        .max_by_key(|s| s.p95_us)
+        .map_or_else(
+            || "worst step p95 —".to_owned(),
+            |s| format!("worst step p95 {} ({})", report::ms(s.p95_us), name(s)),
+        );
+    let failing = steps
+        .iter()
+        .filter(|s| s.errors.iter().sum::<u64>() > 0)
+        .max_by_key(|s| s.errors.iter().sum::<u64>())
+        .map(|s| {
+            let kinds: Vec<String> = crate::recorder::ERROR_KINDS
+                .iter()
+                .zip(s.errors)
+                .filter(|(_, n)| *n > 0)
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect();
+            format!("; most errors {} ({})", name(s), kinds.join(", "))
+        })
+        .unwrap_or_default();
+    format!("{slowest}{failing}")
+}
+
 /// One goose run of `plan`; returns its record.
 pub async fn run_plan(
     cfg: &RunConfig,
@@ -263,20 +297,14 @@ pub async fn run_plan(
                 let now = Instant::now();
                 let rate = (requests - last.0) as f64 / (now - last.1).as_secs_f64().max(1e-3);
                 last = (requests, now);
-                let p95 = recorder
-                    .step_totals()
-                    .iter()
-                    .filter(|s| s.measured > 0)
-                    .map(|s| s.p95_us)
-                    .max()
-                    .map_or_else(|| "—".to_owned(), report::ms);
+                let steps = recorder.step_totals();
                 eprint_line(&format!(
-                    "{label}[{:>4.0}s/{}s] {:<9} users {users:<4} streams {:<4} requests {requests:<7} {rate:>7.1}/s  errors {errors:<5} worst step p95 {}",
+                    "{label}[{:>4.0}s/{}s] {:<9} users {users:<4} streams {:<4} requests {requests:<7} {rate:>7.1}/s  errors {errors:<5} {}",
                     recorder.elapsed().as_secs_f64(),
                     total.as_secs(),
                     if recorder.measuring() { "measuring" } else if recorder.elapsed() < total { "warm-up" } else { "stopping" },
                     ctx.open_streams(),
-                    p95,
+                    worst_steps(&steps),
                 ));
             }
         })
@@ -308,6 +336,8 @@ pub async fn run_plan(
     );
     record.journeys = cfg.journeys.iter().map(|j| j.name().to_owned()).collect();
     record.steps = steps;
+    record.requested_seconds = Some(plan.duration.as_secs_f64());
+    record.interrupted = cut_short(record.window.seconds(), plan.duration);
     // Steps in journey order (the window may open mid-iteration).
     let rank = |s: &runrecord::Step| {
         let j = cfg
@@ -326,8 +356,14 @@ pub async fn run_plan(
     Ok(record)
 }
 
-/// SPEC §7's objectives, per service and overall, as `slo` reads them.
-pub const DEFAULT_SLO_SPEC: &str = include_str!("../../slo/specs/banter.yaml");
+/// Whether a measured window of `measured` seconds falls short of the
+/// `requested` one: the run was stopped (Ctrl-C stops goose gracefully, so the
+/// attack returns as if it had ended). The window closes within milliseconds of
+/// the plan's end otherwise; a second of slack absorbs scheduling.
+pub fn cut_short(measured: f64, requested: Duration) -> bool {
+    let requested = requested.as_secs_f64();
+    measured + (requested * 0.02).max(1.0) < requested
+}
 
 /// Raises the arrival rate stage by stage until the SLO breaks.
 async fn capacity(
@@ -335,19 +371,8 @@ async fn capacity(
     targets: &[Target],
     live: &Live,
 ) -> anyhow::Result<(RunRecord, Option<Capacity>)> {
-    let (spec_text, spec_name) = match &cfg.slo_spec {
-        Some(path) => (
-            std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?,
-            path.display().to_string(),
-        ),
-        None => (
-            DEFAULT_SLO_SPEC.to_owned(),
-            "built-in banter.yaml".to_owned(),
-        ),
-    };
-    let spec =
-        slo::spec::Spec::parse(&spec_text, &spec_name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (spec, spec_name) = slo::objectives::load_or_builtin(cfg.slo_spec.as_deref())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let Model::Open {
         rate: first,
         pool: first_pool,
@@ -372,19 +397,8 @@ async fn capacity(
             ));
         }
         let record = run_plan(cfg, &plan, targets, live, &label).await?;
-        let source = slo::sources::run::RunSource::new(record.clone(), &label);
-        let report = slo::check::check(&spec, &spec_name, &source).await;
-        let breached: Vec<String> = report
-            .outcomes
-            .iter()
-            .filter(|o| {
-                matches!(
-                    o.verdict,
-                    slo::check::Verdict::Breach | slo::check::Verdict::Error
-                )
-            })
-            .map(|o| o.name.clone())
-            .collect();
+        let report = slo::objectives::check_run(&spec, &spec_name, &record, &label).await;
+        let breached = slo::objectives::breached(&report);
         let requests: u64 = record.steps.iter().map(|s| s.requests).sum();
         let errors: u64 = record.steps.iter().map(|s| s.errors.total()).sum();
         let mut all = runrecord::LatencyHistogram::new();
@@ -459,6 +473,14 @@ async fn capacity(
 #[cfg(test)]
 mod tests {
     use super::git_sha;
+
+    #[test]
+    fn a_window_cut_short_is_an_interrupted_run() {
+        use std::time::Duration;
+        assert!(!super::cut_short(29.995, Duration::from_secs(30)));
+        assert!(super::cut_short(5.5, Duration::from_secs(30)));
+        assert!(!super::cut_short(1795.0, Duration::from_secs(1800)));
+    }
 
     #[test]
     fn git_sha_comes_from_build_info() {

@@ -18,10 +18,16 @@
 //!   "steps": [ {
 //!       "journey": "seed-benchmark", "name": "login", "service": "users",
 //!       "requests": 1200,
-//!       "errors": { "status": 0, "timeout": 0, "connect": 0, "body": 0 },
+//!       "errors": { "status": 3, "timeout": 0, "connect": 0, "body": 0 },
+//!       "error_statuses": { "404": 3 },
+//!       "failures": [ { "at": "2026-11-21T10:00:07Z", "kind": "status",
+//!                       "method": "POST", "route": "/api/friends/request",
+//!                       "status": 404, "body": "{\"code\":\"user_not_found\"}",
+//!                       "request_id": "6f0c…" } ],
 //!       "latency_us": "HISTFAAAAB54nJNpmSzMwMDAwQABzFCaEUzMfLl...",
 //!       "timeline": [ { "t": 1795255205, "requests": 20, "errors": 0 } ]
-//!   } ]
+//!   } ],
+//!   "interrupted": false
 //! }
 //! ```
 //!
@@ -33,6 +39,12 @@
 //! - `errors` counts failed requests by kind: `status` (unexpected HTTP status),
 //!   `timeout`, `connect` (connection refused/reset) and `body` (the response body
 //!   failed the step's check). A failed request is counted in `requests` too.
+//! - `error_statuses` counts the failed requests of kind `status` by HTTP status
+//!   code, and `failures` keeps the first [`MAX_FAILURES_PER_STEP`] failures of the
+//!   step in full (time, method, route template, status, body excerpt, the request
+//!   id the platform returned), so an error can be diagnosed from the record alone.
+//! - `interrupted` is true when the run was stopped before its measured window
+//!   ended (e.g. Ctrl-C); `requested_seconds` is the window that was asked for.
 //! - `timeline` has one entry per wall-clock second (`t`, Unix seconds) in which the
 //!   step sent requests, sorted by `t`; seconds without traffic are omitted.
 //! - `service` (optional) names the service a step exercises, so that per-service
@@ -55,6 +67,12 @@ pub use histogram::LatencyHistogram;
 /// The version this crate writes and the only one it reads.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// How many failures a step keeps in full (the counts keep counting).
+pub const MAX_FAILURES_PER_STEP: usize = 10;
+
+/// How much of a failed response's body a failure keeps, in characters.
+pub const MAX_BODY_EXCERPT: usize = 300;
+
 /// Everything one run (or one worker of a run) measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -75,6 +93,17 @@ pub struct RunRecord {
     pub workers: u32,
     /// Per journey step, in first-seen order.
     pub steps: Vec<Step>,
+    /// The run was stopped before its measured window was over.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub interrupted: bool,
+    /// The measured window that was asked for, in seconds (the actual one is
+    /// `window`; shorter when `interrupted`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_seconds: Option<f64>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn one() -> u32 {
@@ -175,6 +204,51 @@ pub struct Second {
     pub errors: u64,
 }
 
+/// One failed request, kept in full so it can be diagnosed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// When the response (or the failure) came.
+    pub at: DateTime<Utc>,
+    /// `status`, `timeout`, `connect` or `body`.
+    pub kind: String,
+    /// HTTP method (`GET`, `POST`, …); `STREAM` for an event stream delivery.
+    pub method: String,
+    /// The route template (`/api/messages/{id}`), not the concrete path.
+    pub route: String,
+    /// The HTTP status, when a response came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The start of the response body (at most [`MAX_BODY_EXCERPT`] characters),
+    /// or what went wrong when there was no response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The `x-request-id` the platform answered with (its logs carry it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The trace id, when the platform returned one (`traceparent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Status => "status",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Body => "body",
+        }
+    }
+}
+
+/// `text` cut to at most [`MAX_BODY_EXCERPT`] characters (on a char boundary).
+pub fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(MAX_BODY_EXCERPT) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
+}
+
 /// What one journey step measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
@@ -187,6 +261,12 @@ pub struct Step {
     pub service: Option<String>,
     pub requests: u64,
     pub errors: Errors,
+    /// Failed requests of kind `status` by HTTP status code (`"404": 3`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub error_statuses: BTreeMap<String, u64>,
+    /// The first [`MAX_FAILURES_PER_STEP`] failures, in full.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<Failure>,
     /// Latency of every completed request, in microseconds.
     #[serde(rename = "latency_us")]
     pub latency: LatencyHistogram,
@@ -201,6 +281,8 @@ impl Step {
             service: service.map(str::to_owned),
             requests: 0,
             errors: Errors::default(),
+            error_statuses: BTreeMap::new(),
+            failures: Vec::new(),
             latency: LatencyHistogram::new(),
             timeline: Vec::new(),
         }
@@ -239,6 +321,29 @@ impl Step {
         add_seconds(&mut self.timeline, &[second]);
     }
 
+    /// Notes the details of a failed request already counted by
+    /// [`Step::record`]: its status code, and the failure in full while the step
+    /// keeps fewer than [`MAX_FAILURES_PER_STEP`].
+    pub fn note_failure(&mut self, failure: Failure) {
+        if let Some(status) = failure.status
+            && failure.kind == ErrorKind::Status.as_str()
+        {
+            *self.error_statuses.entry(status.to_string()).or_default() += 1;
+        }
+        if self.failures.len() < MAX_FAILURES_PER_STEP {
+            self.failures.push(failure);
+        }
+    }
+
+    /// Failed requests answered with a server error (5xx).
+    pub fn server_errors(&self) -> u64 {
+        self.error_statuses
+            .iter()
+            .filter(|(code, _)| code.starts_with('5'))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
     /// Failed requests / requests (0 without requests).
     pub fn error_rate(&self) -> f64 {
         if self.requests == 0 {
@@ -251,6 +356,12 @@ impl Step {
     fn merge(&mut self, other: &Step) -> Result<(), RunRecordError> {
         self.requests += other.requests;
         self.errors.add(&other.errors);
+        for (code, n) in &other.error_statuses {
+            *self.error_statuses.entry(code.clone()).or_default() += n;
+        }
+        let room = MAX_FAILURES_PER_STEP.saturating_sub(self.failures.len());
+        self.failures
+            .extend(other.failures.iter().take(room).cloned());
         self.latency
             .add(&other.latency)
             .map_err(|msg| RunRecordError::Merge(format!("step {}: {msg}", self.key())))?;
@@ -309,6 +420,8 @@ impl RunRecord {
             window,
             workers: 1,
             steps: Vec::new(),
+            interrupted: false,
+            requested_seconds: None,
         }
     }
 
@@ -356,6 +469,7 @@ impl RunRecord {
         self.window.start = self.window.start.min(other.window.start);
         self.window.end = self.window.end.max(other.window.end);
         self.workers += other.workers;
+        self.interrupted |= other.interrupted;
         for t in &other.targets {
             if !self.targets.contains(t) {
                 self.targets.push(t.clone());

@@ -21,7 +21,27 @@
 //!
 //! `sli.events` and `sli.raw` are Sloth's; `sli.latency` is this tool's extension
 //! ("`objective` % of requests take at most `threshold`"): `slo rules` turns it into
-//! events queries on the histogram's bucket at the threshold.
+//! events queries on the histogram's bucket at the threshold. Its optional
+//! `buckets` lists the histogram's bounds (default: the platform's,
+//! [`DEFAULT_BUCKETS`]); the threshold must be one of them.
+//!
+//! Two more extensions:
+//!
+//! - `sli.journey: {}` — journey correctness, which only the client sees: the
+//!   share of the journeys' requests and deliveries that did not fail for a reason
+//!   availability leaves out (an unexpected 4xx, a failed body check, a message
+//!   that never arrived on a stream). Servers' sources report it as "n/a".
+//! - `required: false` — a window without events for this objective is reported as
+//!   NO DATA without failing the check (default `true`: no data exits 2).
+//!
+//! # One meaning per objective
+//!
+//! Every source counts the same events. Availability: a request is bad when it is
+//! answered with a server error (5xx); the client also counts requests that got no
+//! answer at all (timeout, broken connection), which the server cannot see. 4xx
+//! answers are the caller's business for availability; when a journey did not
+//! expect one, journey correctness counts it. Latency: a request is good when it
+//! was answered within the threshold, whatever its status.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -74,6 +94,8 @@ struct RawSpec {
 struct RawSlo {
     name: String,
     objective: f64,
+    #[serde(default = "yes")]
+    required: bool,
     #[serde(default)]
     description: Option<String>,
     #[serde(default)]
@@ -83,13 +105,26 @@ struct RawSlo {
     alerting: Alerting,
 }
 
+fn yes() -> bool {
+    true
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSli {
     events: Option<RawEvents>,
     raw: Option<RawRatio>,
     latency: Option<RawLatency>,
+    journey: Option<RawJourney>,
     plugin: Option<serde_yaml_ng::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJourney {
+    /// Only these journeys (all when empty).
+    #[serde(default)]
+    journeys: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,7 +147,16 @@ struct RawLatency {
     #[serde(default)]
     selector: String,
     threshold: serde_yaml_ng::Value,
+    #[serde(default)]
+    buckets: Option<Vec<f64>>,
 }
+
+/// The latency histogram bounds of Banter's services (seconds), as
+/// `services/kit` declares them; a latency threshold must be one of them.
+pub const DEFAULT_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75, 1.0, 2.5,
+    5.0, 10.0,
+];
 
 /// Sloth's `alerting` block: names, labels and annotations of the generated alerts.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -156,6 +200,8 @@ pub struct Slo {
     pub name: String,
     /// Target good ratio in 0..1 (the YAML's percentage / 100).
     pub objective: f64,
+    /// A window without events fails the check (`required: true`, the default).
+    pub required: bool,
     pub description: Option<String>,
     pub labels: BTreeMap<String, String>,
     /// The `service` this objective is about (its `service` label, or the
@@ -184,7 +230,11 @@ pub enum Sli {
         metric: String,
         selector: String,
         threshold_seconds: f64,
+        /// The histogram's finite bucket bounds, ascending.
+        buckets: Vec<f64>,
     },
+    /// Journey correctness: only a run record (the client) can measure it.
+    Journey { journeys: Vec<String> },
 }
 
 impl Slo {
@@ -201,6 +251,12 @@ impl Slo {
     pub fn is_latency(&self) -> bool {
         matches!(self.sli, Sli::Latency { .. })
     }
+
+    /// Whether a server's metrics (Prometheus, `/metrics`) can measure it; only
+    /// journey correctness cannot.
+    pub fn is_server_side(&self) -> bool {
+        !matches!(self.sli, Sli::Journey { .. })
+    }
 }
 
 impl Sli {
@@ -215,11 +271,12 @@ impl Sli {
                 with_window(error_query, window),
                 with_window(total_query, window),
             )),
-            Sli::Raw { .. } => None,
+            Sli::Raw { .. } | Sli::Journey { .. } => None,
             Sli::Latency {
                 metric,
                 selector,
                 threshold_seconds,
+                ..
             } => {
                 let total = format!("sum(rate({metric}_count{{{selector}}}[{window}]))");
                 let sep = if selector.trim().is_empty() { "" } else { "," };
@@ -425,6 +482,7 @@ impl Spec {
                 s.sli.events.is_some(),
                 s.sli.raw.is_some(),
                 s.sli.latency.is_some(),
+                s.sli.journey.is_some(),
                 s.sli.plugin.is_some(),
             ]
             .iter()
@@ -433,7 +491,9 @@ impl Spec {
             if given != 1 {
                 return Err(err(
                     at("sli"),
-                    format!("needs exactly one of `events`, `raw` or `latency`, got {given}"),
+                    format!(
+                        "needs exactly one of `events`, `raw`, `latency` or `journey`, got {given}"
+                    ),
                 ));
             }
             let check_query = |field: String, q: &str| -> Result<(), SpecError> {
@@ -490,15 +550,39 @@ impl Spec {
                 }
                 let threshold_seconds = parse_threshold(&lat.threshold)
                     .map_err(|m| err(at("sli.latency.threshold"), m))?;
+                let mut buckets = lat.buckets.unwrap_or_else(|| DEFAULT_BUCKETS.to_vec());
+                buckets.retain(|b| b.is_finite());
+                buckets.sort_by(f64::total_cmp);
+                if buckets.is_empty() {
+                    return Err(err(
+                        at("sli.latency.buckets"),
+                        "lists no finite bound".into(),
+                    ));
+                }
+                if !buckets
+                    .iter()
+                    .any(|b| (b - threshold_seconds).abs() <= threshold_seconds * 1e-9)
+                {
+                    return Err(err(
+                        at("sli.latency.threshold"),
+                        crate::math::not_a_bucket_bound(threshold_seconds, &buckets),
+                    ));
+                }
                 Sli::Latency {
                     metric,
                     selector,
                     threshold_seconds,
+                    buckets,
+                }
+            } else if let Some(j) = s.sli.journey {
+                Sli::Journey {
+                    journeys: j.journeys,
                 }
             } else {
                 return Err(err(
                     at("sli.plugin"),
-                    "Sloth SLI plugins are not supported; use `events`, `raw` or `latency`".into(),
+                    "Sloth SLI plugins are not supported; use `events`, `raw`, `latency` or `journey`"
+                        .into(),
                 ));
             };
             let service_matcher = match s.labels.get("service") {
@@ -513,6 +597,7 @@ impl Spec {
                     Sli::Latency {
                         metric, selector, ..
                     } => label_matcher(&format!("{metric}_count{{{selector}}}"), "service"),
+                    Sli::Journey { .. } => None,
                 },
             };
             let service = service_matcher
@@ -522,6 +607,7 @@ impl Spec {
             slos.push(Slo {
                 name: s.name,
                 objective: s.objective / 100.0,
+                required: s.required,
                 description: s.description,
                 labels: s.labels,
                 service,
@@ -535,6 +621,11 @@ impl Spec {
             labels: raw.labels,
             slos,
         })
+    }
+
+    /// The objectives a server's metrics can measure (the ones with alert rules).
+    pub fn server_side(&self) -> impl Iterator<Item = &Slo> {
+        self.slos.iter().filter(|s| s.is_server_side())
     }
 
     /// Keeps only the objectives named in `names` (all when empty); an unknown
