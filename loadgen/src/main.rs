@@ -329,3 +329,33 @@ fn main() -> ExitCode {
         Command::Report { record, out } => render(&record, out),
     }
 }
+
+#[cfg(test)]
+mod help_examples {
+    use clap::{CommandFactory, Parser};
+
+    use super::Cli;
+
+    /// Every `loadgen …` line of the help (no quoting needed in them) parses.
+    #[test]
+    fn every_help_example_parses_as_written() {
+        let mut cmd = Cli::command();
+        let mut helps = vec![cmd.render_long_help().to_string()];
+        helps.extend(
+            cmd.find_subcommand_mut("run")
+                .map(|s| s.render_long_help().to_string()),
+        );
+        let mut seen = 0;
+        for line in helps.iter().flat_map(|h| h.lines()).map(str::trim) {
+            if !line.starts_with("loadgen ") {
+                continue;
+            }
+            let argv: Vec<&str> = line.split_whitespace().collect();
+            if let Err(e) = Cli::try_parse_from(&argv) {
+                panic!("`{line}` does not parse: {e}");
+            }
+            seen += 1;
+        }
+        assert!(seen >= 5, "only {seen} examples");
+    }
+}

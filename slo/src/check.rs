@@ -184,6 +184,10 @@ pub async fn check(spec: &Spec, spec_file: &str, source: &dyn Source) -> Report 
                         } else {
                             Verdict::Breach
                         };
+                        // Journey correctness spans steps: say which ones failed.
+                        if outcome.verdict == Verdict::Breach && !slo.is_server_side() {
+                            outcome.message = m.note.clone();
+                        }
                     }
                 }
                 outcome.measurement = Some(m);

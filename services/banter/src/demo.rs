@@ -363,3 +363,66 @@ impl Platform {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use slo::check::{Outcome, Report, Verdict};
+
+    fn report(rows: &[(&str, Verdict)]) -> Report {
+        Report {
+            spec: "s".into(),
+            service: "banter".into(),
+            source: "t".into(),
+            window: None,
+            caveat: None,
+            outcomes: rows
+                .iter()
+                .map(|(name, verdict)| Outcome {
+                    name: (*name).into(),
+                    service: None,
+                    sli: "events",
+                    objective_percent: 99.9,
+                    required: true,
+                    measured_percent: None,
+                    budget_consumed_percent: None,
+                    verdict: *verdict,
+                    measurement: None,
+                    message: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_exit_code_is_the_worse_view_and_every_failed_row_is_named() {
+        let server = report(&[
+            ("users-latency", Verdict::Pass),
+            ("journey-correctness", Verdict::NotApplicable),
+        ]);
+        let client = report(&[
+            ("users-latency", Verdict::Breach),
+            ("journey-correctness", Verdict::Breach),
+        ]);
+        let (code, line) = super::verdict(&server, &client, false);
+        assert_eq!(code, 1);
+        assert_eq!(
+            line,
+            "SLO breached: exit 1 — client: users-latency, journey-correctness"
+        );
+        let (code, line) = super::verdict(&client, &server, false);
+        assert_eq!(code, 1, "{line}");
+        assert!(line.contains("server: users-latency, journey-correctness"));
+        let no_data = report(&[("chat-latency", Verdict::NoData)]);
+        let (code, line) = super::verdict(&no_data, &client, false);
+        assert_eq!(code, 2);
+        assert!(
+            line.contains("server: chat-latency; client: users-latency"),
+            "{line}"
+        );
+        let (code, line) = super::verdict(&server, &server, false);
+        assert_eq!(
+            (code, line.as_str()),
+            (0, "SLO met (server and client views): exit 0")
+        );
+    }
+}
