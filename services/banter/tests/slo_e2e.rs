@@ -1,8 +1,10 @@
 //! The SLO tool against the real platform and a real Prometheus (Debian package
 //! `prometheus`, found on PATH; the test fails without it): under a short load,
 //! `slo check --prometheus` and `slo check --scrape` agree within one bucket, the
-//! quantile estimate equals Prometheus's own `histogram_quantile`, and an
-//! impossible objective (1 ms) is a breach.
+//! quantile estimate equals Prometheus's own `histogram_quantile`, the client's
+//! run record agrees with both (request counts, availability, latency good
+//! ratios, p95 no lower than the server's), and an impossible objective (1 ms)
+//! is a breach.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -356,6 +358,57 @@ async fn prometheus_and_scrape_agree_on_the_platform() {
     assert!(
         good_r <= good_s + 0.02,
         "client {good_r} vs server {good_s}"
+    );
+
+    // The three sources agree (issue 14, item 3): request counts, availability
+    // with one meaning (5xx), latency good ratios to the bucket's precision, and
+    // the client's p95 at or above the server's.
+    let availability = |r: &Report| {
+        let m = r.outcomes[1].measurement.as_ref().unwrap();
+        (m.total.unwrap(), m.good_ratio.unwrap())
+    };
+    let (avail_total_p, avail_p) = availability(&via_prom);
+    let (avail_total_s, avail_s) = availability(&via_scrape);
+    let (avail_total_r, avail_r) = availability(&via_run);
+    let client_p95 = run
+        .steps
+        .iter()
+        .fold(runrecord::LatencyHistogram::new(), |mut h, s| {
+            h.add(&s.latency).unwrap();
+            h
+        })
+        .quantile_us(0.95) as f64
+        / 1e6;
+    let pairs = buckets.pairs();
+    let server_bucket = buckets.bucket_index(p95_s);
+    let server_floor = if server_bucket == 0 {
+        0.0
+    } else {
+        pairs[server_bucket - 1].0
+    };
+    println!(
+        "agreement: requests client {avail_total_r} / scrape {avail_total_s} / prometheus {avail_total_p:.1} \
+         ({:+.1} %); availability good client {avail_r:.5} / scrape {avail_s:.5} / prometheus {avail_p:.5}; \
+         latency good (≤ 200 ms) client {good_r:.4} / scrape {good_s:.4} / prometheus {good_p:.4}; \
+         p95 client {:.1} ms (HDR) ≥ server {:.1} ms (bucket {server_floor}..{} s)",
+        (avail_total_p - avail_total_s) / avail_total_s * 100.0,
+        client_p95 * 1e3,
+        p95_s * 1e3,
+        pairs[server_bucket].0
+    );
+    // The scrape sees exactly the client's requests: nothing in flight at the
+    // edges, since the snapshots bracket the load.
+    assert_eq!(avail_total_s, avail_total_r);
+    assert_eq!(avail_total_s, total_s);
+    assert!((avail_total_p - avail_total_s).abs() / avail_total_s < 0.35);
+    // One meaning of availability: the same bad events on every side.
+    assert!((avail_s - avail_r).abs() < 1e-9, "{avail_s} vs {avail_r}");
+    assert!((avail_p - avail_s).abs() < 0.001, "{avail_p} vs {avail_s}");
+    // The client's p95 includes the network and the client: at least the lower
+    // bound of the server's p95 bucket (the server's own figure is interpolated).
+    assert!(
+        client_p95 >= server_floor,
+        "client p95 {client_p95} below the server's bucket {server_floor}"
     );
 
     // An unreachable Prometheus is an error, not a pass.
