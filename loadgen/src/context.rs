@@ -87,7 +87,13 @@ pub struct Ctx {
     deliveries: Mutex<HashMap<String, (Instant, StepId)>>,
     streams: Mutex<Vec<AbortHandle>>,
     helpers: Mutex<Vec<AbortHandle>>,
+    /// When each goose user last sent a request, for the users-over-time chart.
+    last_seen: Mutex<HashMap<usize, Instant>>,
 }
+
+/// A user counts as active while its last request is this recent (longer than
+/// any pause of the journeys).
+pub const ACTIVE_WITHIN: Duration = Duration::from_secs(5);
 
 /// A registered, logged-in account.
 #[derive(Debug, Clone)]
@@ -283,6 +289,7 @@ impl Ctx {
             deliveries: Mutex::new(HashMap::new()),
             streams: Mutex::new(Vec::new()),
             helpers: Mutex::new(Vec::new()),
+            last_seen: Mutex::new(HashMap::new()),
         }
     }
 
@@ -327,6 +334,7 @@ impl Ctx {
         check: impl FnOnce(&Value) -> Option<T>,
     ) -> Option<T> {
         let lag = session(user).lag.take().unwrap_or_default();
+        self.seen(user);
         let url = self.targets.url(req.service, &req.path);
         let method = req.method.to_string();
         let route = route_template(&req.path);
@@ -461,6 +469,20 @@ impl Ctx {
             return Err((Some(latency), ErrorKind::Status, detail));
         }
         Ok((latency, body, detail))
+    }
+
+    fn seen(&self, user: &GooseUser) {
+        self.last_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(user.weighted_users_index, Instant::now());
+    }
+
+    /// Users that sent a request within [`ACTIVE_WITHIN`].
+    pub fn active_users(&self) -> usize {
+        let mut seen = self.last_seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.retain(|_, at| at.elapsed() <= ACTIVE_WITHIN);
+        seen.len()
     }
 
     /// Opens an SSE stream at `path` on `service` as `token`, measured as step

@@ -11,12 +11,15 @@ use plotters::prelude::*;
 use runrecord::{RunRecord, Step};
 
 mod errors;
+mod timeline;
 
 const P50: RGBColor = RGBColor(66, 114, 196);
 const P95: RGBColor = RGBColor(221, 132, 82);
 const P99: RGBColor = RGBColor(196, 78, 82);
 /// SPEC §7's latency objective, drawn for reference.
 const SLO_MS: f64 = 200.0;
+/// Axis and legend text: readable at the page's size.
+const LABELS: (&str, u32) = ("sans-serif", 13);
 const ERR: RGBColor = RGBColor(207, 34, 46);
 const SERIES: [RGBColor; 4] = [
     RGBColor(66, 114, 196),
@@ -298,7 +301,7 @@ fn latency_chart(r: &RunRecord) -> Result<String, String> {
             .caption("Latency per step (ms): p50, p95, p99", ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(40)
-            .y_label_area_size(260)
+            .y_label_area_size(300)
             .build_cartesian_2d(0f64..max, -0.5f64..(n as f64 - 0.5))
             .map_err(chart_err)?;
         let label = |y: &f64| {
@@ -313,6 +316,7 @@ fn latency_chart(r: &RunRecord) -> Result<String, String> {
             .configure_mesh()
             .disable_y_mesh()
             .y_labels(n * 2 + 1)
+            .label_style(LABELS)
             .y_label_formatter(&label)
             .x_desc("milliseconds")
             .draw()
@@ -447,6 +451,10 @@ table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; }}
 th, td {{ border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: right; }}
 th:nth-child(-n+3), td:nth-child(-n+3) {{ text-align: left; }}
 .bad {{ color: #cf222e; font-weight: bold; }}
+.grid {{ display: flex; flex-wrap: wrap; gap: 0.5rem; }}
+figure.chart {{ margin: 0; }}
+figure.chart figcaption {{ font-weight: 600; font-size: 0.95rem; }}
+svg {{ max-width: 100%; height: auto; }}
 </style></head><body>
 <h1>{title}</h1>
 <ul>
@@ -474,6 +482,10 @@ th:nth-child(-n+3), td:nth-child(-n+3) {{ text-align: left; }}
     out.push_str(&latency_chart(r)?);
     out.push('\n');
     out.push_str(&throughput_chart(r)?);
+    out.push('\n');
+    out.push_str(&timeline::load_section(r)?);
+    out.push_str(&timeline::errors_section(r)?);
+    out.push_str(&timeline::latency_section(r)?);
     out.push_str("\n<h2>Steps</h2>\n<table><tr><th>journey</th><th>step</th><th>service</th><th>requests</th><th>req/s</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>max</th><th>errors</th></tr>\n");
     for x in rows(r) {
         let _ = writeln!(

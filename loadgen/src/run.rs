@@ -281,6 +281,8 @@ pub async fn run_plan(
             loop {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 ctx.sweep_deliveries(false);
+                ctx.recorder
+                    .sample_load(ctx.active_users() as u64, ctx.open_streams() as u64);
             }
         })
     };
@@ -321,7 +323,7 @@ pub async fn run_plan(
     }
     result.map_err(|e| anyhow::anyhow!("goose failed: {e:?}"))?;
 
-    let (window, steps) = recorder.finish();
+    let (window, steps, load) = recorder.finish();
     let mut record = RunRecord::new(
         Tool {
             name: TOOL.into(),
@@ -336,6 +338,7 @@ pub async fn run_plan(
     );
     record.journeys = cfg.journeys.iter().map(|j| j.name().to_owned()).collect();
     record.steps = steps;
+    record.load = load;
     record.requested_seconds = Some(plan.duration.as_secs_f64());
     record.interrupted = cut_short(record.window.seconds(), plan.duration);
     // Steps in journey order (the window may open mid-iteration).

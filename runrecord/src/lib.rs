@@ -45,6 +45,9 @@
 //!   id the platform returned), so an error can be diagnosed from the record alone.
 //! - `interrupted` is true when the run was stopped before its measured window
 //!   ended (e.g. Ctrl-C); `requested_seconds` is the window that was asked for.
+//! - A timeline second may carry `latency_us` (`p50`, `p95`, `p99` of the
+//!   requests completed in it) and `error_statuses`; `load` samples active users
+//!   and open streams once a second. All are optional: older records read.
 //! - `timeline` has one entry per wall-clock second (`t`, Unix seconds) in which the
 //!   step sent requests, sorted by `t`; seconds without traffic are omitted.
 //! - `service` (optional) names the service a step exercises, so that per-service
@@ -100,6 +103,9 @@ pub struct RunRecord {
     /// `window`; shorter when `interrupted`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested_seconds: Option<f64>,
+    /// Active users and open streams, once a second over the window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub load: Vec<LoadSample>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -196,12 +202,48 @@ impl Errors {
 }
 
 /// Requests and errors in one wall-clock second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Second {
     /// Unix time in seconds.
     pub t: i64,
     pub requests: u64,
     pub errors: u64,
+    /// Latency percentiles of the requests that completed in this second, in
+    /// µs, when the writer measured them. Merged records keep the highest of
+    /// the workers' (an upper bound: quantiles do not add).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_us: Option<Percentiles>,
+    /// Failed requests of kind `status` in this second, by status code.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub error_statuses: BTreeMap<String, u64>,
+}
+
+/// p50, p95 and p99 of some latencies, in µs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub p50: u64,
+    pub p95: u64,
+    pub p99: u64,
+}
+
+impl Percentiles {
+    fn max(self, other: Percentiles) -> Percentiles {
+        Percentiles {
+            p50: self.p50.max(other.p50),
+            p95: self.p95.max(other.p95),
+            p99: self.p99.max(other.p99),
+        }
+    }
+}
+
+/// How many virtual users were active and how many event streams were open,
+/// sampled once a second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadSample {
+    /// Unix time in seconds.
+    pub t: i64,
+    pub users: u64,
+    pub streams: u64,
 }
 
 /// One failed request, kept in full so it can be diagnosed.
@@ -317,8 +359,18 @@ impl Step {
             t: at.timestamp(),
             requests: 1,
             errors: u64::from(error.is_some()),
+            latency_us: None,
+            error_statuses: BTreeMap::new(),
         };
         add_seconds(&mut self.timeline, &[second]);
+    }
+
+    /// Sets the latency percentiles of second `t` (a writer that measures them
+    /// per second calls this once the second is over).
+    pub fn set_second_latency(&mut self, t: i64, p: Percentiles) {
+        if let Ok(i) = self.timeline.binary_search_by_key(&t, |x| x.t) {
+            self.timeline[i].latency_us = Some(p);
+        }
     }
 
     /// Notes the details of a failed request already counted by
@@ -328,7 +380,14 @@ impl Step {
         if let Some(status) = failure.status
             && failure.kind == ErrorKind::Status.as_str()
         {
-            *self.error_statuses.entry(status.to_string()).or_default() += 1;
+            let code = status.to_string();
+            *self.error_statuses.entry(code.clone()).or_default() += 1;
+            if let Ok(i) = self
+                .timeline
+                .binary_search_by_key(&failure.at.timestamp(), |x| x.t)
+            {
+                *self.timeline[i].error_statuses.entry(code).or_default() += 1;
+            }
         }
         if self.failures.len() < MAX_FAILURES_PER_STEP {
             self.failures.push(failure);
@@ -374,10 +433,18 @@ fn add_seconds(timeline: &mut Vec<Second>, more: &[Second]) {
     for s in more {
         match timeline.binary_search_by_key(&s.t, |x| x.t) {
             Ok(i) => {
-                timeline[i].requests += s.requests;
-                timeline[i].errors += s.errors;
+                let mine = &mut timeline[i];
+                mine.requests += s.requests;
+                mine.errors += s.errors;
+                mine.latency_us = match (mine.latency_us, s.latency_us) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+                for (code, n) in &s.error_statuses {
+                    *mine.error_statuses.entry(code.clone()).or_default() += n;
+                }
             }
-            Err(i) => timeline.insert(i, *s),
+            Err(i) => timeline.insert(i, s.clone()),
         }
     }
 }
@@ -422,6 +489,7 @@ impl RunRecord {
             steps: Vec::new(),
             interrupted: false,
             requested_seconds: None,
+            load: Vec::new(),
         }
     }
 
@@ -470,6 +538,16 @@ impl RunRecord {
         self.window.end = self.window.end.max(other.window.end);
         self.workers += other.workers;
         self.interrupted |= other.interrupted;
+        // Parallel workers' users and streams add up, second by second.
+        for sample in &other.load {
+            match self.load.binary_search_by_key(&sample.t, |x| x.t) {
+                Ok(i) => {
+                    self.load[i].users += sample.users;
+                    self.load[i].streams += sample.streams;
+                }
+                Err(i) => self.load.insert(i, *sample),
+            }
+        }
         for t in &other.targets {
             if !self.targets.contains(t) {
                 self.targets.push(t.clone());
