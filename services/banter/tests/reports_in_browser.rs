@@ -1,7 +1,9 @@
-//! The HTML report in a real browser (Debian's headless `chromium`, found on
-//! PATH; the test fails without it, as CI installs it): a run of 40 steps in
-//! four journeys, with errors and load samples, loads offline with no console
-//! error, every chart renders non-empty, and no two labels of a chart overlap.
+//! The HTML reports in a real browser (Debian's headless `chromium`, found on
+//! PATH; the test fails without it, as CI installs it): `loadgen`'s run report
+//! of 40 steps in four journeys, with errors and load samples, and `slo
+//! compare`'s report of the same 40 steps against a slower run, load offline
+//! with no console error, every chart renders non-empty, and no two labels of
+//! a chart overlap.
 #![allow(clippy::unwrap_used)]
 
 use std::process::Command;
@@ -12,9 +14,9 @@ use runrecord::{
     ErrorKind, Failure, LoadSample, Percentiles, Profile, RunRecord, Target, Tool, Window,
 };
 
-/// 4 journeys × 10 steps over 60 s: latency drifting up, a burst of 404s and
-/// a few timeouts, users ramping up.
-fn forty_steps() -> RunRecord {
+/// 4 journeys × 10 steps over 60 s: latency drifting up (times `slower`), a
+/// burst of 404s and a few timeouts, users ramping up.
+fn forty_steps(slower: u64) -> RunRecord {
     let start = DateTime::<Utc>::from_timestamp(1_795_255_200, 0).unwrap();
     let mut r = RunRecord::new(
         Tool {
@@ -43,7 +45,7 @@ fn forty_steps() -> RunRecord {
             for t in 0..60i64 {
                 let at = start + chrono::Duration::seconds(t);
                 for n in 0..5u64 {
-                    let ms = 5 + (t as u64) / 4 + n * 3 + k;
+                    let ms = (5 + (t as u64) / 4 + n * 3 + k) * slower;
                     let error = (k == 3 && (20..25).contains(&t) && n == 0)
                         .then_some(ErrorKind::Status)
                         .or((k == 7 && t == 40 && n == 1).then_some(ErrorKind::Timeout));
@@ -114,12 +116,12 @@ window.addEventListener('load', () => {
 });
 </script>"#;
 
-#[test]
-fn the_report_renders_in_headless_chromium() {
-    let html = loadgen::report::html(&forty_steps()).unwrap();
+/// Loads `html` (with the probe) in headless chromium; returns what the probe
+/// found.
+fn probe(html: &str) -> serde_json::Value {
     assert!(
         !html.contains("<script") && !html.contains("src=\"http"),
-        "the report needs no script and no network"
+        "a report needs no script and no network"
     );
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("report.html");
@@ -153,9 +155,42 @@ fn the_report_renders_in_headless_chromium() {
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&");
-    let probe: serde_json::Value = serde_json::from_str(&json).unwrap();
-    println!("{probe}");
+    let found: serde_json::Value = serde_json::from_str(&json).unwrap();
+    println!("{found}");
+    assert_eq!(found["problems"], serde_json::json!([]), "{found}");
+    found
+}
+
+#[test]
+fn the_run_report_renders_in_headless_chromium() {
+    let found = probe(&loadgen::report::html(&forty_steps(1)).unwrap());
     // Steps bar chart, throughput, users, errors, and one chart per step.
-    assert!(probe["charts"].as_u64().unwrap() >= 44, "{probe}");
-    assert_eq!(probe["problems"], serde_json::json!([]), "{probe}");
+    assert!(found["charts"].as_u64().unwrap() >= 44, "{found}");
+}
+
+#[test]
+fn the_compare_report_renders_in_headless_chromium_and_stays_compact() {
+    use slo::compare::{Criterion, Run, compare};
+    let base = forty_steps(1);
+    let cand = forty_steps(2);
+    let c = compare(
+        Run::from_record("base.json", &base),
+        Run::from_record("cand.json", &cand),
+        Criterion::defaults(),
+    );
+    assert_eq!(c.steps.len(), 40);
+    let html = slo::render::html::html(&c).unwrap();
+    let found = probe(&html);
+    assert_eq!(found["charts"], 2, "{found}");
+    // Every step's interval is drawn: a whisker per step.
+    assert!(html.contains("95 % bootstrap interval"));
+    // The Markdown summary: one table line per step before the details.
+    let md = slo::render::compare::markdown(&c);
+    let summary = &md[..md.find("<details>").unwrap()];
+    assert!(summary.lines().count() <= 40 + 12, "{summary}");
+    assert_eq!(
+        summary.matches("| journey-number-").count(),
+        40,
+        "{summary}"
+    );
 }
