@@ -20,12 +20,15 @@ const WORSE: RGBColor = RGBColor(207, 34, 46);
 const BETTER: RGBColor = RGBColor(26, 127, 55);
 const NOISE: RGBColor = RGBColor(140, 140, 140);
 
+/// A step's row of the p95 chart: name, Δ in ms, its interval, meaningful.
+type DeltaRow = (String, f64, Option<(f64, f64)>, Option<bool>);
+
 /// One row per step (so 40 steps stay readable: labels never share a line):
 /// the change of p95 in ms, its 95 % bootstrap interval as a whisker, colored
 /// when the delta is meaningful (red slower, green faster), grey when noise can
 /// explain it.
 fn latency_chart(c: &Comparison) -> Result<String, String> {
-    let rows: Vec<(String, f64, Option<(f64, f64)>, Option<bool>)> = c
+    let rows: Vec<DeltaRow> = c
         .steps
         .iter()
         .map(|s| {
