@@ -146,3 +146,57 @@ async fn a_broken_route_is_diagnosed_from_the_record_and_the_reports() {
     assert_eq!(report.exit_code(), 1);
     assert!(report.summary().contains("(failed: journey-correctness)"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_run_is_marked_and_exits_non_zero() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, broken_friends()).await });
+    let out = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args([
+            "run",
+            "--target-url",
+            &base,
+            "--journey",
+            "seed-benchmark",
+            "--profile",
+            "smoke",
+            "--users",
+            "2",
+            "--warmup",
+            "0s",
+            "--duration",
+            "30s",
+            "--quiet",
+            "--out",
+        ])
+        .arg(out.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    // Ctrl-C, as a user stops a run.
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("the run was interrupted"), "{stderr}");
+    let record = runrecord::RunRecord::read(out.path().join("run.json")).unwrap();
+    assert!(record.interrupted);
+    assert_eq!(record.requested_seconds, Some(30.0));
+    assert!(
+        record.window.seconds() < 10.0,
+        "{}",
+        record.window.seconds()
+    );
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(md.contains("Interrupted run:"), "{md}");
+}
