@@ -191,6 +191,17 @@ async fn run(args: RunArgs) -> ExitCode {
     } else {
         args.journeys
     };
+    // The open model's pool, unless given, must cover the journeys' pauses.
+    let plan = match plan.model {
+        profile::Model::Open { rate, .. } if args.users.is_none() => plan.at_rate(
+            rate,
+            Some(profile::pool_for_iterations(
+                rate,
+                loadgen::run::longest_iteration(&journeys),
+            )),
+        ),
+        _ => plan,
+    };
     if plan.users() < journeys.len() {
         return fail(format!(
             "{} journeys need at least {} users (goose gives each user one journey)",

@@ -105,6 +105,12 @@ pub fn pool_for(rate: f64) -> usize {
     ((rate * 2.0).ceil() as usize).clamp(4, MAX_USERS)
 }
 
+/// Pool size for an open-model rate when iterations last about
+/// `iteration_seconds` (a journey with pauses keeps its user longer).
+pub fn pool_for_iterations(rate: f64, iteration_seconds: f64) -> usize {
+    ((rate * iteration_seconds.max(2.0)).ceil() as usize).clamp(4, MAX_USERS)
+}
+
 impl Plan {
     /// The plan for `profile`, with the user's overrides.
     pub fn new(profile: ProfileName, req: &Request) -> Result<Plan, String> {
@@ -359,6 +365,21 @@ mod tests {
         assert_eq!(p.model, Model::Closed { users: 50 });
         assert_eq!(p.test_plan, "50,5s;50,21s;0,0s");
         assert!(p.warmup >= p.ramp);
+    }
+
+    #[test]
+    fn the_seed_benchmark_profile_is_k6s_ramping_vus() {
+        let p = Plan::new(ProfileName::SeedBenchmark, &Request::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.model, Model::Closed { users: 50 });
+        assert_eq!(p.test_plan, "50,10s;50,60s;0,10s;0,0s");
+        assert_eq!(
+            (p.warmup, p.duration),
+            (Duration::ZERO, Duration::from_secs(80))
+        );
+        // A pausing journey keeps its user longer: a bigger pool for the same rate.
+        assert_eq!(pool_for_iterations(20.0, 4.0), 80);
+        assert_eq!(pool_for_iterations(20.0, 1.0), pool_for(20.0));
     }
 
     #[test]

@@ -359,6 +359,14 @@ pub async fn run_plan(
     Ok(record)
 }
 
+/// The longest iteration among `journeys`, in seconds.
+pub fn longest_iteration(journeys: &[Journey]) -> f64 {
+    journeys
+        .iter()
+        .map(|j| j.iteration_seconds())
+        .fold(0.0, f64::max)
+}
+
 /// Whether a measured window of `measured` seconds falls short of the
 /// `requested` one: the run was stopped (Ctrl-C stops goose gracefully, so the
 /// attack returns as if it had ended). The window closes within milliseconds of
@@ -389,7 +397,8 @@ async fn capacity(
     let mut rate = first;
     for k in 0..cfg.max_stages.max(1) {
         // A pool the user asked for is a floor; it grows with the rate.
-        let pool = crate::profile::pool_for(rate).max(first_pool);
+        let pool = crate::profile::pool_for_iterations(rate, longest_iteration(&cfg.journeys))
+            .max(first_pool);
         let plan = cfg.plan.at_rate(rate, Some(pool));
         let label = format!("stage {} @ {rate:.1}/s ", k + 1);
         if cfg.progress {
