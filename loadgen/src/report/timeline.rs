@@ -60,7 +60,9 @@ fn step_chart(r: &RunRecord, s: &Step) -> Result<Option<String>, String> {
             .x_label_formatter(&|v| format!("{v} s"))
             .draw()
             .map_err(chart_err)?;
-        for (i, color) in [P50, P95, P99].into_iter().enumerate() {
+        // p99 first: with few requests a second p95 often equals p99 and
+        // must stay visible on top of it.
+        for (i, color) in [(2, P99), (1, P95), (0, P50)] {
             chart
                 .draw_series(LineSeries::new(
                     points.iter().map(|(t, v)| (*t, v[i])),
