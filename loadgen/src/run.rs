@@ -1,6 +1,7 @@
 //! One `loadgen run`: check the targets, drive goose through the profile's
 //! plan, measure the window, and write the run record and reports.
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -48,6 +49,10 @@ pub struct RunOutput {
     pub files: Vec<PathBuf>,
     /// Capacity only: the highest rate that met the SLO.
     pub capacity: Option<Capacity>,
+    /// Every request sent during the (last) run by service, warm-up and the
+    /// plan's last second included: what the platform's own counters saw, for
+    /// checking that the client and the servers agree.
+    pub sent_per_service: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -167,6 +172,14 @@ pub async fn run(cfg: &RunConfig) -> anyhow::Result<RunOutput> {
         server.abort();
     }
     let (record, capacity) = result?;
+    let mut sent_per_service = BTreeMap::new();
+    if let Some((recorder, _)) = live.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        for step in recorder.step_totals() {
+            if let Some(service) = step.id.and_then(|id| id.service) {
+                *sent_per_service.entry(service.to_owned()).or_default() += step.requests;
+            }
+        }
+    }
     let mut files = Vec::new();
     if let Some(out) = &cfg.out {
         files = write_outputs(&record, out)?;
@@ -175,6 +188,7 @@ pub async fn run(cfg: &RunConfig) -> anyhow::Result<RunOutput> {
         record,
         files,
         capacity,
+        sent_per_service,
     })
 }
 

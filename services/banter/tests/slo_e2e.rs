@@ -12,6 +12,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use loadgen::Journey;
 use runrecord::{ErrorKind, Profile, RunRecord, Target, Tool, Window};
 use serde_json::{Value, json};
 use slo::check::{Report, Verdict, check};
@@ -419,6 +420,99 @@ async fn prometheus_and_scrape_agree_on_the_platform() {
         .unwrap();
     assert!(err.0.contains("cannot reach Prometheus"), "{err}");
 
+    drop(prom);
+    app.stop().await;
+}
+
+/// Per service, under loadgen's three journeys: what the client sent, what the
+/// platform's /metrics counted (scrape between two snapshots) and what
+/// Prometheus counted agree; the run record's window (warm-up and the plan's
+/// tail left out) holds no more than what was sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_service_counts_the_same_requests_in_every_source() {
+    use loadgen::profile::{Plan, ProfileName, Request};
+    let app = Banter::start(&[], &[]).await;
+    let target = app.base.trim_start_matches("http://").to_owned();
+    let prom = Prometheus::start(&target).await;
+    prom.wait_for_job("banter", 1).await;
+    // Every route's series exists before the window: one short run first.
+    let config = |seconds| loadgen::RunConfig {
+        targets: loadgen::target::Targets::single(&app.base).unwrap(),
+        journeys: Journey::ALL.to_vec(),
+        plan: Plan::new(
+            ProfileName::Smoke,
+            &Request {
+                users: Some(6),
+                duration: Some(Duration::from_secs(seconds)),
+                warmup: Some(Duration::ZERO),
+                ..Request::default()
+            },
+        )
+        .unwrap(),
+        settings: Default::default(),
+        out: None,
+        metrics_port: None,
+        progress: false,
+        slo_spec: None,
+        max_stages: 1,
+        rate_factor: 1.5,
+    };
+    loadgen::run(&config(2)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    let before = Snapshot::scrape(std::slice::from_ref(&app.base))
+        .await
+        .unwrap();
+    let from = Utc::now();
+    let output = loadgen::run(&config(8)).await.unwrap();
+    // Streams closed by the run's end finish on the server a moment later.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let to = Utc::now();
+    let after = Snapshot::scrape(std::slice::from_ref(&app.base))
+        .await
+        .unwrap();
+
+    let mut spec = slo::objectives::builtin();
+    spec.slos
+        .retain(|s| s.name.ends_with("-availability") && s.service.is_some());
+    let scrape = ScrapeSource::from_snapshots(Some(&before), &after).unwrap();
+    let via_scrape = check(&spec, "built in", &scrape).await;
+    let via_prom = check(
+        &spec,
+        "built in",
+        &PrometheusSource::connect(&prom.url, from, to)
+            .await
+            .unwrap(),
+    )
+    .await;
+    let via_run = slo::objectives::check_run(&spec, "built in", &output.record, "run").await;
+    for (i, slo) in spec.slos.iter().enumerate() {
+        let service = slo.service.clone().unwrap();
+        let total = |r: &Report| r.outcomes[i].measurement.as_ref().unwrap().total.unwrap();
+        let sent = output.sent_per_service[&service] as f64;
+        // The scrape's counts come back through a rate × window: round them.
+        let (s, p, w) = (
+            total(&via_scrape).round(),
+            total(&via_prom),
+            total(&via_run),
+        );
+        println!(
+            "{service}: sent {sent}, scrape {s}, prometheus {p:.1} ({:+.1} %), run record window {w}",
+            (p - s) / s * 100.0
+        );
+        // Only requests in flight when the run stopped may be missing on the server.
+        assert!(
+            s <= sent && sent - s <= 6.0,
+            "{service}: sent {sent}, scraped {s}"
+        );
+        assert!(
+            (p - s).abs() / s < 0.35,
+            "{service}: prometheus {p} vs scrape {s}"
+        );
+        assert!(w <= sent && w > 0.0, "{service}: window {w} vs sent {sent}");
+        // One meaning of availability: the same verdict from every source.
+        assert_eq!(via_scrape.outcomes[i].verdict, via_prom.outcomes[i].verdict);
+    }
     drop(prom);
     app.stop().await;
 }
