@@ -161,12 +161,21 @@ pub async fn check(spec: &Spec, spec_file: &str, source: &dyn Source) -> Report 
                 outcome.measurement = Some(m);
             }
             Ok(m) => {
-                match m.good_ratio {
+                let too_few = m
+                    .total
+                    .filter(|t| *t > 0.0 && (t.round() as u64) < slo.min_events);
+                match m.good_ratio.filter(|_| too_few.is_none()) {
                     None => {
                         outcome.verdict = Verdict::NoData;
-                        let why = match &m.note {
-                            Some(note) => format!("no events in the window: {note}"),
-                            None => format!("no events in the window: {}", source.no_data_hint()),
+                        let why = match (too_few, &m.note) {
+                            (Some(n), _) => format!(
+                                "only {n:.0} events in the window; the objective asks for at least {} (min_events)",
+                                slo.min_events
+                            ),
+                            (None, Some(note)) => format!("no events in the window: {note}"),
+                            (None, None) => {
+                                format!("no events in the window: {}", source.no_data_hint())
+                            }
                         };
                         outcome.message = Some(if slo.required {
                             why

@@ -33,6 +33,8 @@
 //!   that never arrived on a stream). Servers' sources report it as "n/a".
 //! - `required: false` — a window without events for this objective is reported as
 //!   NO DATA without failing the check (default `true`: no data exits 2).
+//! - `min_events: N` — fewer than N events in the window is NO DATA too: a p95
+//!   needs enough requests to mean something (default: at least one).
 //!
 //! # One meaning per objective
 //!
@@ -96,6 +98,8 @@ struct RawSlo {
     objective: f64,
     #[serde(default = "yes")]
     required: bool,
+    #[serde(default)]
+    min_events: u64,
     #[serde(default)]
     description: Option<String>,
     #[serde(default)]
@@ -202,6 +206,9 @@ pub struct Slo {
     pub objective: f64,
     /// A window without events fails the check (`required: true`, the default).
     pub required: bool,
+    /// Fewer events than this in the window is "no data" (a p95 of a handful
+    /// of requests is noise); 0, the default, asks for at least one.
+    pub min_events: u64,
     pub description: Option<String>,
     pub labels: BTreeMap<String, String>,
     /// The `service` this objective is about (its `service` label, or the
@@ -499,6 +506,7 @@ impl Spec {
                 name: s.name,
                 objective: s.objective / 100.0,
                 required: s.required,
+                min_events: s.min_events,
                 description: s.description,
                 labels: s.labels,
                 service,

@@ -277,3 +277,35 @@ fn the_help_examples_that_need_only_files_run_as_written() {
     let o = slo_in(dir.path(), &["compare", "main.json", "branch.json"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
+
+#[test]
+fn too_few_events_for_a_p95_is_no_data_not_a_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    full_run(&["seed-benchmark"], 50, 0)
+        .write(dir.path().join("run.json"))
+        .unwrap();
+    let spec = std::fs::read_to_string(SPEC).unwrap().replacen(
+        "  - name: users-latency\n    objective: 95\n",
+        "  - name: users-latency\n    objective: 95\n    min_events: 1000\n",
+        1,
+    );
+    std::fs::write(dir.path().join("min.yaml"), spec).unwrap();
+    let o = slo_in(
+        dir.path(),
+        &[
+            "check",
+            "--spec",
+            "min.yaml",
+            "--run",
+            "run.json",
+            "--slo",
+            "users-latency",
+        ],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("only 200 events in the window; the objective asks for at least 1000"),
+        "{t}"
+    );
+}
