@@ -63,21 +63,29 @@ pub fn message_sent(message: &Message, seq: i64, member_ids: &[i64], streaming: 
 }
 
 pub fn message_edited(message: &Message, seq: i64) -> Event {
-    let payload = MessageEdited {
-        room_id: message.room_id,
-        seq,
-        message: contract(message),
-    };
-    Event::of(SOURCE, message.room_id, &payload)
+    let (room_id, message) = (message.room_id, contract(message));
+    Event::of(
+        SOURCE,
+        room_id,
+        &MessageEdited {
+            room_id,
+            seq,
+            message,
+        },
+    )
 }
 
 pub fn message_deleted(message: &Message, seq: i64) -> Event {
-    let payload = MessageDeleted {
-        room_id: message.room_id,
-        seq,
-        message: contract(message),
-    };
-    Event::of(SOURCE, message.room_id, &payload)
+    let (room_id, message) = (message.room_id, contract(message));
+    Event::of(
+        SOURCE,
+        room_id,
+        &MessageDeleted {
+            room_id,
+            seq,
+            message,
+        },
+    )
 }
 
 pub fn messages_read(room_id: i64, user_id: i64, message_ids: &[String]) -> Event {

@@ -76,11 +76,16 @@ impl SqlUserStore {
         Self { db }
     }
 
-    /// Reads a user back inside `tx` and queues the profile event.
-    async fn publish_profile(tx: &mut Tx, user: &User) -> StoreResult<()> {
-        let (topic, event) = events::profile_updated(user);
+    /// Ends a profile change: the changed row (none when the user does not
+    /// exist) goes out as `UserProfileUpdated` with the change.
+    async fn announce_profile(mut tx: Tx, row: Option<UserRow>) -> StoreResult<Option<User>> {
+        let Some(user) = row.map(User::from) else {
+            return Ok(None);
+        };
+        let (topic, event) = events::profile_updated(&user);
         tx.enqueue(topic, &event).await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(Some(user))
     }
 
     async fn fetch_user(&self, op: &'static str, sql: &str, id: i64) -> StoreResult<Option<User>> {
@@ -212,12 +217,7 @@ impl UserStore for SqlUserStore {
                 .fetch_optional(&mut tx),
         )
         .await?;
-        let Some(user) = row.map(User::from) else {
-            return Ok(None);
-        };
-        Self::publish_profile(&mut tx, &user).await?;
-        tx.commit().await?;
-        Ok(Some(user))
+        Self::announce_profile(tx, row).await
     }
 
     async fn set_image(&self, id: i64, image: &StoredImage) -> StoreResult<Option<User>> {
@@ -249,10 +249,7 @@ impl UserStore for SqlUserStore {
         .bind(now)
         .execute(&mut tx))
         .await?;
-        let user = User::from(row);
-        Self::publish_profile(&mut tx, &user).await?;
-        tx.commit().await?;
-        Ok(Some(user))
+        Self::announce_profile(tx, Some(row)).await
     }
 
     async fn delete_image(&self, id: i64) -> StoreResult<Option<User>> {
@@ -277,12 +274,7 @@ impl UserStore for SqlUserStore {
                 .fetch_optional(&mut tx),
         )
         .await?;
-        let Some(user) = row.map(User::from) else {
-            return Ok(None);
-        };
-        Self::publish_profile(&mut tx, &user).await?;
-        tx.commit().await?;
-        Ok(Some(user))
+        Self::announce_profile(tx, row).await
     }
 
     async fn image(&self, id: i64) -> StoreResult<Option<StoredImage>> {
