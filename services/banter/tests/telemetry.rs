@@ -142,6 +142,22 @@ async fn metrics_and_json_logs_follow_the_contract() {
     assert_eq!(traced["service"], "users");
     assert_eq!(traced["http.response.status_code"], 200);
     assert!(traced["duration_ms"].is_number());
+    assert!(
+        traced.get("error_code").is_none(),
+        "no code on a 200: {traced}"
+    );
+    // An error's line says which error it was, as its body's `code` does.
+    let refused = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["http.route"] == "/api/auth/login" && v["http.response.status_code"] == 401)
+        .expect("the completion line of the wrong-password login");
+    assert!(
+        refused["error_code"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty() && c.chars().all(|c| c.is_ascii_uppercase() || c == '_')),
+        "the 401's code: {refused}"
+    );
     // Lines logged inside a request (not only the completion line) carry the ids.
     let inner = lines
         .iter()

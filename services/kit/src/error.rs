@@ -114,13 +114,19 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// The `code` of an error response, kept on the response for the access log.
+#[derive(Debug, Clone)]
+pub struct ErrorCode(pub String);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let code = ErrorCode(self.code.to_string());
         let body = ErrorBody {
             detail: self.detail,
             code: self.code.into_owned(),
         };
         let mut res = (self.status, axum::Json(body)).into_response();
+        res.extensions_mut().insert(code);
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

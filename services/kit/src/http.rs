@@ -96,11 +96,16 @@ async fn record(State(service): State<&'static str>, req: Request, next: Next) -
 
     span.record("http.response.status_code", status);
     span.record("duration_ms", elapsed.as_secs_f64() * 1000.0);
+    // 4xx and 5xx lines say which error it was (`{detail, code}`'s code).
+    let error_code = response
+        .extensions()
+        .get::<crate::error::ErrorCode>()
+        .map(|c| c.0.as_str());
     if status >= 500 {
         span.record("otel.status_code", "ERROR");
-        span.in_scope(|| tracing::error!("request failed"));
+        span.in_scope(|| tracing::error!(error_code, "request failed"));
     } else {
-        span.in_scope(|| tracing::info!("request completed"));
+        span.in_scope(|| tracing::info!(error_code, "request completed"));
     }
     response
 }
