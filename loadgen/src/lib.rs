@@ -11,6 +11,7 @@
 //! named step; [`recorder::Recorder`] keeps the measured window.
 
 pub mod context;
+pub mod goose_output;
 pub mod journeys;
 pub mod metrics;
 pub mod profile;

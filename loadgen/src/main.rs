@@ -69,6 +69,11 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Print a shell completion script, e.g. `loadgen completions bash > ~/.local/share/bash-completion/completions/loadgen`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args)]
@@ -290,7 +295,17 @@ fn render(record: &PathBuf, out: Option<PathBuf>) -> ExitCode {
     }
 }
 
+fn print_completions(shell: clap_complete::Shell) -> ExitCode {
+    use clap::CommandFactory;
+    // Generated into memory: the generator panics on a failed write.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "loadgen", &mut script);
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
+    sigpipe::reset();
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => {
@@ -306,5 +321,6 @@ fn main() -> ExitCode {
         }
         Command::Merge { records, output } => merge(&records, &output),
         Command::Report { record, out } => render(&record, out),
+        Command::Completions { shell } => print_completions(shell),
     }
 }

@@ -2,10 +2,12 @@
 //! every service in one process on embedded storage; `--target <service>`
 //! runs one service alone (the distributed deployment).
 
+mod completions;
 mod demo;
+mod ports;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use kit::config::{StorageConfig, TelemetryConfig};
 use kit::context::Context;
 use kit::db::Database;
@@ -37,6 +39,8 @@ enum Command {
     /// Start the platform, drive load, check the SLO and write reports
     /// (exit 0: SLO met, 1: breached, 2: could not measure).
     Demo(demo::DemoArgs),
+    /// Print a shell completion script (bash, zsh, fish, …).
+    Completions(completions::CompletionsArgs),
 }
 
 /// Which services this process runs.
@@ -158,7 +162,18 @@ struct ServeArgs {
 }
 
 fn main() -> std::process::ExitCode {
+    sigpipe::reset();
     let cli = Cli::parse();
+    if let Command::Completions(args) = &cli.command {
+        let _ = completions::print(args, Cli::command(), "banter");
+        return std::process::ExitCode::SUCCESS;
+    }
+    if let Command::Demo(args) = &cli.command
+        && let Some(Err(e)) = args.port.map(ports::ensure_free)
+    {
+        eprintln!("error: {e}");
+        return std::process::ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -173,6 +188,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Serve(args) => serve(*args).await.map(|()| 0),
             Command::Demo(args) => demo::run(args).await,
+            Command::Completions(_) => Ok(0),
         }
     });
     match result {
