@@ -4,6 +4,7 @@
 
 mod completions;
 mod demo;
+mod pipe;
 mod ports;
 
 use anyhow::Context as _;
@@ -162,7 +163,7 @@ struct ServeArgs {
 }
 
 fn main() -> std::process::ExitCode {
-    sigpipe::reset();
+    pipe::exit_quietly_when_stdout_closes();
     let cli = Cli::parse();
     if let Command::Completions(args) = &cli.command {
         let _ = completions::print(args, Cli::command(), "banter");
