@@ -816,11 +816,11 @@ fn check_operator_links(d: &Dashboard, problems: &mut Vec<String>) {
             let urls: Vec<&str> = links.iter().filter_map(|l| l["url"].as_str()).collect();
             let title = &p["title"];
             let to_loki = urls.iter().any(|u| {
-                u.contains(r#""datasource":"${loki}""#) && u.contains(r#"service="${service}""#)
+                u.contains(r#""datasource":"${loki}""#) && u.contains(r#"service=\"${service}\""#)
             });
             let to_tempo = urls.iter().any(|u| {
                 u.contains(r#""datasource":"${tempo}""#)
-                    && u.contains(r#"span.service="${service}""#)
+                    && u.contains(r#"span.service=\"${service}\""#)
             });
             if !(to_loki && to_tempo) {
                 problems.push(format!("{f}: panel {title}: no data links to the service's logs (Loki) and traces (Tempo)"));
@@ -996,6 +996,7 @@ async fn the_split_deployment_is_scraped_one_process_per_service() {
         .into_iter()
         .find(|(panel, _, _)| panel == "Targets up")
         .unwrap();
+    let targets_up = substitute(&targets_up, &overview.assignments()[0], "1h");
     let res = prom.api("query", &[("query", targets_up.as_str())]).await;
     assert_eq!(res["data"]["result"][0]["value"][1], "4", "{res}");
     drop(prom);
