@@ -122,37 +122,6 @@ impl Targets {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base_url_serves_every_service_unless_overridden() {
-        let t = Targets::new(
-            Some("http://127.0.0.1:8000/"),
-            [None, None, Some("http://127.0.0.1:8002"), None],
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            t.url(Service::Users, "/api/profile/me"),
-            "http://127.0.0.1:8000/api/profile/me"
-        );
-        assert_eq!(
-            t.url(Service::Chat, "/api/chat-rooms"),
-            "http://127.0.0.1:8002/api/chat-rooms"
-        );
-        assert_eq!(t.distinct().len(), 2);
-    }
-
-    #[test]
-    fn missing_or_bad_urls_are_explained() {
-        let e = Targets::new(None, [Some("http://a:1"), None, None, None]).unwrap_err();
-        assert!(e.contains("friends"), "{e}");
-        let e = Targets::single("localhost:8000").unwrap_err();
-        assert!(e.contains("http"), "{e}");
-    }
-}
-
 /// One line saying why `base` (serving `services`) could not be reached and
 /// what to do about it.
 pub fn unreachable(base: &str, services: &[&str], err: &reqwest::Error) -> String {
@@ -192,4 +161,35 @@ pub fn unreachable(base: &str, services: &[&str], err: &reqwest::Error) -> Strin
         format!("{}; check --target-url", chain.replace('\n', " "))
     };
     format!("cannot reach {base} ({which}): {what_to_do}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_serves_every_service_unless_overridden() {
+        let t = Targets::new(
+            Some("http://127.0.0.1:8000/"),
+            [None, None, Some("http://127.0.0.1:8002"), None],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            t.url(Service::Users, "/api/profile/me"),
+            "http://127.0.0.1:8000/api/profile/me"
+        );
+        assert_eq!(
+            t.url(Service::Chat, "/api/chat-rooms"),
+            "http://127.0.0.1:8002/api/chat-rooms"
+        );
+        assert_eq!(t.distinct().len(), 2);
+    }
+
+    #[test]
+    fn missing_or_bad_urls_are_explained() {
+        let e = Targets::new(None, [Some("http://a:1"), None, None, None]).unwrap_err();
+        assert!(e.contains("friends"), "{e}");
+        let e = Targets::single("localhost:8000").unwrap_err();
+        assert!(e.contains("http"), "{e}");
+    }
 }
