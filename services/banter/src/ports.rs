@@ -8,10 +8,10 @@ pub fn ensure_free(port: u16) -> Result<(), String> {
     match TcpListener::bind((Ipv4Addr::LOCALHOST, port)) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(format!(
-            "port {port} is already in use by another process: pick another --port, or leave it out for a free one"
+            "the platform did not start: port {port} is already in use by another process; pick another --port, or leave it out for a free one"
         )),
         Err(e) => Err(format!(
-            "cannot listen on 127.0.0.1:{port} ({e}): pick another --port"
+            "the platform did not start: cannot listen on 127.0.0.1:{port} ({e}); pick another --port"
         )),
     }
 }

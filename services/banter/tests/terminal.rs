@@ -230,7 +230,7 @@ fn demo_refuses_a_taken_port_before_any_load() {
     assert_eq!(
         err.trim(),
         format!(
-            "error: port {port} is already in use by another process: pick another --port, or leave it out for a free one"
+            "error: the platform did not start: port {port} is already in use by another process; pick another --port, or leave it out for a free one"
         )
     );
     assert!(
