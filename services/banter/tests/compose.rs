@@ -53,24 +53,25 @@ fn strings(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `Self::Users => 8005` in the binary's `Target::default_port`: the ports
-/// the services listen on unless told otherwise.
+/// The ports the services listen on unless told otherwise, as the binary's
+/// own `serve --help` lists them from its module table
+/// (`  users: Users Service (port 8005)`).
 fn default_ports() -> BTreeMap<String, u16> {
-    let main = read("services/banter/src/main.rs");
-    let body = &main[main.find("fn default_port").unwrap()..];
-    let body = &body[..body.find("\n    }\n").unwrap()];
-    let ports: BTreeMap<String, u16> = body
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_banter"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    let ports: BTreeMap<String, u16> = help
         .lines()
         .filter_map(|l| {
-            let (name, port) = l.trim().strip_prefix("Self::")?.split_once(" => ")?;
-            Some((
-                name.to_lowercase(),
-                port.trim_end_matches(',').parse().ok()?,
-            ))
+            let (name, rest) = l.trim().split_once(": ")?;
+            let port = rest.rsplit_once("(port ")?.1.strip_suffix(')')?;
+            Some((name.to_owned(), port.parse().ok()?))
         })
         .filter(|(name, _)| name != "all")
         .collect();
-    assert_eq!(ports.len(), 4, "four services in {body}");
+    assert_eq!(ports.len(), 4, "four services in {help}");
     ports
 }
 

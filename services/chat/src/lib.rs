@@ -12,21 +12,15 @@ pub mod events;
 pub mod http;
 pub mod store;
 
-use kit::context::Context;
-use kit::db::Database;
+use kit::db::{Database, Migrations};
 use kit::events::topics::{FRIEND_EVENTS, MESSAGE_EVENTS, USER_EVENTS};
-use kit::events::{BusError, ConsumerSpec, Relay, RelayHandle};
-use kit::health::DatabaseCheck;
+use kit::module::{BuildError, Consumer, Deps, Module};
 use kit::sse::Hub;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The `service` label and the `source` of chat's events.
 pub const SERVICE: &str = "chat";
-/// What `/health` reports when chat runs alone.
-pub const TITLE: &str = "Chat Service";
-/// Default port of `banter serve --target chat`.
-pub const DEFAULT_PORT: u16 = 8002;
 
 /// Settings of the chat service.
 #[derive(clap::Args, Debug, Clone)]
@@ -62,34 +56,23 @@ pub struct Chat {
     pub keep_alive: Duration,
     /// Ends streams when the process shuts down.
     pub shutdown: tokio_util::sync::CancellationToken,
-    relay: Mutex<Option<Relay>>,
-    relay_handle: RelayHandle,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    #[error("chat database: {0}")]
-    Store(#[from] store::StoreError),
-    #[error("chat database (event tables): {0}")]
-    Events(#[from] sqlx::migrate::MigrateError),
-}
+#[async_trait::async_trait]
+impl Module for Chat {
+    const NAME: &'static str = SERVICE;
+    const TITLE: &'static str = "Chat Service";
+    const PORT: u16 = 8002;
+    type Config = Config;
 
-impl Chat {
-    /// Migrates the database and prepares (without starting) the outbox relay.
-    pub async fn build(
-        config: &Config,
-        db: Database,
-        ctx: &Context,
-    ) -> Result<Arc<Self>, BuildError> {
-        let store: Arc<dyn store::ChatStore> = match &db {
-            Database::Sqlite(pool) => {
-                Arc::new(store::SqliteChatStore::migrate(pool.clone()).await?)
-            }
-            Database::Postgres(pool) => Arc::new(store::PgChatStore::migrate(pool.clone()).await?),
-        };
-        kit::events::migrate(&db).await?;
-        let relay = Relay::new(db.clone(), ctx.bus.clone(), SERVICE);
-        let relay_handle = relay.handle();
+    fn migrations() -> Migrations {
+        kit::migrations!()
+    }
+
+    /// Migrates the database and picks where "who streams which room" lives.
+    async fn build(config: &Config, deps: Deps<'_>) -> Result<Arc<Self>, BuildError> {
+        let Deps { db, ctx } = deps;
+        let store: Arc<dyn store::ChatStore> = Arc::new(store::SqlChatStore::new(db.clone()));
         let keep_alive = Duration::from_secs(config.keep_alive_secs);
         let streaming: Arc<dyn events::Streaming> = match &ctx.redis {
             // Two keep-alives: a stream's entry outlives one missed refresh.
@@ -109,52 +92,32 @@ impl Chat {
             users: ctx.users.clone(),
             keep_alive,
             shutdown: ctx.shutdown.clone(),
-            relay: Mutex::new(Some(relay)),
-            relay_handle,
         }))
     }
 
-    /// Starts the consumers: the users and blocks read models (durable) and
-    /// the live feed of this process's room streams.
-    pub async fn subscribe(self: &Arc<Self>, ctx: &Context) -> Result<(), BusError> {
-        ConsumerSpec::durable(SERVICE, USER_EVENTS, SERVICE, self.db.clone())
-            .spawn(ctx, Arc::new(events::UsersModel(self.store.clone())))
-            .await?;
-        ConsumerSpec::durable(SERVICE, FRIEND_EVENTS, SERVICE, self.db.clone())
-            .spawn(ctx, Arc::new(events::BlocksModel(self.store.clone())))
-            .await?;
-        ConsumerSpec::live(SERVICE, MESSAGE_EVENTS, "sse")
-            .spawn(ctx, Arc::new(events::LiveRooms(self.hub.clone())))
-            .await?;
-        Ok(())
+    fn routes(self: &Arc<Self>) -> (axum::Router, utoipa::openapi::OpenApi) {
+        http::router(self.clone())
     }
 
-    /// Starts publishing the outbox (once; later calls do nothing).
-    pub fn start_relay(&self, ctx: &Context) {
-        let relay = self.relay.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(relay) = relay {
-            relay.spawn(ctx);
-        }
-    }
-
-    /// Tells the relay a transaction with events just committed.
-    pub fn published(&self) {
-        self.relay_handle.wake();
-    }
-
-    /// The service as the platform composes it.
-    pub fn service(self: &Arc<Self>) -> kit::platform::Service {
-        let db = self.db.clone();
-        kit::telemetry::metrics::on_scrape(move || db.record_pool_metrics(SERVICE));
-        let (router, openapi) = http::router(self.clone());
-        kit::platform::Service {
-            name: SERVICE,
-            router: kit::http::observe(router, SERVICE),
-            openapi,
-            checks: vec![Arc::new(DatabaseCheck {
-                name: "chat_db".into(),
-                db: self.db.clone(),
-            })],
-        }
+    /// The users and blocks read models (durable) and the live feed of this
+    /// process's room streams.
+    fn consumers(self: &Arc<Self>) -> Vec<Consumer> {
+        vec![
+            Consumer::durable(
+                USER_EVENTS,
+                SERVICE,
+                Arc::new(events::UsersModel(self.store.clone())),
+            ),
+            Consumer::durable(
+                FRIEND_EVENTS,
+                SERVICE,
+                Arc::new(events::BlocksModel(self.store.clone())),
+            ),
+            Consumer::live(
+                MESSAGE_EVENTS,
+                "sse",
+                Arc::new(events::LiveRooms(self.hub.clone())),
+            ),
+        ]
     }
 }

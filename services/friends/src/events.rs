@@ -6,115 +6,84 @@ use crate::SERVICE;
 use crate::domain::{Friendship, Status, UserRecord, pair_key};
 use crate::store::FriendStore;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use contracts::{
+    Contract, FriendDeleted, FriendRequestAccepted, FriendRequestCancelled, FriendRequestRejected,
+    FriendRequestSent, UserBlocked, UserOnlineStatusChanged, UserProfileUpdated, UserRegistered,
+    UserUnblocked,
+};
 use kit::events::{Event, Handler, HandlerError};
-use serde::Deserialize;
-use serde_json::json;
 use std::sync::Arc;
 
 pub use kit::events::topics::FRIEND_EVENTS as TOPIC;
 
-pub const FRIEND_REQUEST_SENT: &str = "FriendRequestSent";
-pub const FRIEND_REQUEST_ACCEPTED: &str = "FriendRequestAccepted";
-pub const FRIEND_REQUEST_REJECTED: &str = "FriendRequestRejected";
-pub const FRIEND_REQUEST_CANCELLED: &str = "FriendRequestCancelled";
-pub const FRIEND_DELETED: &str = "FriendDeleted";
-pub const USER_BLOCKED: &str = "UserBlocked";
-pub const USER_UNBLOCKED: &str = "UserUnblocked";
-
-fn pair_event(kind: &str, a: i64, b: i64, data: serde_json::Value) -> Event {
-    Event::new(kind, SERVICE, pair_key(a, b), data)
+fn pair_event<C: contracts::Contract>(a: i64, b: i64, payload: &C) -> Event {
+    Event::of(SERVICE, pair_key(a, b), payload)
 }
 
 pub fn request_sent(f: &Friendship) -> Event {
-    pair_event(
-        FRIEND_REQUEST_SENT,
-        f.requester_id,
-        f.addressee_id,
-        json!({
-            "friendship_id": f.id,
-            "requester_id": f.requester_id,
-            "addressee_id": f.addressee_id,
-            "message": f.message,
-            "created_at": f.created_at,
-        }),
-    )
+    let payload = FriendRequestSent {
+        friendship_id: f.id,
+        requester_id: f.requester_id,
+        addressee_id: f.addressee_id,
+        message: f.message.clone(),
+        created_at: f.created_at,
+    };
+    pair_event(f.requester_id, f.addressee_id, &payload)
 }
 
 /// `FriendRequestAccepted` or `FriendRequestRejected`, after the answer.
 pub fn request_answered(f: &Friendship) -> Event {
-    let kind = if f.status == Status::Accepted {
-        FRIEND_REQUEST_ACCEPTED
+    let (friendship_id, requester_id, addressee_id) = (f.id, f.requester_id, f.addressee_id);
+    if f.status == Status::Accepted {
+        let payload = FriendRequestAccepted {
+            friendship_id,
+            requester_id,
+            addressee_id,
+        };
+        pair_event(requester_id, addressee_id, &payload)
     } else {
-        FRIEND_REQUEST_REJECTED
-    };
-    pair_event(kind, f.requester_id, f.addressee_id, request_data(f))
+        let payload = FriendRequestRejected {
+            friendship_id,
+            requester_id,
+            addressee_id,
+        };
+        pair_event(requester_id, addressee_id, &payload)
+    }
 }
 
 pub fn request_cancelled(f: &Friendship) -> Event {
-    pair_event(
-        FRIEND_REQUEST_CANCELLED,
-        f.requester_id,
-        f.addressee_id,
-        request_data(f),
-    )
+    let payload = FriendRequestCancelled {
+        friendship_id: f.id,
+        requester_id: f.requester_id,
+        addressee_id: f.addressee_id,
+    };
+    pair_event(f.requester_id, f.addressee_id, &payload)
 }
 
 /// The friendship ended; `by` is who ended it.
 pub fn friend_deleted(f: &Friendship, by: i64) -> Event {
-    pair_event(
-        FRIEND_DELETED,
-        f.requester_id,
-        f.addressee_id,
-        json!({ "friendship_id": f.id, "user_id": by, "friend_id": f.other(by) }),
-    )
+    let payload = FriendDeleted {
+        friendship_id: f.id,
+        user_id: by,
+        friend_id: f.other(by),
+    };
+    pair_event(f.requester_id, f.addressee_id, &payload)
 }
 
-pub fn user_blocked(blocker: i64, blocked: i64) -> Event {
-    pair_event(
-        USER_BLOCKED,
-        blocker,
-        blocked,
-        json!({ "blocker_id": blocker, "blocked_id": blocked }),
-    )
+pub fn user_blocked(blocker_id: i64, blocked_id: i64) -> Event {
+    let payload = UserBlocked {
+        blocker_id,
+        blocked_id,
+    };
+    pair_event(blocker_id, blocked_id, &payload)
 }
 
-pub fn user_unblocked(blocker: i64, blocked: i64) -> Event {
-    pair_event(
-        USER_UNBLOCKED,
-        blocker,
-        blocked,
-        json!({ "blocker_id": blocker, "blocked_id": blocked }),
-    )
-}
-
-fn request_data(f: &Friendship) -> serde_json::Value {
-    json!({
-        "friendship_id": f.id,
-        "requester_id": f.requester_id,
-        "addressee_id": f.addressee_id,
-    })
-}
-
-#[derive(Debug, Deserialize)]
-struct UserRegistered {
-    user_id: i64,
-    email: String,
-    username: String,
-    display_name: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct UserProfileUpdated {
-    user_id: i64,
-    username: Option<String>,
-    display_name: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct UserOnlineStatusChanged {
-    user_id: i64,
-    last_seen_at: Option<DateTime<Utc>>,
+pub fn user_unblocked(blocker_id: i64, blocked_id: i64) -> Event {
+    let payload = UserUnblocked {
+        blocker_id,
+        blocked_id,
+    };
+    pair_event(blocker_id, blocked_id, &payload)
 }
 
 /// Keeps the users read model (names and emails for lists, existence checks
@@ -130,7 +99,7 @@ impl Handler for UserDirectory {
         // replays after a crash never roll a user back.
         let version = event.time.timestamp_micros();
         let outcome = match event.kind.as_str() {
-            "UserRegistered" => {
+            UserRegistered::KIND => {
                 let e: UserRegistered = event.data()?;
                 let user = UserRecord {
                     user_id: e.user_id,
@@ -140,18 +109,18 @@ impl Handler for UserDirectory {
                 };
                 self.store.upsert_user(&user, version).await
             }
-            "UserProfileUpdated" => {
+            UserProfileUpdated::KIND => {
                 let e: UserProfileUpdated = event.data()?;
                 self.store
                     .update_user_profile(
                         e.user_id,
-                        e.username.as_deref(),
+                        Some(&e.username),
                         e.display_name.as_deref(),
                         version,
                     )
                     .await
             }
-            "UserOnlineStatusChanged" => {
+            UserOnlineStatusChanged::KIND => {
                 let e: UserOnlineStatusChanged = event.data()?;
                 match e.last_seen_at {
                     Some(at) => self.store.touch_user_last_seen(e.user_id, at).await,
@@ -168,6 +137,8 @@ impl Handler for UserDirectory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Utc;
+    use serde_json::json;
 
     #[test]
     fn events_name_the_pair_and_carry_the_contract_fields() {
@@ -183,16 +154,16 @@ mod tests {
             deleted_at: None,
         };
         let sent = request_sent(&f);
-        assert_eq!(sent.kind, FRIEND_REQUEST_SENT);
+        assert_eq!(sent.kind, FriendRequestSent::KIND);
         assert_eq!(sent.source, "friends");
         assert_eq!(sent.subject, "2:5");
         assert_eq!(sent.data["requester_id"], 5);
         assert_eq!(sent.data["addressee_id"], 2);
         assert_eq!(sent.data["message"], "hi");
         f.status = Status::Accepted;
-        assert_eq!(request_answered(&f).kind, FRIEND_REQUEST_ACCEPTED);
+        assert_eq!(request_answered(&f).kind, FriendRequestAccepted::KIND);
         f.status = Status::Rejected;
-        assert_eq!(request_answered(&f).kind, FRIEND_REQUEST_REJECTED);
+        assert_eq!(request_answered(&f).kind, FriendRequestRejected::KIND);
         let deleted = friend_deleted(&f, 2);
         assert_eq!(
             deleted.data,

@@ -42,11 +42,10 @@ both!(
 );
 
 async fn unpublished(db: &Database) -> i64 {
-    let sql = "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL";
-    match db {
-        Database::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
-        Database::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
-    }
+    kit::db::query_scalar("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
+        .fetch_one(db)
+        .await
+        .unwrap()
 }
 
 async fn committed_requests_wait_in_the_outbox_for_a_relay(app: TestApp) {

@@ -16,6 +16,7 @@ pub mod events;
 pub mod extract;
 pub mod health;
 pub mod http;
+pub mod module;
 pub mod platform;
 pub mod ratelimit;
 pub mod redis;

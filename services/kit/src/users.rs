@@ -7,6 +7,7 @@
 //! model to hear of the user.
 
 use std::future::Future;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use url::Url;
 
@@ -15,10 +16,20 @@ use url::Url;
 const CATCH_UP: Duration = Duration::from_secs(3);
 const POLL: Duration = Duration::from_millis(20);
 
-/// The users service's HTTP API, when this process does not run it.
+/// Answers "does this user exist?" for the users service when it runs in
+/// this process (it registers itself with [`UsersDirectory::serve_locally`]).
+#[async_trait::async_trait]
+pub trait LocalUsers: Send + Sync {
+    /// `None` when the answer is not known (the database failed).
+    async fn exists(&self, user_id: i64) -> Option<bool>;
+}
+
+/// The owner of who exists: the users service in this process, or its HTTP
+/// API when this process does not run it. Clones share the local owner.
 #[derive(Clone, Default)]
 pub struct UsersDirectory {
     owner: Option<(Url, reqwest::Client)>,
+    local: Arc<OnceLock<Arc<dyn LocalUsers>>>,
 }
 
 impl UsersDirectory {
@@ -32,16 +43,28 @@ impl UsersDirectory {
                 .ok()
                 .map(|client| (url, client))
         });
-        Self { owner }
+        Self {
+            owner,
+            local: Arc::default(),
+        }
     }
 
-    /// Whether the users service says `user_id` exists (asked with the
-    /// caller's `token`); `None` when there is no owner to ask or it does not
-    /// answer.
+    /// Makes the users service of this process the owner every clone asks
+    /// (in process, without HTTP). The first registration wins.
+    pub fn serve_locally(&self, users: Arc<dyn LocalUsers>) {
+        let _ = self.local.set(users);
+    }
+
+    /// Whether the users service says `user_id` exists (in process, or asked
+    /// over HTTP with the caller's `token`); `None` when there is no owner to
+    /// ask or it does not answer.
     pub async fn exists(&self, user_id: i64, token: &str) -> Option<bool> {
         #[derive(serde::Deserialize)]
         struct Exists {
             exists: bool,
+        }
+        if let Some(local) = self.local.get() {
+            return local.exists(user_id).await;
         }
         let (base, client) = self.owner.as_ref()?;
         let url = base.join(&format!("api/users/{user_id}/exists")).ok()?;

@@ -9,8 +9,7 @@ use kit::context::Context;
 use kit::db::Database;
 use kit::events::kafka::KafkaCheck;
 use kit::events::{
-    Bus, ConsumerSpec, Enqueue, Event, Handler, HandlerError, Inbox, KafkaBus, KafkaConfig, Relay,
-    StartFrom,
+    Bus, ConsumerSpec, Event, Handler, HandlerError, Inbox, KafkaBus, KafkaConfig, Relay, StartFrom,
 };
 use kit::health::Check;
 use serde_json::json;
@@ -271,10 +270,7 @@ async fn lag_is_the_high_watermark_minus_the_committed_offset() {
 /// Writes one event into the outbox in its own transaction, as a service
 /// request does.
 async fn enqueue(db: &Database, topic: &str, event: &Event) {
-    let Database::Sqlite(pool) = db else {
-        unreachable!()
-    };
-    let mut tx = pool.begin().await.unwrap();
+    let mut tx = db.begin().await.unwrap();
     tx.enqueue(topic, event).await.unwrap();
     tx.commit().await.unwrap();
 }
@@ -342,13 +338,11 @@ async fn a_ten_second_broker_outage_delays_events_but_loses_none() {
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(counting.twice(), Vec::<i64>::new(), "handled twice");
-    let Database::Sqlite(pool) = &producer_db else {
-        unreachable!()
-    };
-    let backlog: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let backlog: i64 =
+        kit::db::query_scalar("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(&producer_db)
+            .await
+            .unwrap();
     assert_eq!(backlog, 0, "outbox drained");
     assert_eq!(KafkaCheck(bus.clone()).check().await, Ok(()));
     ctx.stop(Duration::from_secs(10)).await;

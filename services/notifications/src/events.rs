@@ -9,75 +9,34 @@
 use crate::domain::{self, KnownUser, Notification, NotificationView};
 use crate::store::NotificationStore;
 use async_trait::async_trait;
-use kit::events::{Event, Handler, HandlerError, RelayHandle};
+use contracts::{
+    Contract, FriendRequestAccepted, FriendRequestSent, MessageSent, NotificationCreated,
+    NotificationPayload, UserProfileUpdated, UserRegistered,
+};
+use kit::events::{Event, Handler, HandlerError};
 use kit::sse::{Hub, Item};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::sync::Arc;
 
 /// SSE event name of a new notification.
 pub const SSE_EVENT: &str = "notification.created";
 
-#[derive(Debug, Deserialize)]
-pub struct UserChanged {
-    pub user_id: i64,
-    pub username: String,
-    #[serde(default)]
-    pub display_name: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct FriendRequestSent {
-    pub friendship_id: i64,
-    pub requester_id: i64,
-    pub addressee_id: i64,
-    #[serde(default)]
-    pub message: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct FriendRequestAccepted {
-    pub friendship_id: i64,
-    pub requester_id: i64,
-    pub addressee_id: i64,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct MessageSent {
-    pub room_id: i64,
-    #[serde(default)]
-    pub room_type: Option<String>,
-    #[serde(default)]
-    pub seq: i64,
-    pub sender_id: i64,
-    pub member_ids: Vec<i64>,
-    #[serde(default)]
-    pub streaming_user_ids: Vec<i64>,
-    /// The message as SPEC §2 shows it; only `id` and `content` matter here.
-    pub message: Value,
-}
-
-/// Payload of `NotificationCreated`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct NotificationCreated {
-    pub user_id: i64,
-    pub seq: i64,
-    pub notification: NotificationView,
-}
-
 /// The outbox event announcing `n`.
 pub fn created(n: &Notification) -> Event {
+    let view = NotificationView::from(n);
     let payload = NotificationCreated {
         user_id: n.user_id,
         seq: n.seq,
-        notification: NotificationView::from(n),
+        notification: NotificationPayload {
+            id: view.id,
+            kind: view.kind.as_str().to_owned(),
+            title: view.title,
+            body: view.body,
+            data: view.data,
+            is_read: view.is_read,
+            created_at: view.created_at,
+        },
     };
-    Event::new(
-        "NotificationCreated",
-        crate::SERVICE,
-        n.user_id,
-        serde_json::to_value(payload).unwrap_or_default(),
-    )
+    Event::of(crate::SERVICE, n.user_id, &payload)
 }
 
 /// The SSE item of a stored notification.
@@ -100,7 +59,6 @@ fn transient(e: crate::store::StoreError) -> HandlerError {
 /// Turns user, friend and message events into notifications.
 pub struct Inbound {
     pub store: Arc<dyn NotificationStore>,
-    pub relay: RelayHandle,
 }
 
 impl Inbound {
@@ -116,7 +74,6 @@ impl Inbound {
             .await
             .map_err(transient)?;
         if !created.is_empty() {
-            self.relay.wake();
             tracing::debug!(count = created.len(), kind = %event.kind, "notifications created");
         }
         Ok(())
@@ -127,23 +84,29 @@ impl Inbound {
 impl Handler for Inbound {
     async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
         match event.kind.as_str() {
-            "UserRegistered" | "UserProfileUpdated" => {
-                let u: UserChanged = event.data()?;
-                let username = domain::clean_name(&u.username);
-                if u.user_id <= 0 || username.is_empty() {
+            UserRegistered::KIND | UserProfileUpdated::KIND => {
+                let (user_id, username, display_name) = if event.is::<UserRegistered>() {
+                    let e: UserRegistered = event.data()?;
+                    (e.user_id, e.username, e.display_name)
+                } else {
+                    let e: UserProfileUpdated = event.data()?;
+                    (e.user_id, e.username, e.display_name)
+                };
+                let username = domain::clean_name(&username);
+                if user_id <= 0 || username.is_empty() {
                     return Err(HandlerError::Permanent(format!(
                         "{}: user_id and username are required",
                         event.kind
                     )));
                 }
                 let user = KnownUser {
-                    user_id: u.user_id,
+                    user_id,
                     username,
-                    display_name: u.display_name.as_deref().map(domain::clean_name),
+                    display_name: display_name.as_deref().map(domain::clean_name),
                 };
                 self.store.upsert_user(&user).await.map_err(transient)
             }
-            "FriendRequestSent" => {
+            FriendRequestSent::KIND => {
                 let r: FriendRequestSent = event.data()?;
                 let name = self.name(r.requester_id).await?;
                 let draft = domain::friend_request(
@@ -156,7 +119,7 @@ impl Handler for Inbound {
                 .map_err(unprocessable)?;
                 self.store(event, &[draft]).await
             }
-            "FriendRequestAccepted" => {
+            FriendRequestAccepted::KIND => {
                 let r: FriendRequestAccepted = event.data()?;
                 let name = self.name(r.addressee_id).await?;
                 let draft =
@@ -164,20 +127,15 @@ impl Handler for Inbound {
                         .map_err(unprocessable)?;
                 self.store(event, &[draft]).await
             }
-            "MessageSent" => {
+            MessageSent::KIND => {
                 let m: MessageSent = event.data()?;
-                let message_id = match &m.message["id"] {
-                    Value::String(s) => s.clone(),
-                    Value::Number(n) => n.to_string(),
-                    _ => String::new(),
-                };
                 let sent = domain::SentMessage {
                     room_id: m.room_id,
-                    room_type: m.room_type.as_deref().unwrap_or("direct"),
+                    room_type: &m.room_type,
                     seq: m.seq,
                     sender_id: m.sender_id,
-                    message_id: &message_id,
-                    content: m.message["content"].as_str().unwrap_or_default(),
+                    message_id: &m.message.id,
+                    content: &m.message.content,
                 };
                 let recipients =
                     domain::message_recipients(&m.member_ids, m.sender_id, &m.streaming_user_ids);
@@ -199,7 +157,7 @@ pub struct Fanout {
 #[async_trait]
 impl Handler for Fanout {
     async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
-        if event.kind != "NotificationCreated" {
+        if !event.is::<NotificationCreated>() {
             return Ok(());
         }
         let created: NotificationCreated = event.data()?;

@@ -15,13 +15,12 @@ pub mod http;
 pub mod store;
 
 use kit::auth::TokenVerifier;
-use kit::context::Context;
-use kit::db::Database;
+use kit::db::{Database, Migrations};
 use kit::events::topics::{FRIEND_EVENTS, MESSAGE_EVENTS, NOTIFICATION_EVENTS, USER_EVENTS};
-use kit::events::{BusError, ConsumerSpec, Event, Handler, HandlerError, Relay, RelayHandle};
-use kit::health::DatabaseCheck;
+use kit::events::{Event, Handler, HandlerError};
+use kit::module::{BuildError, Consumer, Deps, Module};
 use kit::sse::Hub;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -57,35 +56,23 @@ pub struct Notifications {
     pub hub: Arc<Hub<i64>>,
     pub keep_alive: Duration,
     pub shutdown: CancellationToken,
-    relay_handle: RelayHandle,
-    relay: Mutex<Option<Relay>>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    #[error("notifications database: {0}")]
-    Store(#[from] store::StoreError),
-}
+#[async_trait::async_trait]
+impl Module for Notifications {
+    const NAME: &'static str = SERVICE;
+    const TITLE: &'static str = "Notifications Service";
+    const PORT: u16 = 8004;
+    type Config = Config;
 
-impl Notifications {
-    /// Migrates the database (the kit's event tables included).
-    pub async fn build(
-        config: &Config,
-        db: Database,
-        ctx: &Context,
-    ) -> Result<Arc<Self>, BuildError> {
-        kit::events::migrate(&db)
-            .await
-            .map_err(store::StoreError::from)?;
-        let store: Arc<dyn store::NotificationStore> = match &db {
-            Database::Sqlite(pool) => {
-                Arc::new(store::SqliteNotificationStore::migrate(pool.clone()).await?)
-            }
-            Database::Postgres(pool) => {
-                Arc::new(store::PgNotificationStore::migrate(pool.clone()).await?)
-            }
-        };
-        let relay = Relay::new(db.clone(), ctx.bus.clone(), SERVICE);
+    fn migrations() -> Migrations {
+        kit::migrations!()
+    }
+
+    async fn build(config: &Config, deps: Deps<'_>) -> Result<Arc<Self>, BuildError> {
+        let Deps { db, ctx } = deps;
+        let store: Arc<dyn store::NotificationStore> =
+            Arc::new(store::SqlNotificationStore::new(db.clone()));
         Ok(Arc::new(Self {
             store,
             db,
@@ -93,62 +80,38 @@ impl Notifications {
             hub: Arc::new(Hub::default()),
             keep_alive: Duration::from_secs(config.keep_alive_secs),
             shutdown: ctx.shutdown.clone(),
-            relay_handle: relay.handle(),
-            relay: Mutex::new(Some(relay)),
         }))
     }
 
-    fn inbound(&self) -> events::Inbound {
-        events::Inbound {
-            store: self.store.clone(),
-            relay: self.relay_handle.clone(),
-        }
+    fn routes(self: &Arc<Self>) -> (axum::Router, utoipa::openapi::OpenApi) {
+        http::router(self.clone())
     }
 
-    /// Starts the consumers: users, friend and message events into
-    /// notifications (durable), and `notification.events` into this
-    /// process's SSE connections (live).
-    pub async fn subscribe(self: &Arc<Self>, ctx: &Context) -> Result<(), BusError> {
+    /// Other services' events become notifications (durable); new
+    /// notifications fan out to this process's streams (live).
+    fn consumers(self: &Arc<Self>) -> Vec<Consumer> {
         let inbound: Arc<dyn Handler> = Arc::new(self.inbound());
-        for topic in [USER_EVENTS, FRIEND_EVENTS, MESSAGE_EVENTS] {
-            ConsumerSpec::durable(SERVICE, topic, SERVICE, self.db.clone())
-                .spawn(ctx, inbound.clone())
-                .await?;
-        }
+        let mut consumers: Vec<Consumer> = [USER_EVENTS, FRIEND_EVENTS, MESSAGE_EVENTS]
+            .into_iter()
+            .map(|topic| Consumer::durable(topic, SERVICE, inbound.clone()))
+            .collect();
         let fanout = Arc::new(events::Fanout {
             hub: self.hub.clone(),
         });
-        ConsumerSpec::live(SERVICE, NOTIFICATION_EVENTS, "sse")
-            .spawn(ctx, fanout)
-            .await
+        consumers.push(Consumer::live(NOTIFICATION_EVENTS, "sse", fanout));
+        consumers
     }
+}
 
-    /// Starts publishing the outbox (once; later calls do nothing).
-    pub fn start_relay(&self, ctx: &Context) {
-        if let Some(relay) = self.relay.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            relay.spawn(ctx);
+impl Notifications {
+    fn inbound(&self) -> events::Inbound {
+        events::Inbound {
+            store: self.store.clone(),
         }
     }
 
-    /// Handles one event as the durable consumers do, without their inbox:
-    /// for replays and tests of idempotence.
+    /// Handles one event as the consumers do (tests replay duplicates).
     pub async fn handle_event(&self, event: &Event) -> Result<(), HandlerError> {
         self.inbound().handle(event).await
-    }
-
-    /// The service as the platform composes it.
-    pub fn service(self: &Arc<Self>) -> kit::platform::Service {
-        let db = self.db.clone();
-        kit::telemetry::metrics::on_scrape(move || db.record_pool_metrics(SERVICE));
-        let (router, openapi) = http::router(self.clone());
-        kit::platform::Service {
-            name: SERVICE,
-            router: kit::http::observe(router, SERVICE),
-            openapi,
-            checks: vec![Arc::new(DatabaseCheck {
-                name: "notifications_db".into(),
-                db: self.db.clone(),
-            })],
-        }
     }
 }

@@ -1,5 +1,6 @@
 //! What the services' integration tests share, so each crate's
-//! `tests/common` only composes its own `TestApp`: a throw-away database per
+//! `tests/common` only composes its own `TestApp`: any set of modules started
+//! the way `banter serve` starts them ([`AppBuilder`]), a throw-away database per
 //! service on either backend ([`TestDb`]), the app served on a random port
 //! ([`serve`]), an HTTP client with the verbs and the users API the tests
 //! speak ([`ApiClient`]), an SSE reader ([`SseReader`]), polling and bus
@@ -8,6 +9,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod accounts;
+mod app;
 mod bus;
 mod db;
 mod http;
@@ -17,6 +19,7 @@ mod sse;
 mod wait;
 
 pub use accounts::PASSWORD;
+pub use app::{AppBuilder, Assembled, SpawnedApp};
 pub use bus::next_of_kind;
 pub use db::{Backend, TestDb, pg_admin_url};
 pub use http::{ApiClient, expect_error, send_oversized};

@@ -5,10 +5,11 @@ use crate::domain::User;
 use crate::store::{ProfileCache, UserStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kit::events::topics::{USER_EVENTS, USER_ONLINE_STATUS};
+use contracts::{
+    Contract, FriendDeleted, FriendRequestAccepted, UserBlocked, UserOnlineStatusChanged,
+    UserProfileUpdated, UserRegistered,
+};
 use kit::events::{Event, Handler, HandlerError};
-use serde::Deserialize;
-use serde_json::json;
 use std::sync::Arc;
 
 pub const SOURCE: &str = "users";
@@ -17,58 +18,41 @@ pub const SOURCE: &str = "users";
 pub type Outgoing = (&'static str, Event);
 
 pub fn registered(user: &User) -> Outgoing {
-    let data = json!({
-        "user_id": user.id,
-        "email": user.email,
-        "username": user.username,
-        "display_name": user.display_name,
-        "created_at": user.created_at,
-    });
-    (
-        USER_EVENTS,
-        Event::new("UserRegistered", SOURCE, user.id, data),
-    )
+    let payload = UserRegistered {
+        user_id: user.id,
+        email: user.email.clone(),
+        username: user.username.clone(),
+        display_name: user.display_name.clone(),
+        created_at: user.created_at,
+    };
+    (UserRegistered::TOPIC, Event::of(SOURCE, user.id, &payload))
 }
 
 pub fn profile_updated(user: &User) -> Outgoing {
-    let data = json!({
-        "user_id": user.id,
-        "username": user.username,
-        "display_name": user.display_name,
-        "status_message": user.status_message,
-        "profile_image_url": user.profile_image_url(),
-    });
+    let payload = UserProfileUpdated {
+        user_id: user.id,
+        username: user.username.clone(),
+        display_name: user.display_name.clone(),
+        status_message: user.status_message.clone(),
+        profile_image_url: user.profile_image_url(),
+    };
     (
-        USER_EVENTS,
-        Event::new("UserProfileUpdated", SOURCE, user.id, data),
+        UserProfileUpdated::TOPIC,
+        Event::of(SOURCE, user.id, &payload),
     )
 }
 
 pub fn status_changed(user_id: i64, is_online: bool, at: DateTime<Utc>, seq: i64) -> Outgoing {
-    let data =
-        json!({ "user_id": user_id, "is_online": is_online, "last_seen_at": at, "seq": seq });
+    let payload = UserOnlineStatusChanged {
+        user_id,
+        is_online,
+        last_seen_at: Some(at),
+        seq,
+    };
     (
-        USER_ONLINE_STATUS,
-        Event::new("UserOnlineStatusChanged", SOURCE, user_id, data),
+        UserOnlineStatusChanged::TOPIC,
+        Event::of(SOURCE, user_id, &payload),
     )
-}
-
-#[derive(Deserialize)]
-struct Pair {
-    requester_id: i64,
-    addressee_id: i64,
-}
-
-#[derive(Deserialize)]
-struct Unfriended {
-    user_id: i64,
-    friend_id: i64,
-}
-
-#[derive(Deserialize)]
-struct Blocked {
-    blocker_id: i64,
-    blocked_id: i64,
 }
 
 /// Keeps the friendships read model in step with friend.events.
@@ -80,36 +64,23 @@ pub struct FriendshipProjection {
 impl Handler for FriendshipProjection {
     async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
         let transient = |e: crate::store::StoreError| HandlerError::Transient(e.to_string());
-        match event.kind.as_str() {
-            "FriendRequestAccepted" => {
-                let p: Pair = event.data()?;
-                self.store
-                    .set_friends(p.requester_id, p.addressee_id, true)
-                    .await
-                    .map_err(transient)
-            }
-            "FriendDeleted" => {
-                let p: Unfriended = event.data()?;
-                self.store
-                    .set_friends(p.user_id, p.friend_id, false)
-                    .await
-                    .map_err(transient)
-            }
-            "UserBlocked" => {
-                let p: Blocked = event.data()?;
-                self.store
-                    .set_friends(p.blocker_id, p.blocked_id, false)
-                    .await
-                    .map_err(transient)
-            }
-            _ => Ok(()),
-        }
+        let (a, b, friends) = if event.is::<FriendRequestAccepted>() {
+            let p: FriendRequestAccepted = event.data()?;
+            (p.requester_id, p.addressee_id, true)
+        } else if event.is::<FriendDeleted>() {
+            let p: FriendDeleted = event.data()?;
+            (p.user_id, p.friend_id, false)
+        } else if event.is::<UserBlocked>() {
+            let p: UserBlocked = event.data()?;
+            (p.blocker_id, p.blocked_id, false)
+        } else {
+            return Ok(());
+        };
+        self.store
+            .set_friends(a, b, friends)
+            .await
+            .map_err(transient)
     }
-}
-
-#[derive(Deserialize)]
-struct ProfileChanged {
-    user_id: i64,
 }
 
 /// Drops a cached profile when `user.events` says it changed. The instance
@@ -120,10 +91,10 @@ pub struct ProfileCacheInvalidation(pub ProfileCache);
 #[async_trait]
 impl Handler for ProfileCacheInvalidation {
     async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
-        if event.kind != "UserProfileUpdated" {
+        if !event.is::<UserProfileUpdated>() {
             return Ok(());
         }
-        let changed: ProfileChanged = event.data()?;
+        let changed: UserProfileUpdated = event.data()?;
         self.0
             .forget(changed.user_id)
             .await

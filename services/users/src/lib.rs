@@ -14,11 +14,10 @@ pub mod store;
 
 use kit::auth::{SigningKey, TokenVerifier};
 use kit::context::Context;
-use kit::db::Database;
+use kit::db::{Database, Migrations};
 use kit::events::topics::{FRIEND_EVENTS, USER_EVENTS, USER_ONLINE_STATUS};
-use kit::events::{BusError, ConsumerSpec, Relay};
-use kit::health::DatabaseCheck;
-use std::sync::{Arc, Mutex};
+use kit::module::{BuildError, Consumer, Deps, Module};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a cached profile may be served (when the deployment has Redis).
@@ -139,37 +138,24 @@ pub struct Users {
     /// Users cached in Redis (behind `store`); none in the embedded setup,
     /// where the database is in-process anyway.
     profile_cache: Option<store::ProfileCache>,
-    relay: Mutex<Option<Relay>>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    #[error("users database: {0}")]
-    Store(#[from] store::StoreError),
-    #[error("users signing key: {0}")]
-    Key(#[from] kit::auth::KeyError),
-}
+#[async_trait::async_trait]
+impl Module for Users {
+    const NAME: &'static str = "users";
+    const TITLE: &'static str = "Users Service";
+    const PORT: u16 = 8005;
+    type Config = Config;
 
-impl Users {
+    fn migrations() -> Migrations {
+        kit::migrations!()
+    }
+
     /// Migrates the database, loads (or creates) the shared signing key and
     /// makes the context's verifier trust it.
-    pub async fn build(
-        config: &Config,
-        db: Database,
-        ctx: &Context,
-    ) -> Result<Arc<Self>, BuildError> {
-        kit::events::migrate(&db)
-            .await
-            .map_err(store::StoreError::from)?;
-        let relay = Relay::new(db.clone(), ctx.bus.clone(), events::SOURCE);
-        let store: Arc<dyn store::UserStore> = match &db {
-            Database::Sqlite(pool) => {
-                Arc::new(store::SqliteUserStore::migrate(pool.clone(), relay.handle()).await?)
-            }
-            Database::Postgres(pool) => {
-                Arc::new(store::PgUserStore::migrate(pool.clone(), relay.handle()).await?)
-            }
-        };
+    async fn build(config: &Config, deps: Deps<'_>) -> Result<Arc<Self>, BuildError> {
+        let Deps { db, ctx } = deps;
+        let store: Arc<dyn store::UserStore> = Arc::new(store::SqlUserStore::new(db.clone()));
         let profile_cache = ctx
             .redis
             .as_ref()
@@ -192,6 +178,10 @@ impl Users {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        // Other modules of this process ask us, not our events, whether a
+        // user exists (read-your-writes right after a registration).
+        ctx.users
+            .serve_locally(Arc::new(LocalLookup(store.clone())));
         Ok(Arc::new(Self {
             store,
             passwords: password::Passwords::new(concurrency),
@@ -208,39 +198,32 @@ impl Users {
             status_hub: kit::sse::Hub::default(),
             ctx: ctx.clone(),
             profile_cache,
-            relay: Mutex::new(Some(relay)),
         }))
     }
 
-    /// Starts the consumers: the friendships read model, the live feed of
-    /// friends' status changes, and the profile cache's invalidation (one
-    /// instance per event deletes the shared entry).
-    pub async fn subscribe(self: &Arc<Self>, ctx: &Context) -> Result<(), BusError> {
+    fn routes(self: &Arc<Self>) -> (axum::Router, utoipa::openapi::OpenApi) {
+        http::router(self.clone())
+    }
+
+    /// The friendships read model, the live feed of friends' status changes,
+    /// and the profile cache's invalidation (one instance per event deletes
+    /// the shared entry).
+    fn consumers(self: &Arc<Self>) -> Vec<Consumer> {
         let projection = Arc::new(events::FriendshipProjection {
             store: self.store.clone(),
         });
-        ConsumerSpec::durable(events::SOURCE, FRIEND_EVENTS, "users", self.db.clone())
-            .spawn(ctx, projection)
-            .await?;
+        let mut consumers = vec![Consumer::durable(FRIEND_EVENTS, "users", projection)];
         if let Some(cache) = &self.profile_cache {
             let invalidation = Arc::new(events::ProfileCacheInvalidation(cache.clone()));
-            ConsumerSpec::durable(events::SOURCE, USER_EVENTS, "users-cache", self.db.clone())
-                .spawn(ctx, invalidation)
-                .await?;
+            consumers.push(Consumer::durable(USER_EVENTS, "users-cache", invalidation));
         }
         let feed = Arc::new(http::StatusFeed(self.clone()));
-        ConsumerSpec::live(events::SOURCE, USER_ONLINE_STATUS, "sse")
-            .spawn(ctx, feed)
-            .await?;
-        Ok(())
+        consumers.push(Consumer::live(USER_ONLINE_STATUS, "sse", feed));
+        consumers
     }
 
-    /// Starts the outbox relay and the sweeper that turns expired presence
-    /// into offline transitions.
-    pub fn start_relay(self: &Arc<Self>, ctx: &Context) {
-        if let Some(relay) = self.relay.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            relay.spawn(ctx);
-        }
+    /// The sweeper that turns expired presence into offline transitions.
+    fn start(self: &Arc<Self>, ctx: &Context) {
         let me = self.clone();
         let shutdown = ctx.shutdown.clone();
         let every =
@@ -255,7 +238,9 @@ impl Users {
             }
         });
     }
+}
 
+impl Users {
     async fn sweep_presence(&self) {
         let expired = match self.presence.take_expired().await {
             Ok(ids) => ids,
@@ -271,20 +256,14 @@ impl Users {
             }
         }
     }
+}
 
-    /// The service as the platform composes it.
-    pub fn service(self: &Arc<Self>) -> kit::platform::Service {
-        let db = self.db.clone();
-        kit::telemetry::metrics::on_scrape(move || db.record_pool_metrics("users"));
-        let (router, openapi) = http::router(self.clone());
-        kit::platform::Service {
-            name: "users",
-            router: kit::http::observe(router, "users"),
-            openapi,
-            checks: vec![Arc::new(DatabaseCheck {
-                name: "users_db".into(),
-                db: self.db.clone(),
-            })],
-        }
+/// Who exists, answered from this process's users store.
+struct LocalLookup(Arc<dyn store::UserStore>);
+
+#[async_trait::async_trait]
+impl kit::users::LocalUsers for LocalLookup {
+    async fn exists(&self, user_id: i64) -> Option<bool> {
+        self.0.get(user_id).await.ok().map(|user| user.is_some())
     }
 }

@@ -10,7 +10,6 @@ mod common;
 
 use common::{Backend, PASSWORD, TestApp, expect_error};
 use kit::context::Context;
-use kit::db::Database;
 use kit::events::{Event, topics};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -234,10 +233,8 @@ async fn a_profile_event_evicts_what_the_instance_did_not_write() {
     assert_eq!(before, "ada", "the username when none is given");
 
     // A write this instance did not see (another instance's, racing a read).
-    let Database::Postgres(pool) = db.connect(1).await else {
-        unreachable!("a PostgreSQL test database")
-    };
-    sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")
+    let pool = db.connect(1).await;
+    kit::db::query("UPDATE users SET display_name = $1 WHERE id = $2")
         .bind("Countess")
         .bind(ada_id)
         .execute(&pool)

@@ -4,9 +4,12 @@
 use crate::domain::Participant;
 use crate::store::ChatStore;
 use async_trait::async_trait;
+use contracts::{
+    MessageDeleted, MessageEdited, MessageSent, UserBlocked, UserProfileUpdated, UserRegistered,
+    UserUnblocked,
+};
 use kit::events::{Event, Handler, HandlerError};
 use kit::sse::{Hub, Item};
-use serde::Deserialize;
 use std::sync::Arc;
 
 fn transient(err: crate::store::StoreError) -> HandlerError {
@@ -16,54 +19,47 @@ fn transient(err: crate::store::StoreError) -> HandlerError {
 /// `user.events` → the users read model (ids, usernames, display names).
 pub struct UsersModel(pub Arc<dyn ChatStore>);
 
-#[derive(Deserialize)]
-struct UserData {
-    user_id: i64,
-    username: String,
-    #[serde(default)]
-    display_name: Option<String>,
-}
-
 #[async_trait]
 impl Handler for UsersModel {
     async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
-        match event.kind.as_str() {
-            "UserRegistered" | "UserProfileUpdated" => {
-                let user: UserData = event.data()?;
-                self.0
-                    .upsert_user(&Participant {
-                        user_id: user.user_id,
-                        username: user.username,
-                        display_name: user.display_name,
-                    })
-                    .await
-                    .map_err(transient)
+        let user = if event.is::<UserRegistered>() {
+            let e: UserRegistered = event.data()?;
+            Participant {
+                user_id: e.user_id,
+                username: e.username,
+                display_name: e.display_name,
             }
-            _ => Ok(()),
-        }
+        } else if event.is::<UserProfileUpdated>() {
+            let e: UserProfileUpdated = event.data()?;
+            Participant {
+                user_id: e.user_id,
+                username: e.username,
+                display_name: e.display_name,
+            }
+        } else {
+            return Ok(());
+        };
+        self.0.upsert_user(&user).await.map_err(transient)
     }
 }
 
 /// `friend.events` → who blocked whom.
 pub struct BlocksModel(pub Arc<dyn ChatStore>);
 
-#[derive(Deserialize)]
-struct BlockData {
-    blocker_id: i64,
-    blocked_id: i64,
-}
-
 #[async_trait]
 impl Handler for BlocksModel {
     async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
-        let blocked = match event.kind.as_str() {
-            "UserBlocked" => true,
-            "UserUnblocked" => false,
-            _ => return Ok(()),
+        let (blocker, blocked, is_blocked) = if event.is::<UserBlocked>() {
+            let e: UserBlocked = event.data()?;
+            (e.blocker_id, e.blocked_id, true)
+        } else if event.is::<UserUnblocked>() {
+            let e: UserUnblocked = event.data()?;
+            (e.blocker_id, e.blocked_id, false)
+        } else {
+            return Ok(());
         };
-        let data: BlockData = event.data()?;
         self.0
-            .set_blocked(data.blocker_id, data.blocked_id, blocked)
+            .set_blocked(blocker, blocked, is_blocked)
             .await
             .map_err(transient)
     }
@@ -72,29 +68,29 @@ impl Handler for BlocksModel {
 /// `message.events` → the room streams connected to this process.
 pub struct LiveRooms(pub Arc<Hub<i64>>);
 
-#[derive(Deserialize)]
-struct StreamData {
-    room_id: i64,
-    seq: i64,
-    message: serde_json::Value,
-}
-
 #[async_trait]
 impl Handler for LiveRooms {
     async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
-        let name = match event.kind.as_str() {
-            "MessageSent" => super::MESSAGE_CREATED,
-            "MessageEdited" => super::MESSAGE_UPDATED,
-            "MessageDeleted" => super::MESSAGE_DELETED,
-            _ => return Ok(()),
+        let (name, room_id, seq, message) = if event.is::<MessageSent>() {
+            let e: MessageSent = event.data()?;
+            (super::MESSAGE_CREATED, e.room_id, e.seq, e.message)
+        } else if event.is::<MessageEdited>() {
+            let e: MessageEdited = event.data()?;
+            (super::MESSAGE_UPDATED, e.room_id, e.seq, e.message)
+        } else if event.is::<MessageDeleted>() {
+            let e: MessageDeleted = event.data()?;
+            (super::MESSAGE_DELETED, e.room_id, e.seq, e.message)
+        } else {
+            return Ok(());
         };
-        let data: StreamData = event.data()?;
+        let data =
+            serde_json::to_string(&message).map_err(|e| HandlerError::Permanent(e.to_string()))?;
         self.0.publish(
-            &data.room_id,
+            &room_id,
             Item {
-                seq: data.seq,
+                seq,
                 event: name.to_owned(),
-                data: data.message.to_string(),
+                data,
             },
         );
         Ok(())

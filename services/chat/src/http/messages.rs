@@ -147,7 +147,6 @@ pub async fn send(
             streaming_user_ids: &streaming,
         })
         .await?;
-    state.published();
     Ok((StatusCode::CREATED, Json(message)))
 }
 
@@ -187,7 +186,6 @@ pub async fn edit(
     let content = domain::content(&body.content).map_err(invalid)?;
     let message = own_message(&state, user.id, &message_id).await?;
     let edited = state.store.edit(&message, &content).await?;
-    state.published();
     Ok(Json(edited))
 }
 
@@ -203,7 +201,6 @@ pub async fn delete(
 ) -> ApiResult<Json<Message>> {
     let message = own_message(&state, user.id, &message_id).await?;
     let deleted = state.store.delete(&message).await?;
-    state.published();
     Ok(Json(deleted))
 }
 
@@ -231,9 +228,6 @@ pub async fn mark_read(
     ids.sort_unstable();
     ids.dedup();
     let read_count = state.store.mark_read(user.id, room.id, &ids).await?;
-    if read_count > 0 {
-        state.published();
-    }
     Ok(Json(ReadResult {
         success: true,
         read_count,

@@ -96,7 +96,6 @@ pub async fn check(
         return Err(blocked());
     }
     let room = state.store.direct_room(user.id, participant_id).await?;
-    state.published();
     Ok(Json(state.room_view(user.id, room).await?))
 }
 
@@ -143,7 +142,6 @@ pub async fn create_group(
         return Err(blocked());
     }
     let room = state.store.create_group(user.id, &name, &members).await?;
-    state.published();
     Ok((
         StatusCode::CREATED,
         Json(state.room_view(user.id, room).await?),

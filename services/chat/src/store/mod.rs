@@ -8,7 +8,7 @@
 
 mod sql;
 
-pub use sql::{PgChatStore, SqliteChatStore};
+pub use sql::SqlChatStore;
 
 use crate::domain::{Message, Participant, Room};
 use async_trait::async_trait;
@@ -20,8 +20,6 @@ pub enum StoreError {
     Deleted,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("migration failed: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
 }
 
 impl From<StoreError> for kit::ApiError {

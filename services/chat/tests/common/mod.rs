@@ -10,12 +10,11 @@
 use chat::Chat;
 use kit::context::Context;
 use kit::events::{Event, StartFrom, Subscription, topics};
-use kit::platform::Platform;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use testkit::{ServedApp, SseReader, TestDb, eventually, next_of_kind};
+use testkit::{AppBuilder, ServedApp, SpawnedApp, SseReader, eventually, next_of_kind};
 use users::Users;
 
 // Each test binary uses its own subset.
@@ -24,14 +23,13 @@ pub use testkit::{Backend, PASSWORD, expect_error, on_both_backends};
 
 pub struct TestApp {
     /// Comes first: dropping it signals shutdown before the databases go.
-    pub served: ServedApp,
+    pub served: SpawnedApp,
     pub chat: Arc<Chat>,
     pub users: Arc<Users>,
     /// Consumer groups of the tests' own on `chat.events` and
     /// `message.events`, joined before any request is made.
     chat_events: tokio::sync::Mutex<Box<dyn Subscription>>,
     message_events: tokio::sync::Mutex<Box<dyn Subscription>>,
-    _dbs: [TestDb; 2],
 }
 
 impl TestApp {
@@ -41,8 +39,6 @@ impl TestApp {
 
     /// The same on `ctx` (e.g. with its shared state in Redis).
     pub async fn spawn_with(backend: Backend, ctx: Context) -> Self {
-        let users_db = TestDb::create(backend, "users").await;
-        let chat_db = TestDb::create(backend, "chat").await;
         let max_connections = match backend {
             Backend::Sqlite => 4,
             Backend::Postgres => 8,
@@ -51,39 +47,30 @@ impl TestApp {
             hash_concurrency: 2,
             ..Default::default()
         };
-        let users = Users::build(&users_config, users_db.connect(max_connections).await, &ctx)
-            .await
-            .unwrap();
-        let config = chat::Config { keep_alive_secs: 1 };
-        let chat = Chat::build(&config, chat_db.connect(max_connections).await, &ctx)
-            .await
-            .unwrap();
-        // The startup order of `banter serve`: build, subscribe, relay.
-        users.subscribe(&ctx).await.unwrap();
-        chat.subscribe(&ctx).await.unwrap();
-        let chat_events = ctx
-            .bus
+        let assembled = AppBuilder::new(backend)
+            .context(ctx)
+            .connections(max_connections)
+            .module::<Users>(users_config)
+            .module::<Chat>(chat::Config { keep_alive_secs: 1 })
+            .titled::<Chat>()
+            .assemble()
+            .await;
+        let bus = &assembled.ctx().bus;
+        let chat_events = bus
             .subscribe(topics::CHAT_EVENTS, "chat-tests", StartFrom::Earliest)
             .await
             .unwrap();
-        let message_events = ctx
-            .bus
+        let message_events = bus
             .subscribe(topics::MESSAGE_EVENTS, "chat-tests", StartFrom::Earliest)
             .await
             .unwrap();
-        users.start_relay(&ctx);
-        chat.start_relay(&ctx);
-        let router = Platform::new(chat::TITLE, chat::SERVICE)
-            .with(users.service())
-            .with(chat.service())
-            .into_router();
+        let served = assembled.serve().await;
         Self {
-            served: ServedApp::start(router, ctx).await,
-            chat,
-            users,
+            chat: served.module(),
+            users: served.module(),
+            served,
             chat_events: tokio::sync::Mutex::new(chat_events),
             message_events: tokio::sync::Mutex::new(message_events),
-            _dbs: [users_db, chat_db],
         }
     }
 

@@ -5,7 +5,7 @@
 
 mod sql;
 
-pub use sql::{PgFriendStore, SqliteFriendStore};
+pub use sql::SqlFriendStore;
 
 use crate::domain::{
     Answer, BlockedUser, Candidate, Friend, Friendship, PendingRequest, UserRecord,
@@ -25,8 +25,6 @@ pub enum StoreError {
     RequestPending,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("migration failed: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
 }
 
 impl From<StoreError> for kit::ApiError {

@@ -3,9 +3,7 @@
 //! schema differences live in the per-database migrations.
 //!
 //! Writers serialise per pair of users, so checks and writes of one pair
-//! never interleave: SQLite transactions start with `BEGIN IMMEDIATE` (one
-//! writer at a time), PostgreSQL ones take a transaction-scoped advisory lock
-//! on the pair. A conditional `UPDATE ... RETURNING` does each state change,
+//! never interleave ([`Database::begin_exclusive`] on the pair's key). A conditional `UPDATE ... RETURNING` does each state change,
 //! and the partial unique index on the pair is the last line against
 //! duplicates.
 
@@ -17,8 +15,9 @@ use crate::domain::{
 use crate::events;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kit::db::timed;
-use kit::events::{Enqueue, RelayHandle};
+use kit::db::{
+    Database, On, Tx, contains_pattern, is_unique_violation, query, query_as, query_scalar, timed,
+};
 
 const SERVICE: &str = crate::SERVICE;
 const COLUMNS: &str =
@@ -90,400 +89,462 @@ struct BlockedRow {
     blocked_at: DateTime<Utc>,
 }
 
-/// `%term%` for LIKE, with LIKE's wildcards in the term escaped.
-fn contains_pattern(term: &str) -> String {
-    let mut out = String::with_capacity(term.len() + 2);
-    out.push('%');
-    for c in term.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
+/// Friendships on either database.
+pub struct SqlFriendStore {
+    db: Database,
+}
+
+impl SqlFriendStore {
+    /// The store of `db`, whose schema the module runner brought up to date.
+    pub fn new(db: Database) -> Self {
+        Self { db }
     }
-    out.push('%');
-    out
+
+    /// A write transaction no other writer of the pair interleaves with.
+    async fn begin_pair(&self, a: i64, b: i64) -> StoreResult<Tx> {
+        Ok(self.db.begin_exclusive(pair_lock_key(a, b)).await?)
+    }
+
+    async fn user_exists_in(on: impl Into<On<'_>>, user_id: i64) -> StoreResult<bool> {
+        let n: i64 = timed(
+            SERVICE,
+            "select_user",
+            query_scalar("SELECT COUNT(*) FROM users WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_one(on),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// Applies a conditional state change to at most one friendship
+    /// and returns it as it now is.
+    async fn change_one(
+        tx: &mut Tx,
+        op: &'static str,
+        sql: &str,
+        a: i64,
+        b: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<Friendship>> {
+        let row = timed(
+            SERVICE,
+            op,
+            query_as::<FriendshipRow>(sql)
+                .bind(a)
+                .bind(b)
+                .bind(at)
+                .fetch_optional(tx),
+        )
+        .await?;
+        row.map(Friendship::try_from).transpose()
+    }
 }
 
-fn unique_violation(err: &sqlx::Error) -> bool {
-    err.as_database_error()
-        .is_some_and(|db| db.is_unique_violation())
-}
+#[async_trait]
+impl FriendStore for SqlFriendStore {
+    async fn user_exists(&self, user_id: i64) -> StoreResult<bool> {
+        Self::user_exists_in(&self.db, user_id).await
+    }
 
-macro_rules! friend_store {
-    ($(#[$doc:meta])* $name:ident, $db:ty, $migrations:literal, begin = $begin:literal, pair_lock = $lock:expr) => {
-        $(#[$doc])*
-        pub struct $name {
-            pool: sqlx::Pool<$db>,
-            relay: RelayHandle,
+    async fn send_request(
+        &self,
+        requester: i64,
+        addressee: i64,
+        message: Option<&str>,
+    ) -> StoreResult<Friendship> {
+        let mut tx = self.begin_pair(requester, addressee).await?;
+        if !Self::user_exists_in(&mut tx, addressee).await? {
+            return Err(StoreError::UnknownUser);
         }
-
-        impl $name {
-            /// Wraps a pool and brings the schema up to date; `relay` is
-            /// woken after every commit that wrote events.
-            pub async fn migrate(pool: sqlx::Pool<$db>, relay: RelayHandle) -> StoreResult<Self> {
-                let mut migrator = sqlx::migrate!($migrations);
-                // The kit's event tables share `_sqlx_migrations`.
-                migrator.set_ignore_missing(true);
-                migrator.run(&pool).await?;
-                Ok(Self { pool, relay })
-            }
-
-            /// A write transaction holding the pair's lock.
-            async fn begin_pair(&self, a: i64, b: i64) -> StoreResult<sqlx::Transaction<'static, $db>> {
-                let mut tx = self.pool.begin_with($begin).await?;
-                let lock: Option<&str> = $lock;
-                if let Some(sql) = lock {
-                    timed(SERVICE, "lock_pair", sqlx::query(sql).bind(pair_lock_key(a, b)).execute(&mut *tx)).await?;
-                }
-                Ok(tx)
-            }
-
-            async fn commit(&self, tx: sqlx::Transaction<'static, $db>) -> StoreResult<()> {
-                tx.commit().await?;
-                self.relay.wake();
-                Ok(())
-            }
-
-            async fn user_exists_in(conn: &mut <$db as sqlx::Database>::Connection, user_id: i64) -> StoreResult<bool> {
-                let n: i64 = timed(SERVICE, "select_user", sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE user_id = $1")
-                    .bind(user_id)
-                    .fetch_one(&mut *conn))
-                    .await?;
-                Ok(n > 0)
-            }
-
-            /// Applies a conditional state change to at most one friendship
-            /// and returns it as it now is.
-            async fn change_one(
-                tx: &mut sqlx::Transaction<'static, $db>,
-                op: &'static str,
-                sql: &str,
-                a: i64,
-                b: i64,
-                at: DateTime<Utc>,
-            ) -> StoreResult<Option<Friendship>> {
-                let row = timed(SERVICE, op, sqlx::query_as::<_, FriendshipRow>(sql)
-                    .bind(a)
-                    .bind(b)
-                    .bind(at)
-                    .fetch_optional(&mut **tx))
-                    .await?;
-                row.map(Friendship::try_from).transpose()
-            }
+        let blocks: i64 = timed(
+            SERVICE,
+            "select_blocks",
+            query_scalar(
+                "SELECT COUNT(*) FROM blocks WHERE (blocker_id = $1 AND blocked_id = $2) \
+             OR (blocker_id = $2 AND blocked_id = $1)",
+            )
+            .bind(requester)
+            .bind(addressee)
+            .fetch_one(&mut tx),
+        )
+        .await?;
+        if blocks > 0 {
+            return Err(StoreError::Blocked);
         }
-
-        #[async_trait]
-        impl FriendStore for $name {
-            async fn user_exists(&self, user_id: i64) -> StoreResult<bool> {
-                let mut conn = self.pool.acquire().await?;
-                Self::user_exists_in(&mut conn, user_id).await
-            }
-
-            async fn send_request(&self, requester: i64, addressee: i64, message: Option<&str>) -> StoreResult<Friendship> {
-                let mut tx = self.begin_pair(requester, addressee).await?;
-                if !Self::user_exists_in(&mut tx, addressee).await? {
-                    return Err(StoreError::UnknownUser);
-                }
-                let blocks: i64 = timed(SERVICE, "select_blocks", sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM blocks WHERE (blocker_id = $1 AND blocked_id = $2) \
-                     OR (blocker_id = $2 AND blocked_id = $1)",
-                )
+        let (low, high) = pair(requester, addressee);
+        let live: Option<String> = timed(
+            SERVICE,
+            "select_live_friendship",
+            query_scalar(&format!(
+                "SELECT status FROM friendships WHERE pair_low = $1 AND pair_high = $2 AND {LIVE}"
+            ))
+            .bind(low)
+            .bind(high)
+            .fetch_optional(&mut tx),
+        )
+        .await?;
+        match live.as_deref() {
+            Some("accepted") => return Err(StoreError::AlreadyFriends),
+            Some(_) => return Err(StoreError::RequestPending),
+            None => {}
+        }
+        let now = Utc::now();
+        let sql = format!(
+            "INSERT INTO friendships (user_id_1, user_id_2, pair_low, pair_high, status, message, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 'pending', $5, $6, $6) RETURNING {COLUMNS}"
+        );
+        let row = timed(
+            SERVICE,
+            "insert_friendship",
+            query_as::<FriendshipRow>(&sql)
                 .bind(requester)
                 .bind(addressee)
-                .fetch_one(&mut *tx))
-                .await?;
-                if blocks > 0 {
-                    return Err(StoreError::Blocked);
-                }
-                let (low, high) = pair(requester, addressee);
-                let live: Option<String> = timed(SERVICE, "select_live_friendship", sqlx::query_scalar(
-                    &format!("SELECT status FROM friendships WHERE pair_low = $1 AND pair_high = $2 AND {LIVE}"),
-                )
                 .bind(low)
                 .bind(high)
-                .fetch_optional(&mut *tx))
-                .await?;
-                match live.as_deref() {
-                    Some("accepted") => return Err(StoreError::AlreadyFriends),
-                    Some(_) => return Err(StoreError::RequestPending),
-                    None => {}
-                }
-                let now = Utc::now();
-                let sql = format!(
-                    "INSERT INTO friendships (user_id_1, user_id_2, pair_low, pair_high, status, message, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, 'pending', $5, $6, $6) RETURNING {COLUMNS}"
-                );
-                let row = timed(SERVICE, "insert_friendship", sqlx::query_as::<_, FriendshipRow>(&sql)
-                    .bind(requester)
-                    .bind(addressee)
-                    .bind(low)
-                    .bind(high)
-                    .bind(message)
-                    .bind(now)
-                    .fetch_one(&mut *tx))
-                    .await
-                    .map_err(|e| if unique_violation(&e) { StoreError::RequestPending } else { e.into() })?;
-                let friendship = Friendship::try_from(row)?;
-                tx.enqueue(events::TOPIC, &events::request_sent(&friendship)).await?;
-                self.commit(tx).await?;
-                Ok(friendship)
-            }
-
-            async fn answer_request(&self, requester: i64, addressee: i64, answer: Answer) -> StoreResult<Option<Friendship>> {
-                let mut tx = self.begin_pair(requester, addressee).await?;
-                let sql = format!(
-                    "UPDATE friendships SET status = '{}', updated_at = $3 \
-                     WHERE user_id_1 = $1 AND user_id_2 = $2 AND status = 'pending' AND deleted_at IS NULL \
-                     RETURNING {COLUMNS}",
-                    answer.status().as_str()
-                );
-                let Some(friendship) = Self::change_one(&mut tx, "answer_request", &sql, requester, addressee, Utc::now()).await? else {
-                    return Ok(None);
-                };
-                tx.enqueue(events::TOPIC, &events::request_answered(&friendship)).await?;
-                self.commit(tx).await?;
-                Ok(Some(friendship))
-            }
-
-            async fn cancel_request(&self, requester: i64, addressee: i64) -> StoreResult<Option<Friendship>> {
-                let mut tx = self.begin_pair(requester, addressee).await?;
-                let sql = format!(
-                    "UPDATE friendships SET deleted_at = $3, updated_at = $3 \
-                     WHERE user_id_1 = $1 AND user_id_2 = $2 AND status = 'pending' AND deleted_at IS NULL \
-                     RETURNING {COLUMNS}"
-                );
-                let Some(friendship) = Self::change_one(&mut tx, "cancel_request", &sql, requester, addressee, Utc::now()).await? else {
-                    return Ok(None);
-                };
-                tx.enqueue(events::TOPIC, &events::request_cancelled(&friendship)).await?;
-                self.commit(tx).await?;
-                Ok(Some(friendship))
-            }
-
-            async fn unfriend(&self, user: i64, friend: i64) -> StoreResult<Option<Friendship>> {
-                let mut tx = self.begin_pair(user, friend).await?;
-                let (low, high) = pair(user, friend);
-                let sql = format!(
-                    "UPDATE friendships SET deleted_at = $3, updated_at = $3 \
-                     WHERE pair_low = $1 AND pair_high = $2 AND status = 'accepted' AND deleted_at IS NULL \
-                     RETURNING {COLUMNS}"
-                );
-                let Some(friendship) = Self::change_one(&mut tx, "unfriend", &sql, low, high, Utc::now()).await? else {
-                    return Ok(None);
-                };
-                tx.enqueue(events::TOPIC, &events::friend_deleted(&friendship, user)).await?;
-                self.commit(tx).await?;
-                Ok(Some(friendship))
-            }
-
-            async fn friends(&self, user: i64) -> StoreResult<Vec<Friend>> {
-                let sql = "SELECT x.friend_id AS user_id, u.username, u.email, u.last_seen_at \
-                           FROM (SELECT CASE WHEN user_id_1 = $1 THEN user_id_2 ELSE user_id_1 END AS friend_id \
-                                 FROM friendships \
-                                 WHERE (user_id_1 = $1 OR user_id_2 = $1) AND status = 'accepted' AND deleted_at IS NULL) x \
-                           LEFT JOIN users u ON u.user_id = x.friend_id \
-                           ORDER BY lower(COALESCE(u.username, '')), x.friend_id";
-                let rows = timed(SERVICE, "select_friends", sqlx::query_as::<_, FriendRow>(sql)
-                    .bind(user)
-                    .fetch_all(&self.pool))
-                    .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|r| Friend { user_id: r.user_id, username: r.username, email: r.email, last_seen_at: r.last_seen_at })
-                    .collect())
-            }
-
-            async fn pending_requests(&self, user: i64) -> StoreResult<Vec<PendingRequest>> {
-                let sql = "SELECT f.id, f.user_id_1, f.user_id_2, f.status, f.message, f.created_at, f.updated_at, \
-                                  f.deleted_at, u.username, u.email \
-                           FROM friendships f \
-                           LEFT JOIN users u ON u.user_id = CASE WHEN f.user_id_1 = $1 THEN f.user_id_2 ELSE f.user_id_1 END \
-                           WHERE (f.user_id_1 = $1 OR f.user_id_2 = $1) AND f.status = 'pending' AND f.deleted_at IS NULL \
-                           ORDER BY f.id DESC";
-                let rows = timed(SERVICE, "select_pending_requests", sqlx::query_as::<_, PendingRow>(sql)
-                    .bind(user)
-                    .fetch_all(&self.pool))
-                    .await?;
-                rows.into_iter()
-                    .map(|r| Ok(PendingRequest { friendship: r.friendship.try_into()?, username: r.username, email: r.email }))
-                    .collect()
-            }
-
-            async fn search(&self, user: i64, query: &str, limit: u32) -> StoreResult<Vec<Candidate>> {
-                let sql = "SELECT u.user_id, u.username, u.display_name, \
-                             (SELECT f.user_id_1 FROM friendships f \
-                              WHERE f.status = 'pending' AND f.deleted_at IS NULL \
-                                AND ((f.user_id_1 = $1 AND f.user_id_2 = u.user_id) OR (f.user_id_1 = u.user_id AND f.user_id_2 = $1))) \
-                             AS pending_requester \
-                           FROM users u \
-                           WHERE u.user_id <> $1 \
-                             AND (lower(u.username) LIKE $2 ESCAPE '\\' OR lower(COALESCE(u.display_name, '')) LIKE $2 ESCAPE '\\') \
-                             AND NOT EXISTS (SELECT 1 FROM friendships f \
-                                 WHERE f.status = 'accepted' AND f.deleted_at IS NULL \
-                                   AND ((f.user_id_1 = $1 AND f.user_id_2 = u.user_id) OR (f.user_id_1 = u.user_id AND f.user_id_2 = $1))) \
-                             AND NOT EXISTS (SELECT 1 FROM blocks b \
-                                 WHERE (b.blocker_id = $1 AND b.blocked_id = u.user_id) OR (b.blocker_id = u.user_id AND b.blocked_id = $1)) \
-                           ORDER BY lower(u.username), u.user_id LIMIT $3";
-                let rows = timed(SERVICE, "search_users", sqlx::query_as::<_, CandidateRow>(sql)
-                    .bind(user)
-                    .bind(contains_pattern(query))
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool))
-                    .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|r| Candidate {
-                        user_id: r.user_id,
-                        username: r.username,
-                        display_name: r.display_name,
-                        pending_requester: r.pending_requester,
-                    })
-                    .collect())
-            }
-
-            async fn block(&self, blocker: i64, blocked: i64) -> StoreResult<Block> {
-                let mut tx = self.begin_pair(blocker, blocked).await?;
-                if !Self::user_exists_in(&mut tx, blocked).await? {
-                    return Err(StoreError::UnknownUser);
-                }
-                let now = Utc::now();
-                let inserted: Option<DateTime<Utc>> = timed(SERVICE, "insert_block", sqlx::query_scalar(
-                    "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (blocker_id, blocked_id) DO NOTHING RETURNING created_at",
-                )
-                .bind(blocker)
-                .bind(blocked)
+                .bind(message)
                 .bind(now)
-                .fetch_optional(&mut *tx))
-                .await?;
-                let Some(blocked_at) = inserted else {
-                    let blocked_at: DateTime<Utc> = timed(SERVICE, "select_block", sqlx::query_scalar(
-                        "SELECT created_at FROM blocks WHERE blocker_id = $1 AND blocked_id = $2",
-                    )
-                    .bind(blocker)
-                    .bind(blocked)
-                    .fetch_one(&mut *tx))
-                    .await?;
-                    tx.rollback().await?;
-                    return Ok(Block { blocked_at, created: false });
-                };
-                // A block ends whatever the two had; consumers hear why.
-                let (low, high) = pair(blocker, blocked);
-                let sql = format!(
-                    "UPDATE friendships SET deleted_at = $3, updated_at = $3 \
-                     WHERE pair_low = $1 AND pair_high = $2 AND {LIVE} RETURNING {COLUMNS}"
-                );
-                let ended = timed(SERVICE, "end_friendships", sqlx::query_as::<_, FriendshipRow>(&sql)
-                    .bind(low)
-                    .bind(high)
-                    .bind(now)
-                    .fetch_all(&mut *tx))
-                    .await?;
-                for row in ended {
-                    let f = Friendship::try_from(row)?;
-                    let event = if f.status == Status::Accepted {
-                        events::friend_deleted(&f, blocker)
-                    } else {
-                        events::request_cancelled(&f)
-                    };
-                    tx.enqueue(events::TOPIC, &event).await?;
-                }
-                tx.enqueue(events::TOPIC, &events::user_blocked(blocker, blocked)).await?;
-                self.commit(tx).await?;
-                Ok(Block { blocked_at, created: true })
+                .fetch_one(&mut tx),
+        )
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::RequestPending
+            } else {
+                e.into()
             }
+        })?;
+        let friendship = Friendship::try_from(row)?;
+        tx.enqueue(events::TOPIC, &events::request_sent(&friendship))
+            .await?;
+        tx.commit().await?;
+        Ok(friendship)
+    }
 
-            async fn unblock(&self, blocker: i64, blocked: i64) -> StoreResult<bool> {
-                let mut tx = self.begin_pair(blocker, blocked).await?;
-                let removed = timed(SERVICE, "delete_block", sqlx::query(
-                    "DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2",
+    async fn answer_request(
+        &self,
+        requester: i64,
+        addressee: i64,
+        answer: Answer,
+    ) -> StoreResult<Option<Friendship>> {
+        let mut tx = self.begin_pair(requester, addressee).await?;
+        let sql = format!(
+            "UPDATE friendships SET status = '{}', updated_at = $3 \
+             WHERE user_id_1 = $1 AND user_id_2 = $2 AND status = 'pending' AND deleted_at IS NULL \
+             RETURNING {COLUMNS}",
+            answer.status().as_str()
+        );
+        let Some(friendship) = Self::change_one(
+            &mut tx,
+            "answer_request",
+            &sql,
+            requester,
+            addressee,
+            Utc::now(),
+        )
+        .await?
+        else {
+            return Ok(None);
+        };
+        tx.enqueue(events::TOPIC, &events::request_answered(&friendship))
+            .await?;
+        tx.commit().await?;
+        Ok(Some(friendship))
+    }
+
+    async fn cancel_request(
+        &self,
+        requester: i64,
+        addressee: i64,
+    ) -> StoreResult<Option<Friendship>> {
+        let mut tx = self.begin_pair(requester, addressee).await?;
+        let sql = format!(
+            "UPDATE friendships SET deleted_at = $3, updated_at = $3 \
+             WHERE user_id_1 = $1 AND user_id_2 = $2 AND status = 'pending' AND deleted_at IS NULL \
+             RETURNING {COLUMNS}"
+        );
+        let Some(friendship) = Self::change_one(
+            &mut tx,
+            "cancel_request",
+            &sql,
+            requester,
+            addressee,
+            Utc::now(),
+        )
+        .await?
+        else {
+            return Ok(None);
+        };
+        tx.enqueue(events::TOPIC, &events::request_cancelled(&friendship))
+            .await?;
+        tx.commit().await?;
+        Ok(Some(friendship))
+    }
+
+    async fn unfriend(&self, user: i64, friend: i64) -> StoreResult<Option<Friendship>> {
+        let mut tx = self.begin_pair(user, friend).await?;
+        let (low, high) = pair(user, friend);
+        let sql = format!(
+            "UPDATE friendships SET deleted_at = $3, updated_at = $3 \
+             WHERE pair_low = $1 AND pair_high = $2 AND status = 'accepted' AND deleted_at IS NULL \
+             RETURNING {COLUMNS}"
+        );
+        let Some(friendship) =
+            Self::change_one(&mut tx, "unfriend", &sql, low, high, Utc::now()).await?
+        else {
+            return Ok(None);
+        };
+        tx.enqueue(events::TOPIC, &events::friend_deleted(&friendship, user))
+            .await?;
+        tx.commit().await?;
+        Ok(Some(friendship))
+    }
+
+    async fn friends(&self, user: i64) -> StoreResult<Vec<Friend>> {
+        let sql = "SELECT x.friend_id AS user_id, u.username, u.email, u.last_seen_at \
+                   FROM (SELECT CASE WHEN user_id_1 = $1 THEN user_id_2 ELSE user_id_1 END AS friend_id \
+                         FROM friendships \
+                         WHERE (user_id_1 = $1 OR user_id_2 = $1) AND status = 'accepted' AND deleted_at IS NULL) x \
+                   LEFT JOIN users u ON u.user_id = x.friend_id \
+                   ORDER BY lower(COALESCE(u.username, '')), x.friend_id";
+        let rows = timed(
+            SERVICE,
+            "select_friends",
+            query_as::<FriendRow>(sql).bind(user).fetch_all(&self.db),
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Friend {
+                user_id: r.user_id,
+                username: r.username,
+                email: r.email,
+                last_seen_at: r.last_seen_at,
+            })
+            .collect())
+    }
+
+    async fn pending_requests(&self, user: i64) -> StoreResult<Vec<PendingRequest>> {
+        let sql = "SELECT f.id, f.user_id_1, f.user_id_2, f.status, f.message, f.created_at, f.updated_at, \
+                          f.deleted_at, u.username, u.email \
+                   FROM friendships f \
+                   LEFT JOIN users u ON u.user_id = CASE WHEN f.user_id_1 = $1 THEN f.user_id_2 ELSE f.user_id_1 END \
+                   WHERE (f.user_id_1 = $1 OR f.user_id_2 = $1) AND f.status = 'pending' AND f.deleted_at IS NULL \
+                   ORDER BY f.id DESC";
+        let rows = timed(
+            SERVICE,
+            "select_pending_requests",
+            query_as::<PendingRow>(sql).bind(user).fetch_all(&self.db),
+        )
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(PendingRequest {
+                    friendship: r.friendship.try_into()?,
+                    username: r.username,
+                    email: r.email,
+                })
+            })
+            .collect()
+    }
+
+    async fn search(&self, user: i64, query: &str, limit: u32) -> StoreResult<Vec<Candidate>> {
+        let sql = "SELECT u.user_id, u.username, u.display_name, \
+                     (SELECT f.user_id_1 FROM friendships f \
+                      WHERE f.status = 'pending' AND f.deleted_at IS NULL \
+                        AND ((f.user_id_1 = $1 AND f.user_id_2 = u.user_id) OR (f.user_id_1 = u.user_id AND f.user_id_2 = $1))) \
+                     AS pending_requester \
+                   FROM users u \
+                   WHERE u.user_id <> $1 \
+                     AND (lower(u.username) LIKE $2 ESCAPE '\\' OR lower(COALESCE(u.display_name, '')) LIKE $2 ESCAPE '\\') \
+                     AND NOT EXISTS (SELECT 1 FROM friendships f \
+                         WHERE f.status = 'accepted' AND f.deleted_at IS NULL \
+                           AND ((f.user_id_1 = $1 AND f.user_id_2 = u.user_id) OR (f.user_id_1 = u.user_id AND f.user_id_2 = $1))) \
+                     AND NOT EXISTS (SELECT 1 FROM blocks b \
+                         WHERE (b.blocker_id = $1 AND b.blocked_id = u.user_id) OR (b.blocker_id = u.user_id AND b.blocked_id = $1)) \
+                   ORDER BY lower(u.username), u.user_id LIMIT $3";
+        let rows = timed(
+            SERVICE,
+            "search_users",
+            query_as::<CandidateRow>(sql)
+                .bind(user)
+                .bind(contains_pattern(query))
+                .bind(i64::from(limit))
+                .fetch_all(&self.db),
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Candidate {
+                user_id: r.user_id,
+                username: r.username,
+                display_name: r.display_name,
+                pending_requester: r.pending_requester,
+            })
+            .collect())
+    }
+
+    async fn block(&self, blocker: i64, blocked: i64) -> StoreResult<Block> {
+        let mut tx = self.begin_pair(blocker, blocked).await?;
+        if !Self::user_exists_in(&mut tx, blocked).await? {
+            return Err(StoreError::UnknownUser);
+        }
+        let now = Utc::now();
+        let inserted: Option<DateTime<Utc>> = timed(
+            SERVICE,
+            "insert_block",
+            query_scalar(
+                "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (blocker_id, blocked_id) DO NOTHING RETURNING created_at",
+            )
+            .bind(blocker)
+            .bind(blocked)
+            .bind(now)
+            .fetch_optional(&mut tx),
+        )
+        .await?;
+        let Some(blocked_at) = inserted else {
+            let blocked_at: DateTime<Utc> = timed(
+                SERVICE,
+                "select_block",
+                query_scalar(
+                    "SELECT created_at FROM blocks WHERE blocker_id = $1 AND blocked_id = $2",
                 )
                 .bind(blocker)
                 .bind(blocked)
-                .execute(&mut *tx))
-                .await?
-                .rows_affected();
-                if removed == 0 {
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
-                tx.enqueue(events::TOPIC, &events::user_unblocked(blocker, blocked)).await?;
-                self.commit(tx).await?;
-                Ok(true)
-            }
-
-            async fn blocked(&self, blocker: i64) -> StoreResult<Vec<BlockedUser>> {
-                let sql = "SELECT b.blocked_id AS user_id, u.username, b.created_at AS blocked_at \
-                           FROM blocks b LEFT JOIN users u ON u.user_id = b.blocked_id \
-                           WHERE b.blocker_id = $1 ORDER BY b.created_at DESC, b.blocked_id";
-                let rows = timed(SERVICE, "select_blocked", sqlx::query_as::<_, BlockedRow>(sql)
-                    .bind(blocker)
-                    .fetch_all(&self.pool))
-                    .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|r| BlockedUser { user_id: r.user_id, username: r.username, blocked_at: r.blocked_at })
-                    .collect())
-            }
-
-            async fn upsert_user(&self, user: &UserRecord, version: i64) -> StoreResult<()> {
-                timed(SERVICE, "upsert_user", sqlx::query(
-                    "INSERT INTO users (user_id, email, username, display_name, version) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, username = excluded.username, \
-                       display_name = excluded.display_name, version = excluded.version \
-                     WHERE users.version <= excluded.version",
-                )
-                .bind(user.user_id)
-                .bind(&user.email)
-                .bind(&user.username)
-                .bind(&user.display_name)
-                .bind(version)
-                .execute(&self.pool))
-                .await?;
-                Ok(())
-            }
-
-            async fn update_user_profile(&self, user_id: i64, username: Option<&str>, display_name: Option<&str>, version: i64) -> StoreResult<()> {
-                timed(SERVICE, "update_user_profile", sqlx::query(
-                    "UPDATE users SET username = COALESCE($2, username), display_name = $3, version = $4 \
-                     WHERE user_id = $1 AND version <= $4",
-                )
-                .bind(user_id)
-                .bind(username)
-                .bind(display_name)
-                .bind(version)
-                .execute(&self.pool))
-                .await?;
-                Ok(())
-            }
-
-            async fn touch_user_last_seen(&self, user_id: i64, at: DateTime<Utc>) -> StoreResult<()> {
-                timed(SERVICE, "touch_user_last_seen", sqlx::query("UPDATE users SET last_seen_at = $2 WHERE user_id = $1")
-                    .bind(user_id)
-                    .bind(at)
-                    .execute(&self.pool))
-                    .await?;
-                Ok(())
-            }
+                .fetch_one(&mut tx),
+            )
+            .await?;
+            tx.rollback().await?;
+            return Ok(Block {
+                blocked_at,
+                created: false,
+            });
+        };
+        // A block ends whatever the two had; consumers hear why.
+        let (low, high) = pair(blocker, blocked);
+        let sql = format!(
+            "UPDATE friendships SET deleted_at = $3, updated_at = $3 \
+             WHERE pair_low = $1 AND pair_high = $2 AND {LIVE} RETURNING {COLUMNS}"
+        );
+        let ended = timed(
+            SERVICE,
+            "end_friendships",
+            query_as::<FriendshipRow>(&sql)
+                .bind(low)
+                .bind(high)
+                .bind(now)
+                .fetch_all(&mut tx),
+        )
+        .await?;
+        for row in ended {
+            let f = Friendship::try_from(row)?;
+            let event = if f.status == Status::Accepted {
+                events::friend_deleted(&f, blocker)
+            } else {
+                events::request_cancelled(&f)
+            };
+            tx.enqueue(events::TOPIC, &event).await?;
         }
-    };
-}
+        tx.enqueue(events::TOPIC, &events::user_blocked(blocker, blocked))
+            .await?;
+        tx.commit().await?;
+        Ok(Block {
+            blocked_at,
+            created: true,
+        })
+    }
 
-friend_store!(
-    /// Friendships on an embedded SQLite database.
-    SqliteFriendStore, sqlx::Sqlite, "migrations/sqlite",
-    begin = "BEGIN IMMEDIATE", pair_lock = None
-);
-friend_store!(
-    /// Friendships on PostgreSQL.
-    PgFriendStore, sqlx::Postgres, "migrations/postgres",
-    begin = "BEGIN", pair_lock = Some("SELECT pg_advisory_xact_lock($1)")
-);
+    async fn unblock(&self, blocker: i64, blocked: i64) -> StoreResult<bool> {
+        let mut tx = self.begin_pair(blocker, blocked).await?;
+        let removed = timed(
+            SERVICE,
+            "delete_block",
+            query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
+                .bind(blocker)
+                .bind(blocked)
+                .execute(&mut tx),
+        )
+        .await?;
+        if removed == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        tx.enqueue(events::TOPIC, &events::user_unblocked(blocker, blocked))
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn like_wildcards_are_escaped() {
-        assert_eq!(super::contains_pattern("A_b%"), "%a\\_b\\%%");
+    async fn blocked(&self, blocker: i64) -> StoreResult<Vec<BlockedUser>> {
+        let sql = "SELECT b.blocked_id AS user_id, u.username, b.created_at AS blocked_at \
+                   FROM blocks b LEFT JOIN users u ON u.user_id = b.blocked_id \
+                   WHERE b.blocker_id = $1 ORDER BY b.created_at DESC, b.blocked_id";
+        let rows = timed(
+            SERVICE,
+            "select_blocked",
+            query_as::<BlockedRow>(sql)
+                .bind(blocker)
+                .fetch_all(&self.db),
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| BlockedUser {
+                user_id: r.user_id,
+                username: r.username,
+                blocked_at: r.blocked_at,
+            })
+            .collect())
+    }
+
+    async fn upsert_user(&self, user: &UserRecord, version: i64) -> StoreResult<()> {
+        timed(SERVICE, "upsert_user", query(
+            "INSERT INTO users (user_id, email, username, display_name, version) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, username = excluded.username, \
+               display_name = excluded.display_name, version = excluded.version \
+             WHERE users.version <= excluded.version",
+        )
+        .bind(user.user_id)
+        .bind(&user.email)
+        .bind(&user.username)
+        .bind(&user.display_name)
+        .bind(version)
+        .execute(&self.db))
+        .await?;
+        Ok(())
+    }
+
+    async fn update_user_profile(
+        &self,
+        user_id: i64,
+        username: Option<&str>,
+        display_name: Option<&str>,
+        version: i64,
+    ) -> StoreResult<()> {
+        timed(SERVICE, "update_user_profile", query(
+            "UPDATE users SET username = COALESCE($2, username), display_name = $3, version = $4 \
+             WHERE user_id = $1 AND version <= $4",
+        )
+        .bind(user_id)
+        .bind(username)
+        .bind(display_name)
+        .bind(version)
+        .execute(&self.db))
+        .await?;
+        Ok(())
+    }
+
+    async fn touch_user_last_seen(&self, user_id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        timed(
+            SERVICE,
+            "touch_user_last_seen",
+            query("UPDATE users SET last_seen_at = $2 WHERE user_id = $1")
+                .bind(user_id)
+                .bind(at)
+                .execute(&self.db),
+        )
+        .await?;
+        Ok(())
     }
 }

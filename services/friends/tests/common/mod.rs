@@ -7,14 +7,12 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use friends::Friends;
-use kit::context::Context;
 use kit::events::{Event, StartFrom, Subscription, topics};
-use kit::platform::Platform;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use testkit::{ServedApp, TestDb, eventually, next_of_kind};
+use testkit::{AppBuilder, ServedApp, SpawnedApp, eventually, next_of_kind};
 use users::Users;
 
 // Each test binary uses its own subset.
@@ -23,13 +21,12 @@ pub use testkit::{Backend, PASSWORD, expect_error, on_both_backends};
 
 pub struct TestApp {
     /// Comes first: dropping it signals shutdown before the databases go.
-    pub served: ServedApp,
+    pub served: SpawnedApp,
     pub friends: Arc<Friends>,
     pub users: Arc<Users>,
     /// A consumer group of its own on `friend.events`, joined before any
     /// request is made.
     events: tokio::sync::Mutex<Box<dyn Subscription>>,
-    _dbs: [TestDb; 2],
 }
 
 impl TestApp {
@@ -40,45 +37,30 @@ impl TestApp {
     /// With `friends_relay` false the friends outbox is not published: its
     /// events stay in the database until a relay runs.
     pub async fn spawn_with(backend: Backend, friends_relay: bool) -> Self {
-        let users_db = TestDb::create(backend, "users").await;
-        let friends_db = TestDb::create(backend, "friends").await;
-        let ctx = Context::embedded();
         let users_config = users::Config {
             hash_concurrency: 2,
             ..Default::default()
         };
-        let users = Users::build(&users_config, users_db.connect(4).await, &ctx)
-            .await
-            .unwrap();
-        let friends = Friends::build(
-            &friends::Config::default(),
-            friends_db.connect(4).await,
-            &ctx,
-        )
-        .await
-        .unwrap();
-        // The startup order of `banter serve`: build, subscribe, relay.
-        users.subscribe(&ctx).await.unwrap();
-        friends.subscribe(&ctx).await.unwrap();
-        let events = ctx
+        let mut builder = AppBuilder::new(backend)
+            .module::<Users>(users_config)
+            .module::<Friends>(friends::Config::default())
+            .titled::<Friends>();
+        if !friends_relay {
+            builder = builder.relay_paused::<Friends>();
+        }
+        let assembled = builder.assemble().await;
+        let events = assembled
+            .ctx()
             .bus
             .subscribe(topics::FRIEND_EVENTS, "friends-tests", StartFrom::Earliest)
             .await
             .unwrap();
-        users.start_relay(&ctx);
-        if friends_relay {
-            friends.start_relay(&ctx);
-        }
-        let router = Platform::new(friends::TITLE, friends::SERVICE)
-            .with(users.service())
-            .with(friends.service())
-            .into_router();
+        let served = assembled.serve().await;
         Self {
-            served: ServedApp::start(router, ctx).await,
-            friends,
-            users,
+            friends: served.module(),
+            users: served.module(),
+            served,
             events: tokio::sync::Mutex::new(events),
-            _dbs: [users_db, friends_db],
         }
     }
 

@@ -4,7 +4,7 @@
 //! consumer span continues the producer's trace from the envelope).
 
 use super::{Bus, BusError, Event, StartFrom, dead_letter_topic};
-use crate::db::Database;
+use crate::db::{Database, query, query_scalar};
 use async_trait::async_trait;
 use chrono::Utc;
 use std::sync::Arc;
@@ -50,46 +50,27 @@ impl Inbox {
     }
 
     pub async fn seen(&self, event_id: &str) -> Result<bool, sqlx::Error> {
-        let sql = "SELECT COUNT(*) FROM processed_events WHERE consumer = $1 AND event_id = $2";
-        let n: i64 = match &self.db {
-            Database::Sqlite(p) => {
-                sqlx::query_scalar(sql)
-                    .bind(&self.consumer)
-                    .bind(event_id)
-                    .fetch_one(p)
-                    .await?
-            }
-            Database::Postgres(p) => {
-                sqlx::query_scalar(sql)
-                    .bind(&self.consumer)
-                    .bind(event_id)
-                    .fetch_one(p)
-                    .await?
-            }
-        };
+        let n: i64 = query_scalar(
+            "SELECT COUNT(*) FROM processed_events WHERE consumer = $1 AND event_id = $2",
+        )
+        .bind(self.consumer.clone())
+        .bind(event_id.to_owned())
+        .fetch_one(&self.db)
+        .await?;
         Ok(n > 0)
     }
 
     pub async fn mark(&self, event_id: &str) -> Result<(), sqlx::Error> {
-        let sql = "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES ($1, $2, $3) \
-                   ON CONFLICT (consumer, event_id) DO NOTHING";
-        match &self.db {
-            Database::Sqlite(p) => sqlx::query(sql)
-                .bind(&self.consumer)
-                .bind(event_id)
-                .bind(Utc::now())
-                .execute(p)
-                .await
-                .map(drop)?,
-            Database::Postgres(p) => sqlx::query(sql)
-                .bind(&self.consumer)
-                .bind(event_id)
-                .bind(Utc::now())
-                .execute(p)
-                .await
-                .map(drop)?,
-        }
-        Ok(())
+        query(
+            "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (consumer, event_id) DO NOTHING",
+        )
+        .bind(self.consumer.clone())
+        .bind(event_id.to_owned())
+        .bind(Utc::now())
+        .execute(&self.db)
+        .await
+        .map(drop)
     }
 }
 

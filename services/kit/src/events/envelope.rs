@@ -37,6 +37,18 @@ impl Event {
         }
     }
 
+    /// An event carrying `payload` under its contract's kind.
+    pub fn of<C: contracts::Contract>(source: &str, subject: impl ToString, payload: &C) -> Self {
+        // Contract types are plain records: encoding them cannot fail.
+        let data = serde_json::to_value(payload).unwrap_or(serde_json::Value::Null);
+        Self::new(C::KIND, source, subject, data)
+    }
+
+    /// Whether this event is of contract `C`.
+    pub fn is<C: contracts::Contract>(&self) -> bool {
+        self.kind == C::KIND
+    }
+
     /// Deserializes `data` into the handler's type, as a permanent failure
     /// when it does not fit (retrying would not help).
     pub fn data<T: serde::de::DeserializeOwned>(&self) -> Result<T, super::HandlerError> {

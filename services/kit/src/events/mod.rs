@@ -14,17 +14,10 @@ pub use consumer::{ConsumerSpec, Handler, HandlerError, Inbox};
 pub use envelope::Event;
 pub use kafka::{KafkaBus, KafkaConfig};
 pub use memory::InProcessBus;
-pub use outbox::{Enqueue, Relay, RelayHandle};
+pub use outbox::{Relay, RelayHandle};
 
-/// Topics of SPEC §3.
-pub mod topics {
-    pub const USER_EVENTS: &str = "user.events";
-    pub const USER_ONLINE_STATUS: &str = "user.online_status";
-    pub const FRIEND_EVENTS: &str = "friend.events";
-    pub const CHAT_EVENTS: &str = "chat.events";
-    pub const MESSAGE_EVENTS: &str = "message.events";
-    pub const NOTIFICATION_EVENTS: &str = "notification.events";
-}
+/// Topics of SPEC §3 (owned by the event contracts).
+pub use contracts::topics;
 
 /// The dead-letter topic of `topic`.
 pub fn dead_letter_topic(topic: &str) -> String {
@@ -35,16 +28,5 @@ pub fn dead_letter_topic(topic: &str) -> String {
 /// service database. Versions live far above service migrations so both
 /// migrators share `_sqlx_migrations`.
 pub async fn migrate(db: &crate::db::Database) -> Result<(), sqlx::migrate::MigrateError> {
-    match db {
-        crate::db::Database::Sqlite(pool) => {
-            let mut m = sqlx::migrate!("migrations/sqlite");
-            m.set_ignore_missing(true);
-            m.run(pool).await
-        }
-        crate::db::Database::Postgres(pool) => {
-            let mut m = sqlx::migrate!("migrations/postgres");
-            m.set_ignore_missing(true);
-            m.run(pool).await
-        }
-    }
+    db.migrate(crate::migrations!()).await
 }

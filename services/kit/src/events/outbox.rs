@@ -1,53 +1,20 @@
 //! The transactional outbox: services write events into their own database in
-//! the transaction of the state change ([`Enqueue`]); the [`Relay`] publishes
+//! the transaction of the state change ([`crate::db::Tx::enqueue`]); the [`Relay`] publishes
 //! them to the bus and marks them published. A crash between commit and
 //! publish loses nothing: the relay finds the row on the next start.
 
 use super::{Bus, Event};
-use crate::db::Database;
+use crate::db::{Database, On, query, query_as, query_scalar};
 use chrono::Utc;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-/// Writes an event into the outbox, inside the caller's transaction.
-pub trait Enqueue {
-    fn enqueue(
-        &mut self,
-        topic: &str,
-        event: &Event,
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
-}
-
-macro_rules! enqueue_for {
-    ($conn:ty) => {
-        impl Enqueue for $conn {
-            async fn enqueue(&mut self, topic: &str, event: &Event) -> Result<(), sqlx::Error> {
-                let payload = serde_json::to_string(event).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-                sqlx::query(
-                    "INSERT INTO outbox (event_id, topic, subject, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(&event.id)
-                .bind(topic)
-                .bind(&event.subject)
-                .bind(payload)
-                .bind(Utc::now())
-                .execute(&mut *self)
-                .await
-                .map(drop)
-            }
-        }
-    };
-}
-enqueue_for!(sqlx::SqliteConnection);
-enqueue_for!(sqlx::PgConnection);
-
 /// Wakes the relay right after a commit, so events go out without waiting
 /// for the next poll.
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct RelayHandle {
     wake: Arc<Notify>,
 }
@@ -91,25 +58,6 @@ const SELECT_BATCH: &str =
     "SELECT id, topic, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1";
 const MARK_PUBLISHED: &str = "UPDATE outbox SET published_at = $1 WHERE id = $2";
 
-macro_rules! housekeeping {
-    ($pool:expr) => {{
-        let backlog: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
-                .fetch_one($pool)
-                .await?;
-        let now = Utc::now();
-        sqlx::query("DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1")
-            .bind(now - KEEP_PUBLISHED)
-            .execute($pool)
-            .await?;
-        sqlx::query("DELETE FROM processed_events WHERE processed_at < $1")
-            .bind(now - KEEP_PROCESSED)
-            .execute($pool)
-            .await?;
-        Ok(backlog)
-    }};
-}
-
 impl Relay {
     pub fn new(db: Database, bus: Arc<dyn Bus>, service: &'static str) -> Self {
         Self {
@@ -134,43 +82,34 @@ impl Relay {
 
     /// Publishes one batch of unpublished rows; returns how many.
     pub async fn publish_once(&self) -> Result<usize, RelayError> {
-        match &self.db {
+        if !self.db.is_shared() {
             // One writer at a time: no transaction, so the relay never holds
             // SQLite's write lock while it publishes.
-            Database::Sqlite(pool) => {
-                let rows: Vec<Row> = sqlx::query_as(SELECT_BATCH)
-                    .bind(BATCH)
-                    .fetch_all(pool)
-                    .await?;
-                let n = rows.len();
-                for (id, topic, payload) in rows {
-                    self.publish_row(&topic, &payload).await?;
-                    sqlx::query(MARK_PUBLISHED)
-                        .bind(Utc::now())
-                        .bind(id)
-                        .execute(pool)
-                        .await?;
-                }
-                Ok(n)
-            }
-            // Several instances share the table: each locks the rows it publishes.
-            Database::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let sql = format!("{SELECT_BATCH} FOR UPDATE SKIP LOCKED");
-                let rows: Vec<Row> = sqlx::query_as(&sql).bind(BATCH).fetch_all(&mut *tx).await?;
-                let n = rows.len();
-                for (id, topic, payload) in rows {
-                    self.publish_row(&topic, &payload).await?;
-                    sqlx::query(MARK_PUBLISHED)
-                        .bind(Utc::now())
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok(n)
-            }
+            return self.publish_batch(On::Pool(&self.db), SELECT_BATCH).await;
         }
+        // Several instances share the table: each claims the rows it publishes.
+        let mut tx = self.db.begin().await?;
+        let sql = format!("{SELECT_BATCH} FOR UPDATE SKIP LOCKED");
+        let n = self.publish_batch(On::Tx(&mut tx), &sql).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn publish_batch(&self, mut on: On<'_>, select: &str) -> Result<usize, RelayError> {
+        let rows: Vec<Row> = query_as(select)
+            .bind(BATCH)
+            .fetch_all(on.reborrow())
+            .await?;
+        let n = rows.len();
+        for (id, topic, payload) in rows {
+            self.publish_row(&topic, &payload).await?;
+            query(MARK_PUBLISHED)
+                .bind(Utc::now())
+                .bind(id)
+                .execute(on.reborrow())
+                .await?;
+        }
+        Ok(n)
     }
 
     async fn publish_row(&self, topic: &str, payload: &str) -> Result<(), RelayError> {
@@ -202,28 +141,28 @@ impl Relay {
     /// again (consumers dedupe them).
     pub async fn replay_recent(&self, window: Duration) -> Result<u64, RelayError> {
         let since = Utc::now() - chrono::TimeDelta::from_std(window).unwrap_or(KEEP_PUBLISHED);
-        let sql = "UPDATE outbox SET published_at = NULL WHERE published_at >= $1";
-        let done = match &self.db {
-            Database::Sqlite(pool) => sqlx::query(sql)
-                .bind(since)
-                .execute(pool)
-                .await?
-                .rows_affected(),
-            Database::Postgres(pool) => sqlx::query(sql)
-                .bind(since)
-                .execute(pool)
-                .await?
-                .rows_affected(),
-        };
+        let done = query("UPDATE outbox SET published_at = NULL WHERE published_at >= $1")
+            .bind(since)
+            .execute(&self.db)
+            .await?;
         Ok(done)
     }
 
     /// Unpublished rows; also prunes old published rows and dedupe records.
     async fn housekeeping(&self) -> Result<i64, RelayError> {
-        match &self.db {
-            Database::Sqlite(pool) => housekeeping!(pool),
-            Database::Postgres(pool) => housekeeping!(pool),
-        }
+        let backlog: i64 = query_scalar("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(&self.db)
+            .await?;
+        let now = Utc::now();
+        query("DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1")
+            .bind(now - KEEP_PUBLISHED)
+            .execute(&self.db)
+            .await?;
+        query("DELETE FROM processed_events WHERE processed_at < $1")
+            .bind(now - KEEP_PROCESSED)
+            .execute(&self.db)
+            .await?;
+        Ok(backlog)
     }
 
     /// Runs until the context shuts down, then publishes what is left.

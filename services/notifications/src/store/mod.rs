@@ -4,7 +4,7 @@
 
 mod sql;
 
-pub use sql::{PgNotificationStore, SqliteNotificationStore};
+pub use sql::SqlNotificationStore;
 
 use crate::domain::{Draft, KnownUser, Notification};
 use async_trait::async_trait;
@@ -14,8 +14,6 @@ use std::collections::HashMap;
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("migration failed: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored notification is corrupt: {0}")]
     Corrupt(String),
 }

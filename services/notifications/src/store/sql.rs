@@ -7,8 +7,7 @@ use crate::domain::{Draft, Kind, KnownUser, Notification};
 use crate::events;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kit::db::timed;
-use kit::events::Enqueue;
+use kit::db::{Database, placeholders, query, query_as, query_scalar, timed};
 use kit::events::topics::NOTIFICATION_EVENTS;
 use std::collections::HashMap;
 
@@ -62,205 +61,238 @@ struct UserRow {
     display_name: Option<String>,
 }
 
-macro_rules! notification_store {
-    ($(#[$doc:meta])* $name:ident, $db:ty, $migrations:literal) => {
-        $(#[$doc])*
-        pub struct $name {
-            pool: sqlx::Pool<$db>,
-        }
-
-        impl $name {
-            /// Wraps a pool and brings the schema up to date (the kit's event
-            /// tables share the migrations table, hence `ignore_missing`).
-            pub async fn migrate(pool: sqlx::Pool<$db>) -> StoreResult<Self> {
-                let mut migrator = sqlx::migrate!($migrations);
-                migrator.set_ignore_missing(true);
-                migrator.run(&pool).await?;
-                Ok(Self { pool })
-            }
-        }
-
-        #[async_trait]
-        impl NotificationStore for $name {
-            async fn upsert_user(&self, user: &KnownUser) -> StoreResult<()> {
-                timed(SERVICE, "upsert_known_user", sqlx::query(
-                    "INSERT INTO known_users (user_id, username, display_name, updated_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (user_id) DO UPDATE SET username = excluded.username, \
-                     display_name = excluded.display_name, updated_at = excluded.updated_at",
-                )
-                .bind(user.user_id)
-                .bind(&user.username)
-                .bind(&user.display_name)
-                .bind(Utc::now())
-                .execute(&self.pool))
-                .await?;
-                Ok(())
-            }
-
-            async fn users(&self, ids: &[i64]) -> StoreResult<HashMap<i64, KnownUser>> {
-                if ids.is_empty() {
-                    return Ok(HashMap::new());
-                }
-                let mut qb = sqlx::QueryBuilder::<$db>::new(
-                    "SELECT user_id, username, display_name FROM known_users WHERE user_id IN (",
-                );
-                let mut list = qb.separated(", ");
-                for id in ids {
-                    list.push_bind(*id);
-                }
-                qb.push(")");
-                let rows = timed(SERVICE, "select_known_users", qb.build_query_as::<UserRow>().fetch_all(&self.pool)).await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|r| (r.user_id, KnownUser { user_id: r.user_id, username: r.username, display_name: r.display_name }))
-                    .collect())
-            }
-
-            async fn create(&self, source_event_id: &str, drafts: &[Draft]) -> StoreResult<Vec<Notification>> {
-                if drafts.is_empty() {
-                    return Ok(Vec::new());
-                }
-                // Recipients already notified by an earlier delivery of this
-                // event. Read before the transaction so that it starts with a
-                // write (SQLite then takes its write lock up front); a
-                // concurrent delivery racing past this check hits the unique
-                // constraint and the whole transaction is retried.
-                let done: Vec<i64> = timed(SERVICE, "select_delivered", sqlx::query_scalar(
-                    "SELECT user_id FROM notifications WHERE source_event_id = $1",
-                )
-                .bind(source_event_id)
-                .fetch_all(&self.pool))
-                .await?;
-                let mut todo: Vec<&Draft> = drafts.iter().filter(|d| !done.contains(&d.user_id)).collect();
-                // Counter rows are locked in one order, so two events never deadlock.
-                todo.sort_by_key(|d| d.user_id);
-                todo.dedup_by_key(|d| d.user_id);
-                if todo.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let mut tx = self.pool.begin().await?;
-                let mut created = Vec::with_capacity(todo.len());
-                for draft in todo {
-                    let seq: i64 = timed(SERVICE, "next_seq", sqlx::query_scalar(
-                        "INSERT INTO notification_counters (user_id, last_seq) VALUES ($1, 1) \
-                         ON CONFLICT (user_id) DO UPDATE SET last_seq = notification_counters.last_seq + 1 \
-                         RETURNING last_seq",
-                    )
-                    .bind(draft.user_id)
-                    .fetch_one(&mut *tx))
-                    .await?;
-                    let data = serde_json::to_string(&draft.data)
-                        .map_err(|e| StoreError::Corrupt(format!("data does not serialize: {e}")))?;
-                    let sql = format!(
-                        "INSERT INTO notifications (user_id, seq, kind, title, body, data, is_read, source_event_id, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8) RETURNING {COLUMNS}"
-                    );
-                    let row = timed(SERVICE, "insert_notification", sqlx::query_as::<_, NotificationRow>(&sql)
-                        .bind(draft.user_id)
-                        .bind(seq)
-                        .bind(draft.kind.as_str())
-                        .bind(&draft.title)
-                        .bind(&draft.body)
-                        .bind(data)
-                        .bind(source_event_id)
-                        .bind(Utc::now())
-                        .fetch_one(&mut *tx))
-                        .await?;
-                    let notification = Notification::try_from(row)?;
-                    timed(SERVICE, "enqueue_event", tx.enqueue(NOTIFICATION_EVENTS, &events::created(&notification))).await?;
-                    created.push(notification);
-                }
-                tx.commit().await?;
-                Ok(created)
-            }
-
-            async fn list(&self, user_id: i64, unread_only: bool, limit: u32, before: Option<i64>) -> StoreResult<Vec<Notification>> {
-                let mut sql = format!("SELECT {COLUMNS} FROM notifications WHERE user_id = $1");
-                if unread_only {
-                    sql.push_str(" AND is_read = FALSE");
-                }
-                if before.is_some() {
-                    sql.push_str(" AND id < $3");
-                }
-                sql.push_str(" ORDER BY id DESC LIMIT $2");
-                let mut query = sqlx::query_as::<_, NotificationRow>(&sql).bind(user_id).bind(i64::from(limit));
-                if let Some(before) = before {
-                    query = query.bind(before);
-                }
-                let rows = timed(SERVICE, "list_notifications", query.fetch_all(&self.pool)).await?;
-                convert(rows)
-            }
-
-            async fn unread_count(&self, user_id: i64) -> StoreResult<i64> {
-                let n = timed(SERVICE, "count_unread", sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND is_read = FALSE",
-                )
-                .bind(user_id)
-                .fetch_one(&self.pool))
-                .await?;
-                Ok(n)
-            }
-
-            async fn mark_read(&self, user_id: i64, ids: &[i64]) -> StoreResult<u64> {
-                if ids.is_empty() {
-                    return Ok(0);
-                }
-                let mut qb = sqlx::QueryBuilder::<$db>::new("UPDATE notifications SET is_read = TRUE, read_at = ");
-                qb.push_bind(Utc::now());
-                qb.push(" WHERE user_id = ");
-                qb.push_bind(user_id);
-                qb.push(" AND is_read = FALSE AND id IN (");
-                let mut list = qb.separated(", ");
-                for id in ids {
-                    list.push_bind(*id);
-                }
-                qb.push(")");
-                let done = timed(SERVICE, "mark_read", qb.build().execute(&self.pool)).await?;
-                Ok(done.rows_affected())
-            }
-
-            async fn mark_all_read(&self, user_id: i64) -> StoreResult<u64> {
-                let done = timed(SERVICE, "mark_all_read", sqlx::query(
-                    "UPDATE notifications SET is_read = TRUE, read_at = $2 WHERE user_id = $1 AND is_read = FALSE",
-                )
-                .bind(user_id)
-                .bind(Utc::now())
-                .execute(&self.pool))
-                .await?;
-                Ok(done.rows_affected())
-            }
-
-            async fn last_seq(&self, user_id: i64) -> StoreResult<i64> {
-                let seq: Option<i64> = timed(SERVICE, "select_last_seq", sqlx::query_scalar(
-                    "SELECT last_seq FROM notification_counters WHERE user_id = $1",
-                )
-                .bind(user_id)
-                .fetch_optional(&self.pool))
-                .await?;
-                Ok(seq.unwrap_or(0))
-            }
-
-            async fn after_seq(&self, user_id: i64, after: i64, limit: u32) -> StoreResult<Vec<Notification>> {
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM notifications WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-                );
-                let rows = timed(SERVICE, "notifications_after_seq", sqlx::query_as::<_, NotificationRow>(&sql)
-                    .bind(user_id)
-                    .bind(after)
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool))
-                    .await?;
-                convert(rows)
-            }
-        }
-    };
+/// Notifications on either database.
+pub struct SqlNotificationStore {
+    db: Database,
 }
 
-notification_store!(
-    /// Notifications on an embedded SQLite database.
-    SqliteNotificationStore, sqlx::Sqlite, "migrations/sqlite"
-);
-notification_store!(
-    /// Notifications on PostgreSQL.
-    PgNotificationStore, sqlx::Postgres, "migrations/postgres"
-);
+impl SqlNotificationStore {
+    /// The store of `db`, whose schema the module runner brought up to date.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl NotificationStore for SqlNotificationStore {
+    async fn upsert_user(&self, user: &KnownUser) -> StoreResult<()> {
+        timed(SERVICE, "upsert_known_user", query(
+            "INSERT INTO known_users (user_id, username, display_name, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id) DO UPDATE SET username = excluded.username, \
+             display_name = excluded.display_name, updated_at = excluded.updated_at",
+        )
+        .bind(user.user_id)
+        .bind(&user.username)
+        .bind(&user.display_name)
+        .bind(Utc::now())
+        .execute(&self.db))
+        .await?;
+        Ok(())
+    }
+
+    async fn users(&self, ids: &[i64]) -> StoreResult<HashMap<i64, KnownUser>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!(
+            "SELECT user_id, username, display_name FROM known_users WHERE user_id IN ({})",
+            placeholders(1, ids.len())
+        );
+        let select = ids
+            .iter()
+            .fold(query_as::<UserRow>(&sql), |q, id| q.bind(*id));
+        let rows = timed(SERVICE, "select_known_users", select.fetch_all(&self.db)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                (
+                    r.user_id,
+                    KnownUser {
+                        user_id: r.user_id,
+                        username: r.username,
+                        display_name: r.display_name,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        source_event_id: &str,
+        drafts: &[Draft],
+    ) -> StoreResult<Vec<Notification>> {
+        if drafts.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Recipients already notified by an earlier delivery of this
+        // event. Read before the transaction so that it starts with a
+        // write (SQLite then takes its write lock up front); a
+        // concurrent delivery racing past this check hits the unique
+        // constraint and the whole transaction is retried.
+        let done: Vec<i64> = timed(
+            SERVICE,
+            "select_delivered",
+            query_scalar("SELECT user_id FROM notifications WHERE source_event_id = $1")
+                .bind(source_event_id)
+                .fetch_all(&self.db),
+        )
+        .await?;
+        let mut todo: Vec<&Draft> = drafts
+            .iter()
+            .filter(|d| !done.contains(&d.user_id))
+            .collect();
+        // Counter rows are locked in one order, so two events never deadlock.
+        todo.sort_by_key(|d| d.user_id);
+        todo.dedup_by_key(|d| d.user_id);
+        if todo.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.db.begin().await?;
+        let mut created = Vec::with_capacity(todo.len());
+        for draft in todo {
+            let seq: i64 = timed(
+                SERVICE,
+                "next_seq",
+                query_scalar(
+                    "INSERT INTO notification_counters (user_id, last_seq) VALUES ($1, 1) \
+                 ON CONFLICT (user_id) DO UPDATE SET last_seq = notification_counters.last_seq + 1 \
+                 RETURNING last_seq",
+                )
+                .bind(draft.user_id)
+                .fetch_one(&mut tx),
+            )
+            .await?;
+            let data = serde_json::to_string(&draft.data)
+                .map_err(|e| StoreError::Corrupt(format!("data does not serialize: {e}")))?;
+            let sql = format!(
+                "INSERT INTO notifications (user_id, seq, kind, title, body, data, is_read, source_event_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8) RETURNING {COLUMNS}"
+            );
+            let row = timed(
+                SERVICE,
+                "insert_notification",
+                query_as::<NotificationRow>(&sql)
+                    .bind(draft.user_id)
+                    .bind(seq)
+                    .bind(draft.kind.as_str())
+                    .bind(&draft.title)
+                    .bind(&draft.body)
+                    .bind(data)
+                    .bind(source_event_id)
+                    .bind(Utc::now())
+                    .fetch_one(&mut tx),
+            )
+            .await?;
+            let notification = Notification::try_from(row)?;
+            timed(
+                SERVICE,
+                "enqueue_event",
+                tx.enqueue(NOTIFICATION_EVENTS, &events::created(&notification)),
+            )
+            .await?;
+            created.push(notification);
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn list(
+        &self,
+        user_id: i64,
+        unread_only: bool,
+        limit: u32,
+        before: Option<i64>,
+    ) -> StoreResult<Vec<Notification>> {
+        let mut sql = format!("SELECT {COLUMNS} FROM notifications WHERE user_id = $1");
+        if unread_only {
+            sql.push_str(" AND is_read = FALSE");
+        }
+        if before.is_some() {
+            sql.push_str(" AND id < $3");
+        }
+        sql.push_str(" ORDER BY id DESC LIMIT $2");
+        let mut query = query_as::<NotificationRow>(&sql)
+            .bind(user_id)
+            .bind(i64::from(limit));
+        if let Some(before) = before {
+            query = query.bind(before);
+        }
+        let rows = timed(SERVICE, "list_notifications", query.fetch_all(&self.db)).await?;
+        convert(rows)
+    }
+
+    async fn unread_count(&self, user_id: i64) -> StoreResult<i64> {
+        let n = timed(
+            SERVICE,
+            "count_unread",
+            query_scalar(
+                "SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND is_read = FALSE",
+            )
+            .bind(user_id)
+            .fetch_one(&self.db),
+        )
+        .await?;
+        Ok(n)
+    }
+
+    async fn mark_read(&self, user_id: i64, ids: &[i64]) -> StoreResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let sql = format!(
+            "UPDATE notifications SET is_read = TRUE, read_at = $1 \
+             WHERE user_id = $2 AND is_read = FALSE AND id IN ({})",
+            placeholders(3, ids.len())
+        );
+        let update = query(&sql).bind(Utc::now()).bind(user_id);
+        let update = ids.iter().fold(update, |q, id| q.bind(*id));
+        let done = timed(SERVICE, "mark_read", update.execute(&self.db)).await?;
+        Ok(done)
+    }
+
+    async fn mark_all_read(&self, user_id: i64) -> StoreResult<u64> {
+        let done = timed(SERVICE, "mark_all_read", query(
+            "UPDATE notifications SET is_read = TRUE, read_at = $2 WHERE user_id = $1 AND is_read = FALSE",
+        )
+        .bind(user_id)
+        .bind(Utc::now())
+        .execute(&self.db))
+        .await?;
+        Ok(done)
+    }
+
+    async fn last_seq(&self, user_id: i64) -> StoreResult<i64> {
+        let seq: Option<i64> = timed(
+            SERVICE,
+            "select_last_seq",
+            query_scalar("SELECT last_seq FROM notification_counters WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(&self.db),
+        )
+        .await?;
+        Ok(seq.unwrap_or(0))
+    }
+
+    async fn after_seq(
+        &self,
+        user_id: i64,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Notification>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM notifications WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        );
+        let rows = timed(
+            SERVICE,
+            "notifications_after_seq",
+            query_as::<NotificationRow>(&sql)
+                .bind(user_id)
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.db),
+        )
+        .await?;
+        convert(rows)
+    }
+}

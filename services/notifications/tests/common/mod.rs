@@ -6,15 +6,13 @@
 //! pieces come from `testkit`.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use kit::context::Context;
 use kit::events::{Event, StartFrom, Subscription};
-use kit::platform::Platform;
 use notifications::Notifications;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use testkit::{ServedApp, SseReader, TestDb};
+use testkit::{AppBuilder, ServedApp, SpawnedApp, SseReader, TestDb};
 use users::Users;
 
 // Each test binary uses its own subset.
@@ -23,42 +21,28 @@ pub use testkit::{Backend, PASSWORD, PATIENCE, eventually, expect_error, on_both
 
 pub struct TestApp {
     /// Comes first: dropping it signals shutdown before the databases go.
-    pub served: ServedApp,
+    pub served: SpawnedApp,
     pub notifications: Arc<Notifications>,
     pub users: Arc<Users>,
-    _dbs: [TestDb; 2],
 }
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
-        let db = TestDb::create(backend, "notifications").await;
-        let users_db = TestDb::create(Backend::Sqlite, "users").await;
-        let ctx = Context::embedded();
+        let users_db = Arc::new(TestDb::create(Backend::Sqlite, "users").await);
         let users_config = users::Config {
             hash_concurrency: 2,
             ..Default::default()
         };
-        let users = Users::build(&users_config, users_db.connect(4).await, &ctx)
-            .await
-            .unwrap();
-        let config = notifications::Config { keep_alive_secs: 1 };
-        let notifications = Notifications::build(&config, db.connect(4).await, &ctx)
-            .await
-            .unwrap();
-        // The order `banter serve` follows: build all, subscribe all, relay all.
-        users.subscribe(&ctx).await.unwrap();
-        notifications.subscribe(&ctx).await.unwrap();
-        users.start_relay(&ctx);
-        notifications.start_relay(&ctx);
-        let router = Platform::new("Notifications Service", "notifications")
-            .with(users.service())
-            .with(notifications.service())
-            .into_router();
+        let served = AppBuilder::new(backend)
+            .module_on::<Users>(users_db, users_config)
+            .module::<Notifications>(notifications::Config { keep_alive_secs: 1 })
+            .titled::<Notifications>()
+            .serve()
+            .await;
         Self {
-            served: ServedApp::start(router, ctx).await,
-            notifications,
-            users,
-            _dbs: [db, users_db],
+            notifications: served.module(),
+            users: served.module(),
+            served,
         }
     }
 

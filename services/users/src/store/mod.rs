@@ -1,11 +1,11 @@
-//! Persistence of users behind [`UserStore`], with SQLite and PostgreSQL
-//! adapters sharing one set of queries (see `sql.rs`).
+//! Persistence of users behind [`UserStore`]: one implementation for SQLite
+//! and PostgreSQL (`sql.rs`), and a Redis profile cache in front of it.
 
 mod cached;
 mod sql;
 
 pub use cached::{CachedUserStore, ProfileCache};
-pub use sql::{PgUserStore, SqliteUserStore};
+pub use sql::SqlUserStore;
 
 use crate::domain::{NewUser, ProfileUpdate, User};
 use async_trait::async_trait;
@@ -17,8 +17,6 @@ pub enum StoreError {
     Taken(&'static str),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("migration failed: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
 }
 
 impl From<StoreError> for kit::ApiError {

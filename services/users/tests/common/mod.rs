@@ -4,9 +4,8 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use kit::context::Context;
-use kit::platform::Platform;
 use std::sync::Arc;
-use testkit::{ServedApp, TestDb};
+use testkit::{AppBuilder, ServedApp, SpawnedApp, TestDb};
 use users::Users;
 
 // Each test binary uses its own subset.
@@ -15,9 +14,8 @@ pub use testkit::{Backend, PASSWORD, SseReader, expect_error, on_both_backends, 
 
 pub struct TestApp {
     /// Comes first: dropping it signals shutdown before the databases go.
-    pub served: ServedApp,
+    pub served: SpawnedApp,
     pub users: Arc<Users>,
-    _db: Arc<TestDb>,
 }
 
 impl TestApp {
@@ -42,18 +40,16 @@ impl TestApp {
     /// One instance of the users service on `db` with `ctx` (e.g. on Redis).
     /// Instances sharing `db` and a Redis behave like separate processes.
     pub async fn spawn_with(db: Arc<TestDb>, ctx: Context, config: users::Config) -> Self {
-        let users = Users::build(&config, db.connect(4).await, &ctx)
-            .await
-            .unwrap();
-        users.subscribe(&ctx).await.unwrap();
-        users.start_relay(&ctx);
-        let router = Platform::new("Users Service", "users")
-            .with(users.service())
-            .into_router();
+        // The backend is `db`'s; the builder creates no database of its own.
+        let served = AppBuilder::new(Backend::Sqlite)
+            .context(ctx)
+            .module_on::<Users>(db, config)
+            .titled::<Users>()
+            .serve()
+            .await;
         Self {
-            served: ServedApp::start(router, ctx).await,
-            users,
-            _db: db,
+            users: served.module(),
+            served,
         }
     }
 

@@ -1,0 +1,95 @@
+//! Read-your-writes across services in one process: a user whose
+//! registration answered 201 can be befriended at once, before the friends
+//! read model has heard of them — the users module, asked in process, says
+//! the user exists and the request waits for the read model instead of
+//! answering 404. The users outbox is published by hand every 100 ms here,
+//! so the read model always lags the registration.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::Backend;
+use friends::Friends;
+use futures::StreamExt;
+use kit::events::Relay;
+use kit::module::Module;
+use serde_json::{Value, json};
+use std::time::Duration;
+use testkit::AppBuilder;
+use users::Users;
+
+async fn befriended_right_after_registration(backend: Backend) {
+    let users_config = users::Config {
+        hash_concurrency: 2,
+        ..Default::default()
+    };
+    let app = AppBuilder::new(backend)
+        .module::<Users>(users_config)
+        .module::<Friends>(friends::Config::default())
+        .relay_paused::<Users>()
+        .serve()
+        .await;
+    let lagging = Relay::new(
+        app.module::<Users>().db.clone(),
+        app.ctx.bus.clone(),
+        Users::NAME,
+    );
+    let relay = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            lagging.publish_once().await.unwrap();
+        }
+    });
+    let (alice_id, alice) = app.http.register_and_login("alice", None).await;
+    let friends = app.module::<Friends>();
+    testkit::eventually("alice in the friends read model", || {
+        let friends = friends.clone();
+        async move { friends.store.user_exists(alice_id).await.unwrap() }
+    })
+    .await;
+
+    const SEQUENCES: usize = 64;
+    const CLIENTS: usize = 16;
+    let wrong: Vec<String> = futures::stream::iter(0..SEQUENCES)
+        .map(|i| {
+            let (app, alice) = (&app, &alice);
+            async move {
+                let res = app
+                    .http
+                    .register(&format!("fresh{i}@example.com"), &format!("fresh{i}"), None)
+                    .await;
+                assert_eq!(res.status(), 201, "registration {i}");
+                let id = res.json::<Value>().await.unwrap()["id"].clone();
+                let res = app
+                    .post_json(
+                        "/api/friends/request",
+                        &json!({"user_id_2": id}),
+                        Some(alice),
+                    )
+                    .await;
+                let status = res.status();
+                let body = res.text().await.unwrap_or_default();
+                (status != 201).then(|| format!("{status}: {body}"))
+            }
+        })
+        .buffer_unordered(CLIENTS)
+        .filter_map(|x| async move { x })
+        .collect()
+        .await;
+    relay.abort();
+    assert!(
+        wrong.is_empty(),
+        "{} of {SEQUENCES} wrong: {wrong:?}",
+        wrong.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_registered_user_can_be_befriended_at_once() {
+    befriended_right_after_registration(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_registered_user_can_be_befriended_at_once() {
+    befriended_right_after_registration(Backend::Postgres).await;
+}
