@@ -9,13 +9,18 @@ use std::time::{Duration, Instant};
 
 use goose::prelude::*;
 use rand::Rng as _;
-use runrecord::ErrorKind;
+use runrecord::{ErrorKind, Failure};
 use serde_json::Value;
-use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
+mod failure;
+mod streams;
+
+pub use failure::route_template;
+use failure::{Detail, classify, error_text};
+pub use streams::Stream;
+
 use crate::recorder::{Recorder, StepId};
-use crate::sse;
 use crate::target::{Service, Targets};
 
 /// The open model's schedule: iteration `i` is due at `start + i / rate`.
@@ -87,7 +92,13 @@ pub struct Ctx {
     deliveries: Mutex<HashMap<String, (Instant, StepId)>>,
     streams: Mutex<Vec<AbortHandle>>,
     helpers: Mutex<Vec<AbortHandle>>,
+    /// When each goose user last sent a request, for the users-over-time chart.
+    last_seen: Mutex<HashMap<usize, Instant>>,
 }
+
+/// A user counts as active while its last request is this recent (longer than
+/// any pause of the journeys).
+pub const ACTIVE_WITHIN: Duration = Duration::from_secs(5);
 
 /// A registered, logged-in account.
 #[derive(Debug, Clone)]
@@ -96,45 +107,6 @@ pub struct Account {
     pub username: String,
     pub email: String,
     pub token: String,
-}
-
-/// An open SSE stream; dropping the last handle closes it.
-pub struct Stream {
-    pub events: tokio::sync::Mutex<mpsc::UnboundedReceiver<sse::Event>>,
-    task: AbortHandle,
-}
-
-impl Drop for Stream {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Stream {
-    /// The next event of type `event` whose data satisfies `matches`, within
-    /// `timeout`; other events are skipped.
-    pub async fn wait_for(
-        &self,
-        event: &str,
-        timeout: Duration,
-        matches: impl Fn(&Value) -> bool,
-    ) -> Result<(Instant, Value), ErrorKind> {
-        let mut rx = self.events.lock().await;
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Err(_) => return Err(ErrorKind::Timeout),
-                Ok(None) => return Err(ErrorKind::Connect),
-                Ok(Some(e)) if e.event == event => {
-                    let data: Value = serde_json::from_str(&e.data).unwrap_or(Value::Null);
-                    if matches(&data) {
-                        return Ok((e.received, data));
-                    }
-                }
-                Ok(Some(_)) => {}
-            }
-        }
-    }
 }
 
 /// Per goose user state, kept in goose's session data.
@@ -210,14 +182,6 @@ impl Req {
     }
 }
 
-fn classify(e: &reqwest::Error) -> ErrorKind {
-    if e.is_timeout() {
-        ErrorKind::Timeout
-    } else {
-        ErrorKind::Connect
-    }
-}
-
 impl Ctx {
     pub fn new(
         targets: Targets,
@@ -248,6 +212,7 @@ impl Ctx {
             deliveries: Mutex::new(HashMap::new()),
             streams: Mutex::new(Vec::new()),
             helpers: Mutex::new(Vec::new()),
+            last_seen: Mutex::new(HashMap::new()),
         }
     }
 
@@ -281,7 +246,8 @@ impl Ctx {
 
     /// Sends `req` through goose as step `step`, measures it (until the body
     /// has arrived), checks the status and the body with `check`, and records
-    /// the outcome. `None` means the step failed (already recorded); the
+    /// the outcome; a failure is recorded with its status, route, body excerpt
+    /// and request id. `None` means the step failed (already recorded); the
     /// iteration is then marked failed.
     pub async fn call<T>(
         &self,
@@ -291,34 +257,61 @@ impl Ctx {
         check: impl FnOnce(&Value) -> Option<T>,
     ) -> Option<T> {
         let lag = session(user).lag.take().unwrap_or_default();
+        self.seen(user);
         let url = self.targets.url(req.service, &req.path);
-        let outcome = self.exchange(user, &step, &url, req).await;
-        let (latency, result) = match outcome {
-            Err((latency, kind)) => (latency, Err(kind)),
-            Ok((latency, body)) => {
+        let method = req.method.to_string();
+        let route = route_template(&req.path);
+        let exchange = self.exchange(user, &step, &url, req).await;
+        let failed = |latency: Option<Duration>, kind: ErrorKind, detail: Detail| {
+            let failure = Failure {
+                at: chrono::Utc::now(),
+                kind: kind.as_str().to_owned(),
+                method: method.clone(),
+                route: route.clone(),
+                status: detail.status,
+                body: detail.body.as_deref().map(runrecord::excerpt),
+                request_id: detail.request_id,
+                trace_id: None,
+            };
+            self.recorder.record_failure(
+                step,
+                latency.map(|l| l + lag),
+                kind,
+                failure,
+                self.co_interval,
+            );
+        };
+        let result = match exchange {
+            Err((latency, kind, detail)) => {
+                failed(latency, kind, detail);
+                None
+            }
+            Ok((latency, body, detail)) => {
                 let value = if body.is_empty() {
                     Ok(Value::Null)
                 } else {
                     serde_json::from_slice::<Value>(&body)
                 };
                 match value.ok().as_ref().and_then(check) {
-                    Some(t) => (Some(latency), Ok(t)),
-                    None => (Some(latency), Err(ErrorKind::Body)),
+                    Some(t) => {
+                        self.record(step, Some(latency + lag), None);
+                        Some(t)
+                    }
+                    None => {
+                        let detail = Detail {
+                            body: Some(String::from_utf8_lossy(&body).into_owned()),
+                            ..detail
+                        };
+                        failed(Some(latency), ErrorKind::Body, detail);
+                        None
+                    }
                 }
             }
         };
-        self.record(
-            step,
-            latency.map(|l| l + lag),
-            result.as_ref().err().copied(),
-        );
-        match result {
-            Ok(t) => Some(t),
-            Err(_) => {
-                session(user).failed = true;
-                None
-            }
+        if result.is_none() {
+            session(user).failed = true;
         }
+        result
     }
 
     async fn exchange(
@@ -327,10 +320,20 @@ impl Ctx {
         step: &StepId,
         url: &str,
         req: Req,
-    ) -> Result<(Duration, bytes::Bytes), (Option<Duration>, ErrorKind)> {
+    ) -> Result<(Duration, bytes::Bytes, Detail), (Option<Duration>, ErrorKind, Detail)> {
+        let no_response = |kind: ErrorKind, why: String| {
+            (
+                None,
+                kind,
+                Detail {
+                    body: Some(why),
+                    ..Detail::default()
+                },
+            )
+        };
         let mut rb = user
             .get_request_builder(&req.method, url)
-            .map_err(|_| (None, ErrorKind::Connect))?
+            .map_err(|e| no_response(ErrorKind::Connect, format!("{e:?}")))?
             .timeout(self.settings.request_timeout);
         if let Some(token) = &req.token {
             rb = rb.bearer_auth(token);
@@ -351,141 +354,57 @@ impl Ctx {
         let started = Instant::now();
         let response = match user.request(request).await {
             Ok(goose) => goose.response,
-            Err(_) => return Err((None, ErrorKind::Connect)),
+            Err(e) => return Err(no_response(ErrorKind::Connect, format!("{e}"))),
         };
-        let response = response.map_err(|e| (None, classify(&e)))?;
+        let response = response.map_err(|e| no_response(classify(&e), error_text(&e)))?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| (None, classify(&e)))?;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let detail = Detail {
+            status: Some(status),
+            request_id: header("x-request-id"),
+            body: None,
+        };
+        let body = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                return Err((
+                    None,
+                    classify(&e),
+                    Detail {
+                        body: Some(error_text(&e)),
+                        ..detail
+                    },
+                ));
+            }
+        };
         let latency = started.elapsed();
         if status != req.expect {
-            return Err((Some(latency), ErrorKind::Status));
+            let detail = Detail {
+                body: Some(String::from_utf8_lossy(&body).into_owned()),
+                ..detail
+            };
+            return Err((Some(latency), ErrorKind::Status, detail));
         }
-        Ok((latency, body))
+        Ok((latency, body, detail))
     }
 
-    /// Opens an SSE stream at `path` on `service` as `token`, measured as step
-    /// `step` (time to the response headers: the server subscribes before it
-    /// answers, so events sent after this returns are delivered).
-    pub async fn open_stream(
-        &self,
-        user: &mut GooseUser,
-        step: StepId,
-        service: Service,
-        path: &str,
-        token: &str,
-    ) -> Option<std::sync::Arc<Stream>> {
-        let url = self.targets.url(service, path);
-        let started = Instant::now();
-        let result = self
-            .stream_client
-            .get(&url)
-            .bearer_auth(token)
-            .header("accept", "text/event-stream")
-            .timeout(Duration::from_secs(24 * 3600))
-            .send()
-            .await;
-        let latency = started.elapsed();
-        let response = match result {
-            Err(e) => {
-                self.record(step, None, Some(classify(&e)));
-                session(user).failed = true;
-                return None;
-            }
-            Ok(r) if r.status().as_u16() != 200 => {
-                self.record(step, Some(latency), Some(ErrorKind::Status));
-                session(user).failed = true;
-                return None;
-            }
-            Ok(r) => r,
-        };
-        self.record(step, Some(latency), None);
-        let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(sse::pump(response, tx)).abort_handle();
-        self.streams
+    fn seen(&self, user: &GooseUser) {
+        self.last_seen
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(task.clone());
-        Some(std::sync::Arc::new(Stream {
-            events: tokio::sync::Mutex::new(rx),
-            task,
-        }))
+            .insert(user.weighted_users_index, Instant::now());
     }
 
-    /// Remembers that a message carrying `nonce` is being sent now, so its
-    /// arrival on a stream can be timed as `step`.
-    pub fn expect_delivery(&self, nonce: &str, step: StepId) {
-        self.deliveries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(nonce.to_owned(), (Instant::now(), step));
-    }
-
-    /// The send failed: nothing will arrive.
-    pub fn forget_delivery(&self, nonce: &str) {
-        self.deliveries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(nonce);
-    }
-
-    /// A message carrying `nonce` arrived at `at`: records its delivery latency.
-    pub fn delivered(&self, nonce: &str, at: Instant) {
-        let found = self
-            .deliveries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(nonce);
-        if let Some((sent, step)) = found {
-            // Nobody waits for this arrival, so a slow one holds nothing back:
-            // no coordinated-omission correction.
-            self.recorder
-                .record(step, Some(at.saturating_duration_since(sent)), None, None);
-        }
-    }
-
-    /// Counts messages that did not arrive within the event timeout as
-    /// timed-out deliveries. `final_sweep` drops (does not count) the ones
-    /// still in flight when the run ends.
-    pub fn sweep_deliveries(&self, final_sweep: bool) {
-        let timeout = self.settings.event_timeout;
-        let mut expired = Vec::new();
-        {
-            let mut map = self.deliveries.lock().unwrap_or_else(|p| p.into_inner());
-            map.retain(|_, (sent, step)| {
-                if sent.elapsed() > timeout {
-                    expired.push(*step);
-                    false
-                } else {
-                    !final_sweep
-                }
-            });
-        }
-        for step in expired {
-            self.record(step, None, Some(ErrorKind::Timeout));
-        }
-    }
-
-    /// Aborts `task` when the run ends.
-    pub fn track(&self, task: AbortHandle) {
-        self.helpers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(task);
-    }
-
-    /// Closes every stream still open (the run is over).
-    pub fn close_streams(&self) {
-        for tasks in [&self.streams, &self.helpers] {
-            for task in tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
-                task.abort();
-            }
-        }
-    }
-
-    /// Streams opened and not yet closed.
-    pub fn open_streams(&self) -> usize {
-        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
-        streams.retain(|t| !t.is_finished());
-        streams.len()
+    /// Users that sent a request within [`ACTIVE_WITHIN`].
+    pub fn active_users(&self) -> usize {
+        let mut seen = self.last_seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.retain(|_, at| at.elapsed() <= ACTIVE_WITHIN);
+        seen.len()
     }
 }

@@ -9,6 +9,10 @@
 //! the same API. Goose schedules the virtual users and the load profile;
 //! [`context::Ctx::call`] sends each request through goose and measures it as a
 //! named step; [`recorder::Recorder`] keeps the measured window.
+//!
+//! Its one use of the SLO tool is deliberate and small: the capacity profile
+//! judges each stage with `slo::objectives` (the built-in objectives and the
+//! verdict on a run record), nothing else of `slo`.
 
 pub mod context;
 pub mod goose_output;

@@ -20,9 +20,11 @@ use runrecord::RunRecord;
     long_about = "Load generator for Banter: runs user journeys (goose scenarios) against Banter's HTTP API, \
 measures every step's latency on the client in HDR histograms, and writes a versioned run record \
 (run.json) plus report.md and report.html.\n\n\
-Journeys: seed-benchmark (the original k6 benchmark), chat (steady chat traffic with SSE delivery \
-latency), notifications (friend-request and message flows through the notification stream).\n\
-Profiles: smoke, load (50 users), spike, stress, soak, capacity (raises the arrival rate until the SLO breaks).\n\n\
+Journeys: seed-benchmark (the original k6 benchmark, step for step with its sleeps), \
+chat (steady chat traffic with SSE delivery latency), notifications (friend-request and message flows through the notification stream). \
+Without --journey, seed-benchmark, chat and notifications run together, so every service gets traffic.\n\
+Profiles: smoke, load (50 users), seed-benchmark (the k6 ramping-vus: 10 s to 50 users, 1 min, 10 s down), \
+spike, stress, soak, capacity (raises the arrival rate until the SLO breaks).\n\n\
 Example:\n  banter serve &\n  loadgen run --target-url http://127.0.0.1:8000 --profile load --duration 20s --out runs/first\n  \
 loadgen report runs/first/run.json\n  slo check --run runs/first/run.json"
 )]
@@ -39,6 +41,9 @@ response times, and latency counts from when an iteration was due, so queueing i
 Profiles (defaults; --users, --rate, --duration and --warmup override them):
   smoke     2 users, 10 s measured after 3 s warm-up
   load      50 users, 60 s after 5 s
+  seed-benchmark
+            the original k6 ramping-vus: 10 s ramp to --users (50), hold, 10 s ramp down;
+            all 80 s measured as k6 did (--duration sets the total)
   spike     --users is the peak (50): a fifth of it, the peak for a third of the window, back down
   stress    steps of --users (50) up to 4 times that over the window (120 s)
   soak      50 users for 30 min after 10 s (at most 24 h)
@@ -57,8 +62,15 @@ the shares add up to the whole. Then merge the records (every worker exactly onc
 Start the workers together: the merged window runs from the first start to the last end.
 deploy/k8s/load runs the same as a Kubernetes Indexed Job. The capacity profile runs in one process.
 
-Output: run.json (the run record; `slo check --run` reads it), report.md, report.html.
-Exit status: 0 done (see the error counts), 2 bad flags or unreachable target.";
+Output: run.json (the run record; `slo check --run` reads it), report.md, report.html. Failed
+requests are kept per step by kind and status code, with a sample (route, status, body, request id).
+Exit status: 0 done (see the error counts), 2 bad flags or unreachable target, 130 the run was
+interrupted (Ctrl-C): the record is still written, marked `interrupted`.
+
+Examples:
+  loadgen run --target-url http://127.0.0.1:8000 --profile smoke
+  loadgen run --target-url http://127.0.0.1:8000 --journey seed-benchmark --profile seed-benchmark
+  loadgen run --target-url http://127.0.0.1:8000 --rate 20/s --duration 1m --journey chat";
 
 #[derive(Subcommand)]
 enum Command {
@@ -122,10 +134,11 @@ struct RunArgs {
     /// Warm-up before the window (users start, excluded from the record) [default: per profile].
     #[arg(long, value_parser = profile::parse_duration)]
     warmup: Option<Duration>,
-    /// Journey to run (repeatable): seed-benchmark, chat, notifications [default: seed-benchmark].
+    /// Journey to run (repeatable): seed-benchmark, chat, notifications [default: all three,
+    /// so every service gets traffic].
     #[arg(long = "journey", short = 'j', value_parser = Journey::parse)]
     journeys: Vec<Journey>,
-    /// Load profile: smoke, load, spike, stress, soak, capacity.
+    /// Load profile: smoke, load, seed-benchmark, spike, stress, soak, capacity.
     #[arg(long, short = 'p', default_value = "load", value_parser = ProfileName::parse)]
     profile: ProfileName,
     /// Output directory [default: runs/<UTC time>].
@@ -202,9 +215,20 @@ async fn run(args: RunArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     let journeys = if args.journeys.is_empty() {
-        vec![Journey::SeedBenchmark]
+        Journey::ALL.to_vec()
     } else {
         args.journeys
+    };
+    // The open model's pool, unless given, must cover the journeys' pauses.
+    let plan = match plan.model {
+        profile::Model::Open { rate, .. } if args.users.is_none() => plan.at_rate(
+            rate,
+            Some(profile::pool_for_iterations(
+                rate,
+                loadgen::run::longest_iteration(&journeys),
+            )),
+        ),
+        _ => plan,
     };
     if plan.users() < journeys.len() {
         return fail(format!(
@@ -263,6 +287,14 @@ async fn run(args: RunArgs) -> ExitCode {
             }
             for f in &output.files {
                 println!("wrote {}", f.display());
+            }
+            if output.record.interrupted {
+                eprintln!(
+                    "loadgen: the run was interrupted: {:.1} s measured of {} s requested (run.json says `interrupted: true`)",
+                    output.record.window.seconds(),
+                    cfg.plan.duration.as_secs()
+                );
+                return ExitCode::from(130);
             }
             ExitCode::SUCCESS
         }
@@ -372,5 +404,35 @@ fn main() -> ExitCode {
         Command::Merge { records, output } => merge(&records, &output),
         Command::Report { record, out } => render(&record, out),
         Command::Completions { shell } => print_completions(shell),
+    }
+}
+
+#[cfg(test)]
+mod help_examples {
+    use clap::{CommandFactory, Parser};
+
+    use super::Cli;
+
+    /// Every `loadgen …` line of the help (no quoting needed in them) parses.
+    #[test]
+    fn every_help_example_parses_as_written() {
+        let mut cmd = Cli::command();
+        let mut helps = vec![cmd.render_long_help().to_string()];
+        helps.extend(
+            cmd.find_subcommand_mut("run")
+                .map(|s| s.render_long_help().to_string()),
+        );
+        let mut seen = 0;
+        for line in helps.iter().flat_map(|h| h.lines()).map(str::trim) {
+            if !line.starts_with("loadgen ") {
+                continue;
+            }
+            let argv: Vec<&str> = line.split_whitespace().collect();
+            if let Err(e) = Cli::try_parse_from(&argv) {
+                panic!("`{line}` does not parse: {e}");
+            }
+            seen += 1;
+        }
+        assert!(seen >= 5, "only {seen} examples");
     }
 }

@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 pub enum ProfileName {
     Smoke,
     Load,
+    /// The original k6 benchmark's ramping-vus: 10 s up to 50, 1 min, 10 s down.
+    SeedBenchmark,
     Spike,
     Stress,
     Soak,
@@ -18,9 +20,10 @@ pub enum ProfileName {
 }
 
 impl ProfileName {
-    pub const ALL: [ProfileName; 6] = [
+    pub const ALL: [ProfileName; 7] = [
         ProfileName::Smoke,
         ProfileName::Load,
+        ProfileName::SeedBenchmark,
         ProfileName::Spike,
         ProfileName::Stress,
         ProfileName::Soak,
@@ -31,6 +34,7 @@ impl ProfileName {
         match self {
             ProfileName::Smoke => "smoke",
             ProfileName::Load => "load",
+            ProfileName::SeedBenchmark => "seed-benchmark",
             ProfileName::Spike => "spike",
             ProfileName::Stress => "stress",
             ProfileName::Soak => "soak",
@@ -44,6 +48,8 @@ impl ProfileName {
         match self {
             ProfileName::Smoke => (2, 10, 3),
             ProfileName::Load => (50, 60, 5),
+            // k6 measured the ramps too: no warm-up, 80 s in all.
+            ProfileName::SeedBenchmark => (50, 80, 0),
             ProfileName::Spike => (50, 60, 5),
             ProfileName::Stress => (50, 120, 5),
             ProfileName::Soak => (50, 1800, 10),
@@ -113,9 +119,18 @@ fn secs(d: Duration) -> u64 {
     d.as_secs_f64().ceil() as u64
 }
 
+/// The seed-benchmark profile's ramp up and ramp down (k6's stages).
+pub const SEED_BENCHMARK_RAMP: Duration = Duration::from_secs(10);
+
 /// Pool size for an open-model rate: enough users for iterations of ~2 s.
 pub fn pool_for(rate: f64) -> usize {
     ((rate * 2.0).ceil() as usize).clamp(4, MAX_USERS)
+}
+
+/// Pool size for an open-model rate when iterations last about
+/// `iteration_seconds` (a journey with pauses keeps its user longer).
+pub fn pool_for_iterations(rate: f64, iteration_seconds: f64) -> usize {
+    ((rate * iteration_seconds.max(2.0)).ceil() as usize).clamp(4, MAX_USERS)
 }
 
 impl Plan {
@@ -151,6 +166,18 @@ impl Plan {
                     Model::Open { rate, pool },
                     ramp,
                     format!("{pool},{ramp}s;{pool},{hold}s;0,0s"),
+                )
+            }
+            (ProfileName::SeedBenchmark, None) => {
+                let users = req.users.unwrap_or(default_users);
+                let edge = SEED_BENCHMARK_RAMP.as_secs();
+                let hold = d.saturating_sub(2 * edge).max(1);
+                // The ramp down is the window's last stretch: the plan holds no
+                // user past it, so the window must close when goose stops.
+                (
+                    Model::Closed { users },
+                    edge,
+                    format!("{users},{edge}s;{users},{hold}s;0,{edge}s;0,0s"),
                 )
             }
             (ProfileName::Spike, None) => {
@@ -355,6 +382,21 @@ mod tests {
         assert_eq!(p.model, Model::Closed { users: 50 });
         assert_eq!(p.test_plan, "50,5s;50,21s;0,0s");
         assert!(p.warmup >= p.ramp);
+    }
+
+    #[test]
+    fn the_seed_benchmark_profile_is_k6s_ramping_vus() {
+        let p = Plan::new(ProfileName::SeedBenchmark, &Request::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.model, Model::Closed { users: 50 });
+        assert_eq!(p.test_plan, "50,10s;50,60s;0,10s;0,0s");
+        assert_eq!(
+            (p.warmup, p.duration),
+            (Duration::ZERO, Duration::from_secs(80))
+        );
+        // A pausing journey keeps its user longer: a bigger pool for the same rate.
+        assert_eq!(pool_for_iterations(20.0, 4.0), 80);
+        assert_eq!(pool_for_iterations(20.0, 1.0), pool_for(20.0));
     }
 
     #[test]

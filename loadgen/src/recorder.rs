@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use hdrhistogram::Histogram;
-use runrecord::{ErrorKind, LatencyHistogram, Step, Window};
+use runrecord::{ErrorKind, Failure, LatencyHistogram, LoadSample, Percentiles, Step, Window};
 
 /// A named, separately measured step of a journey.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,6 +31,33 @@ pub struct StepId {
 struct StepData {
     step: Step,
     latency: Histogram<u64>,
+    /// The latencies of the wall-clock second `second`, for the timeline's
+    /// percentiles (set into the step when the second is over).
+    second: i64,
+    second_latency: Histogram<u64>,
+}
+
+impl StepData {
+    /// Writes the percentiles of the second being collected into the timeline
+    /// and starts second `t`.
+    fn roll_to(&mut self, t: i64) {
+        if self.second == t {
+            return;
+        }
+        let h = &self.second_latency;
+        if !h.is_empty() {
+            self.step.set_second_latency(
+                self.second,
+                Percentiles {
+                    p50: h.value_at_quantile(0.5),
+                    p95: h.value_at_quantile(0.95),
+                    p99: h.value_at_quantile(0.99),
+                },
+            );
+        }
+        self.second_latency.reset();
+        self.second = t;
+    }
 }
 
 /// An empty histogram with the run record's precision (3 significant digits).
@@ -44,6 +71,7 @@ struct State {
     window_end: Option<DateTime<Utc>>,
     order: Vec<StepId>,
     steps: HashMap<StepId, StepData>,
+    load: Vec<LoadSample>,
 }
 
 /// Live totals, including warm-up (for progress lines and /metrics).
@@ -138,6 +166,30 @@ impl Recorder {
         error: Option<ErrorKind>,
         expected_interval: Option<Duration>,
     ) {
+        self.record_outcome(step, latency, error, None, expected_interval);
+    }
+
+    /// Records one failed request with its details (status code, route, body
+    /// excerpt, request id), kept in the step's bounded failure sample.
+    pub fn record_failure(
+        &self,
+        step: StepId,
+        latency: Option<Duration>,
+        kind: ErrorKind,
+        failure: Failure,
+        expected_interval: Option<Duration>,
+    ) {
+        self.record_outcome(step, latency, Some(kind), Some(failure), expected_interval);
+    }
+
+    fn record_outcome(
+        &self,
+        step: StepId,
+        latency: Option<Duration>,
+        error: Option<ErrorKind>,
+        failure: Option<Failure>,
+        expected_interval: Option<Duration>,
+    ) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         if error.is_some() {
             self.errors.fetch_add(1, Ordering::Relaxed);
@@ -161,13 +213,20 @@ impl Recorder {
                 StepData {
                     step: Step::new(Some(step.journey), step.name, step.service),
                     latency: new_histogram(),
+                    second: 0,
+                    second_latency: new_histogram(),
                 },
             );
         }
         let Some(data) = s.steps.get_mut(&step) else {
             return;
         };
-        data.step.record(Utc::now(), None, error);
+        let now = Utc::now();
+        data.roll_to(now.timestamp());
+        data.step.record(now, None, error);
+        if let Some(failure) = failure {
+            data.step.note_failure(failure);
+        }
         if let Some(latency) = latency {
             let us = (latency.as_micros().min(u128::from(u64::MAX)) as u64).max(1);
             let interval = expected_interval.map_or(0, |i| i.as_micros() as u64);
@@ -180,6 +239,21 @@ impl Recorder {
                 let high = data.latency.high();
                 let _ = data.latency.record(high);
             }
+            // The timeline's percentiles show what was measured, uncorrected.
+            let _ = data.second_latency.record(us);
+        }
+    }
+
+    /// Samples the active users and open streams (once a second, while the
+    /// window is open).
+    pub fn sample_load(&self, users: u64, streams: u64) {
+        let mut s = self.state();
+        if s.window_start.is_none() || s.window_end.is_some() {
+            return;
+        }
+        let t = Utc::now().timestamp();
+        if s.load.last().is_none_or(|l| l.t < t) {
+            s.load.push(LoadSample { t, users, streams });
         }
     }
 
@@ -220,15 +294,19 @@ impl Recorder {
             .collect()
     }
 
-    /// The measured window and its steps, ready for a run record.
-    pub fn finish(&self) -> (Window, Vec<Step>) {
+    /// The measured window, its steps and its load samples, ready for a run
+    /// record.
+    pub fn finish(&self) -> (Window, Vec<Step>, Vec<LoadSample>) {
         self.close_window();
-        let s = self.state();
+        let mut s = self.state();
         let now = Utc::now();
         let window = Window {
             start: s.window_start.unwrap_or(now),
             end: s.window_end.unwrap_or(now),
         };
+        for data in s.steps.values_mut() {
+            data.roll_to(i64::MIN);
+        }
         let steps = s
             .order
             .iter()
@@ -239,7 +317,7 @@ impl Recorder {
                 step
             })
             .collect();
-        (window, steps)
+        (window, steps, s.load.clone())
     }
 }
 
@@ -262,12 +340,43 @@ mod tests {
         r.record(STEP, None, Some(ErrorKind::Timeout), None);
         r.close_window();
         r.record(STEP, Some(Duration::from_millis(9)), None, None);
-        let (_, steps) = r.finish();
+        let (_, steps, _) = r.finish();
         assert_eq!(steps.len(), 1);
         assert_eq!(steps[0].requests, 2);
         assert_eq!(steps[0].errors.timeout, 1);
         assert_eq!(steps[0].latency.count(), 1);
         assert_eq!(r.totals(), (4, 1));
+    }
+
+    #[test]
+    fn failures_keep_their_status_and_route() {
+        let r = Recorder::new();
+        r.open_window();
+        let failure = Failure {
+            at: Utc::now(),
+            kind: "status".into(),
+            method: "POST".into(),
+            route: "/api/friends/request".into(),
+            status: Some(404),
+            body: Some("{\"code\":\"not_found\"}".into()),
+            request_id: Some("r-1".into()),
+            trace_id: None,
+        };
+        r.record_failure(
+            STEP,
+            Some(Duration::from_millis(2)),
+            ErrorKind::Status,
+            failure,
+            None,
+        );
+        let (_, steps, _) = r.finish();
+        assert_eq!(steps[0].errors.status, 1);
+        assert_eq!(steps[0].error_statuses.get("404"), Some(&1));
+        assert_eq!(steps[0].failures[0].route, "/api/friends/request");
+        let second = &steps[0].timeline[0];
+        assert_eq!(second.error_statuses.get("404"), Some(&1));
+        let p = second.latency_us.unwrap();
+        assert!(p.p50 >= 1900 && p.p50 <= 2100 && p.p99 >= p.p95, "{p:?}");
     }
 
     #[test]
@@ -280,7 +389,7 @@ mod tests {
             None,
             Some(Duration::from_millis(100)),
         );
-        let (_, steps) = r.finish();
+        let (_, steps, _) = r.finish();
         // 1000 ms, plus the 900, 800, … 100 ms samples the stalled user missed.
         assert_eq!(steps[0].latency.count(), 10);
         assert_eq!(steps[0].requests, 1);

@@ -3,19 +3,23 @@
 //! (latency percentiles per step, throughput over time), drawn with plotters
 //! in the same style as `slo compare`'s reports.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 use runrecord::{RunRecord, Step};
-use slo::render::{escape_xml, human_seconds};
+
+mod charts;
+mod errors;
+mod timeline;
 
 const P50: RGBColor = RGBColor(66, 114, 196);
 const P95: RGBColor = RGBColor(221, 132, 82);
 const P99: RGBColor = RGBColor(196, 78, 82);
 /// SPEC §7's latency objective, drawn for reference.
 const SLO_MS: f64 = 200.0;
+/// Axis and legend text: readable at the page's size.
+const LABELS: (&str, u32) = ("sans-serif", 13);
 const ERR: RGBColor = RGBColor(207, 34, 46);
 const SERIES: [RGBColor; 4] = [
     RGBColor(66, 114, 196),
@@ -26,7 +30,29 @@ const SERIES: [RGBColor; 4] = [
 
 /// Microseconds for people (`850 µs`, `12.3 ms`, `1.20 s`).
 pub fn ms(us: u64) -> String {
-    human_seconds(us as f64 / 1e6)
+    if us >= 1_000_000 {
+        format!("{:.2} s", us as f64 / 1e6)
+    } else if us >= 1_000 {
+        format!("{:.1} ms", us as f64 / 1e3)
+    } else {
+        format!("{us} µs")
+    }
+}
+
+/// Text made safe inside HTML elements and attributes.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// One row per step with the numbers every view shows.
@@ -60,23 +86,12 @@ fn rows(r: &RunRecord) -> Vec<Row<'_>> {
         .collect()
 }
 
+/// `3 (404 ×3)`: failed requests and their breakdown.
 fn errors(s: &Step) -> String {
-    let e = &s.errors;
-    if e.total() == 0 {
+    if s.errors.total() == 0 {
         "0".into()
     } else {
-        let mut parts = Vec::new();
-        for (n, kind) in [
-            (e.status, "status"),
-            (e.timeout, "timeout"),
-            (e.connect, "connect"),
-            (e.body, "body"),
-        ] {
-            if n > 0 {
-                parts.push(format!("{n} {kind}"));
-            }
-        }
-        format!("{} ({})", e.total(), parts.join(", "))
+        format!("{} ({})", s.errors.total(), errors::breakdown(s))
     }
 }
 
@@ -105,6 +120,18 @@ fn parameters(r: &RunRecord) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The warning an interrupted run carries in every view.
+fn interrupted(r: &RunRecord) -> Option<String> {
+    r.interrupted.then(|| {
+        format!(
+            "Interrupted run: {:.1} s measured of {} requested; the figures cover the measured part only.",
+            r.window.seconds(),
+            r.requested_seconds
+                .map_or_else(|| "the window".to_owned(), |s| format!("{s:.0} s"))
+        )
+    })
 }
 
 /// The table printed at the end of a run.
@@ -152,6 +179,27 @@ pub fn summary(r: &RunRecord) -> String {
         r.window.start.format("%H:%M:%S"),
         r.window.end.format("%H:%M:%S")
     );
+    for s in r.steps.iter().filter(|s| s.errors.total() > 0) {
+        if let Some(f) = s.failures.first() {
+            let _ = writeln!(
+                out,
+                "first failure of {}: {} {} → {}{}{}",
+                s.key(),
+                f.method,
+                f.route,
+                f.status.map_or_else(|| f.kind.clone(), |c| c.to_string()),
+                f.body
+                    .as_deref()
+                    .map_or_else(String::new, |b| format!(" {}", b.replace('\n', " "))),
+                f.request_id
+                    .as_deref()
+                    .map_or_else(String::new, |id| format!(" (request id {id})"))
+            );
+        }
+    }
+    if let Some(note) = interrupted(r) {
+        let _ = writeln!(out, "{note}");
+    }
     out
 }
 
@@ -174,9 +222,12 @@ pub fn markdown(r: &RunRecord) -> String {
         r.window.seconds(),
         r.workers
     );
+    if let Some(note) = interrupted(r) {
+        let _ = writeln!(out, "> ⚠️ **{note}**\n");
+    }
     out.push_str(
         "Latency is measured by the client in HDR histograms (µs, 3 significant digits), \
-         coordinated-omission aware. Errors: status, timeout, connect, body (failed check).\n\n",
+         coordinated-omission aware. Errors: by HTTP status code, timeout, connect, body (failed check).\n\n",
     );
     out.push_str("| journey | step | service | requests | req/s | p50 | p90 | p95 | p99 | max | errors |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for x in rows(r) {
@@ -196,6 +247,7 @@ pub fn markdown(r: &RunRecord) -> String {
             errors(x.step)
         );
     }
+    out.push_str(&errors::markdown(r));
     if let Some(stages) = r
         .profile
         .parameters
@@ -230,158 +282,6 @@ fn chart_err<E: std::fmt::Display>(e: E) -> String {
     format!("cannot draw chart: {e}")
 }
 
-/// Horizontal bars per step: p99 (light), p95 and p50 overlaid.
-fn latency_chart(r: &RunRecord) -> Result<String, String> {
-    let rows = rows(r);
-    let n = rows.len().max(1);
-    let keys: Vec<String> = rows.iter().map(|x| x.step.key()).collect();
-    let max = rows
-        .iter()
-        .map(|x| x.p99 as f64 / 1000.0)
-        .fold(1.0f64, f64::max)
-        * 1.1;
-    let height = (90 + 34 * n) as u32;
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, (960, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Latency per step (ms): p50, p95, p99", ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(260)
-            .build_cartesian_2d(0f64..max, -0.5f64..(n as f64 - 0.5))
-            .map_err(chart_err)?;
-        let label = |y: &f64| {
-            let i = y.round();
-            if (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
-                keys.get(n - 1 - i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        };
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(n * 2 + 1)
-            .y_label_formatter(&label)
-            .x_desc("milliseconds")
-            .draw()
-            .map_err(chart_err)?;
-        for (name, color, pick, half) in [
-            ("p99", P99, 2usize, 0.36f64),
-            ("p95", P95, 1, 0.26),
-            ("p50", P50, 0, 0.16),
-        ] {
-            let bars = rows.iter().enumerate().map(|(i, x)| {
-                let y = (n - 1 - i) as f64;
-                let v = [x.p50, x.p95, x.p99][pick] as f64 / 1000.0;
-                Rectangle::new([(0.0, y - half), (v, y + half)], color.filled())
-            });
-            chart
-                .draw_series(bars)
-                .map_err(chart_err)?
-                .label(name)
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
-                });
-        }
-        if max >= SLO_MS {
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    vec![(SLO_MS, -0.5), (SLO_MS, n as f64 - 0.5)],
-                    BLACK.stroke_width(2),
-                )))
-                .map_err(chart_err)?
-                .label("200 ms (SLO)")
-                .legend(|(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 14, y)], BLACK.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(chart_err)?;
-        root.present().map_err(chart_err)?;
-    }
-    Ok(buf)
-}
-
-/// Requests per second over the window, per journey, and errors per second.
-fn throughput_chart(r: &RunRecord) -> Result<String, String> {
-    let start = r.window.start.timestamp();
-    let mut per_journey: BTreeMap<String, BTreeMap<i64, u64>> = BTreeMap::new();
-    let mut errors: BTreeMap<i64, u64> = BTreeMap::new();
-    for s in &r.steps {
-        let series = per_journey
-            .entry(s.journey.clone().unwrap_or_else(|| "steps".into()))
-            .or_default();
-        for sec in &s.timeline {
-            *series.entry(sec.t - start).or_default() += sec.requests;
-            *errors.entry(sec.t - start).or_default() += sec.errors;
-        }
-    }
-    let max_t = (r.window.seconds().ceil() as i64).max(1);
-    let max_n = per_journey
-        .values()
-        .flat_map(|m| m.values())
-        .copied()
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64
-        * 1.35;
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, (960, 360)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Throughput (requests per second)", ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0i64..max_t, 0f64..max_n)
-            .map_err(chart_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("seconds into the measured window")
-            .y_desc("requests/s")
-            .draw()
-            .map_err(chart_err)?;
-        let full = |m: &BTreeMap<i64, u64>| -> Vec<(i64, f64)> {
-            (0..max_t)
-                .map(|t| (t, m.get(&t).copied().unwrap_or(0) as f64))
-                .collect()
-        };
-        for (i, (journey, series)) in per_journey.iter().enumerate() {
-            let color = SERIES[i % SERIES.len()];
-            chart
-                .draw_series(LineSeries::new(full(series), color.stroke_width(2)))
-                .map_err(chart_err)?
-                .label(journey.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2))
-                });
-        }
-        chart
-            .draw_series(LineSeries::new(full(&errors), ERR.stroke_width(2)))
-            .map_err(chart_err)?
-            .label("errors")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], ERR.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(chart_err)?;
-        root.present().map_err(chart_err)?;
-    }
-    Ok(buf)
-}
-
 /// The run as one self-contained HTML page (no scripts, no external assets).
 pub fn html(r: &RunRecord) -> Result<String, String> {
     let title = format!(
@@ -398,6 +298,10 @@ table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; }}
 th, td {{ border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: right; }}
 th:nth-child(-n+3), td:nth-child(-n+3) {{ text-align: left; }}
 .bad {{ color: #cf222e; font-weight: bold; }}
+.grid {{ display: flex; flex-wrap: wrap; gap: 0.5rem; }}
+figure.chart {{ margin: 0; }}
+figure.chart figcaption {{ font-weight: 600; font-size: 0.95rem; }}
+svg {{ max-width: 100%; height: auto; }}
 </style></head><body>
 <h1>{title}</h1>
 <ul>
@@ -406,30 +310,37 @@ th:nth-child(-n+3), td:nth-child(-n+3) {{ text-align: left; }}
 <li>Profile: <code>{profile}</code> ({parameters})</li>
 <li>Measured window: {start} → {end} ({secs:.1} s, warm-up excluded), {workers} worker record(s)</li>
 </ul>
-<p>Latency is measured by the client in HDR histograms (µs, 3 significant digits), coordinated-omission aware. Errors: status, timeout, connect, body (failed check).</p>
+<p>Latency is measured by the client in HDR histograms (µs, 3 significant digits), coordinated-omission aware. Errors: by HTTP status code, timeout, connect, body (failed check).</p>
 "#,
-        title = escape_xml(&title),
-        tool = escape_xml(&r.tool.name),
-        version = escape_xml(&r.tool.version),
-        targets = escape_xml(&targets(r)),
-        profile = escape_xml(&r.profile.name),
-        parameters = escape_xml(&parameters(r)),
+        title = escape_html(&title),
+        tool = escape_html(&r.tool.name),
+        version = escape_html(&r.tool.version),
+        targets = escape_html(&targets(r)),
+        profile = escape_html(&r.profile.name),
+        parameters = escape_html(&parameters(r)),
         start = r.window.start.to_rfc3339(),
         end = r.window.end.to_rfc3339(),
         secs = r.window.seconds(),
         workers = r.workers,
     );
-    out.push_str(&latency_chart(r)?);
+    if let Some(note) = interrupted(r) {
+        let _ = writeln!(out, "<p class=\"bad\">{}</p>", escape_html(&note));
+    }
+    out.push_str(&charts::latency_chart(r)?);
     out.push('\n');
-    out.push_str(&throughput_chart(r)?);
+    out.push_str(&charts::throughput_chart(r)?);
+    out.push('\n');
+    out.push_str(&timeline::load_section(r)?);
+    out.push_str(&timeline::errors_section(r)?);
+    out.push_str(&timeline::latency_section(r)?);
     out.push_str("\n<h2>Steps</h2>\n<table><tr><th>journey</th><th>step</th><th>service</th><th>requests</th><th>req/s</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>max</th><th>errors</th></tr>\n");
     for x in rows(r) {
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td></tr>",
-            escape_xml(x.step.journey.as_deref().unwrap_or("")),
-            escape_xml(&x.step.name),
-            escape_xml(x.step.service.as_deref().unwrap_or("—")),
+            escape_html(x.step.journey.as_deref().unwrap_or("")),
+            escape_html(&x.step.name),
+            escape_html(x.step.service.as_deref().unwrap_or("—")),
             x.step.requests,
             x.per_second,
             ms(x.p50),
@@ -442,10 +353,11 @@ th:nth-child(-n+3), td:nth-child(-n+3) {{ text-align: left; }}
             } else {
                 ""
             },
-            escape_xml(&errors(x.step))
+            escape_html(&errors(x.step))
         );
     }
     out.push_str("</table>\n");
+    out.push_str(&errors::html(r));
     if let Some(stages) = r
         .profile
         .parameters
@@ -461,7 +373,7 @@ th:nth-child(-n+3), td:nth-child(-n+3) {{ text-align: left; }}
                 s["achieved_per_second"].as_f64().unwrap_or(0.0),
                 s["p95_ms"].as_f64().unwrap_or(0.0),
                 s["error_rate"].as_f64().unwrap_or(0.0) * 100.0,
-                escape_xml(s["verdict"].as_str().unwrap_or(""))
+                escape_html(s["verdict"].as_str().unwrap_or(""))
             );
         }
         let _ = writeln!(

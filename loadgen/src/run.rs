@@ -1,6 +1,7 @@
 //! One `loadgen run`: check the targets, drive goose through the profile's
 //! plan, measure the window, and write the run record and reports.
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -48,6 +49,10 @@ pub struct RunOutput {
     pub files: Vec<PathBuf>,
     /// Capacity only: the highest rate that met the SLO.
     pub capacity: Option<Capacity>,
+    /// Every request sent during the (last) run by service, warm-up and the
+    /// plan's last second included: what the platform's own counters saw, for
+    /// checking that the client and the servers agree.
+    pub sent_per_service: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +149,14 @@ pub async fn run(cfg: &RunConfig) -> anyhow::Result<RunOutput> {
         server.abort();
     }
     let (record, capacity) = result?;
+    let mut sent_per_service = BTreeMap::new();
+    if let Some((recorder, _)) = live.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        for step in recorder.step_totals() {
+            if let Some(service) = step.id.and_then(|id| id.service) {
+                *sent_per_service.entry(service.to_owned()).or_default() += step.requests;
+            }
+        }
+    }
     let mut files = Vec::new();
     if let Some(out) = &cfg.out {
         files = write_outputs(&record, out)?;
@@ -152,6 +165,7 @@ pub async fn run(cfg: &RunConfig) -> anyhow::Result<RunOutput> {
         record,
         files,
         capacity,
+        sent_per_service,
     })
 }
 
@@ -184,6 +198,40 @@ fn progress_clock(elapsed: Duration, warmup: Duration, total: Duration, measurin
 fn eprint_line(line: &str) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{line}");
+}
+
+/// The progress line's verdict on the steps: the slowest step by p95 and the
+/// step with the most errors, by name.
+pub fn worst_steps(steps: &[crate::recorder::StepTotals]) -> String {
+    let name = |s: &crate::recorder::StepTotals| {
+        s.id.map_or_else(
+            || "?".to_owned(),
+            |id| format!("{}/{}", id.journey, id.name),
+        )
+    };
+    let slowest = steps
+        .iter()
+        .filter(|s| s.measured > 0)
+        .max_by_key(|s| s.p95_us)
+        .map_or_else(
+            || "worst step p95 —".to_owned(),
+            |s| format!("worst step p95 {} ({})", report::ms(s.p95_us), name(s)),
+        );
+    let failing = steps
+        .iter()
+        .filter(|s| s.errors.iter().sum::<u64>() > 0)
+        .max_by_key(|s| s.errors.iter().sum::<u64>())
+        .map(|s| {
+            let kinds: Vec<String> = crate::recorder::ERROR_KINDS
+                .iter()
+                .zip(s.errors)
+                .filter(|(_, n)| *n > 0)
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect();
+            format!("; most errors {} ({})", name(s), kinds.join(", "))
+        })
+        .unwrap_or_default();
+    format!("{slowest}{failing}")
 }
 
 /// One goose run of `plan`; returns its record.
@@ -242,6 +290,8 @@ pub async fn run_plan(
             loop {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 ctx.sweep_deliveries(false);
+                ctx.recorder
+                    .sample_load(ctx.active_users() as u64, ctx.open_streams() as u64);
             }
         })
     };
@@ -258,20 +308,12 @@ pub async fn run_plan(
                 let now = Instant::now();
                 let rate = (requests - last.0) as f64 / (now - last.1).as_secs_f64().max(1e-3);
                 last = (requests, now);
-                let worst = recorder
-                    .step_totals()
-                    .into_iter()
-                    .filter(|s| s.measured > 0)
-                    .max_by_key(|s| s.p95_us)
-                    .and_then(|s| Some((s.id?.name, s.p95_us)))
-                    .map_or_else(
-                        || "—".to_owned(),
-                        |(step, p95)| format!("{} ({step})", report::ms(p95)),
-                    );
+                let steps = recorder.step_totals();
                 eprint_line(&format!(
-                    "{label}[{}] users {users:<4} streams {:<4} requests {requests:<7} {rate:>7.1}/s  errors {errors:<5} slowest step p95 {worst}",
+                    "{label}[{}] users {users:<4} streams {:<4} requests {requests:<7} {rate:>7.1}/s  errors {errors:<5} {}",
                     progress_clock(recorder.elapsed(), warmup, total, recorder.measuring()),
                     ctx.open_streams(),
+                    worst_steps(&steps),
                 ));
             }
         })
@@ -290,7 +332,7 @@ pub async fn run_plan(
     }
     result.map_err(|e| anyhow::anyhow!("goose failed: {e:?}"))?;
 
-    let (window, steps) = recorder.finish();
+    let (window, steps, load) = recorder.finish();
     let mut record = RunRecord::new(
         Tool {
             name: TOOL.into(),
@@ -305,6 +347,9 @@ pub async fn run_plan(
     );
     record.journeys = cfg.journeys.iter().map(|j| j.name().to_owned()).collect();
     record.steps = steps;
+    record.load = load;
+    record.requested_seconds = Some(plan.duration.as_secs_f64());
+    record.interrupted = cut_short(record.window.seconds(), plan.duration);
     // Steps in journey order (the window may open mid-iteration).
     let rank = |s: &runrecord::Step| {
         let j = cfg
@@ -323,8 +368,22 @@ pub async fn run_plan(
     Ok(record)
 }
 
-/// SPEC §7's objectives, per service and overall, as `slo` reads them.
-pub const DEFAULT_SLO_SPEC: &str = include_str!("../../slo/specs/banter.yaml");
+/// The longest iteration among `journeys`, in seconds.
+pub fn longest_iteration(journeys: &[Journey]) -> f64 {
+    journeys
+        .iter()
+        .map(|j| j.iteration_seconds())
+        .fold(0.0, f64::max)
+}
+
+/// Whether a measured window of `measured` seconds falls short of the
+/// `requested` one: the run was stopped (Ctrl-C stops goose gracefully, so the
+/// attack returns as if it had ended). The window closes within milliseconds of
+/// the plan's end otherwise; a second of slack absorbs scheduling.
+pub fn cut_short(measured: f64, requested: Duration) -> bool {
+    let requested = requested.as_secs_f64();
+    measured + (requested * 0.02).max(1.0) < requested
+}
 
 /// Raises the arrival rate stage by stage until the SLO breaks.
 async fn capacity(
@@ -332,19 +391,8 @@ async fn capacity(
     targets: &[Target],
     live: &Live,
 ) -> anyhow::Result<(RunRecord, Option<Capacity>)> {
-    let (spec_text, spec_name) = match &cfg.slo_spec {
-        Some(path) => (
-            std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?,
-            path.display().to_string(),
-        ),
-        None => (
-            DEFAULT_SLO_SPEC.to_owned(),
-            "built-in banter.yaml".to_owned(),
-        ),
-    };
-    let spec =
-        slo::spec::Spec::parse(&spec_text, &spec_name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (spec, spec_name) = slo::objectives::load_or_builtin(cfg.slo_spec.as_deref())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let Model::Open {
         rate: first,
         pool: first_pool,
@@ -358,7 +406,8 @@ async fn capacity(
     let mut rate = first;
     for k in 0..cfg.max_stages.max(1) {
         // A pool the user asked for is a floor; it grows with the rate.
-        let pool = crate::profile::pool_for(rate).max(first_pool);
+        let pool = crate::profile::pool_for_iterations(rate, longest_iteration(&cfg.journeys))
+            .max(first_pool);
         let plan = cfg.plan.at_rate(rate, Some(pool));
         let label = format!("stage {} @ {rate:.1}/s ", k + 1);
         if cfg.progress {
@@ -369,19 +418,8 @@ async fn capacity(
             ));
         }
         let record = run_plan(cfg, &plan, targets, live, &label).await?;
-        let source = slo::sources::run::RunSource::new(record.clone(), &label);
-        let report = slo::check::check(&spec, &spec_name, &source).await;
-        let breached: Vec<String> = report
-            .outcomes
-            .iter()
-            .filter(|o| {
-                matches!(
-                    o.verdict,
-                    slo::check::Verdict::Breach | slo::check::Verdict::Error
-                )
-            })
-            .map(|o| o.name.clone())
-            .collect();
+        let report = slo::objectives::check_run(&spec, &spec_name, &record, &label).await;
+        let breached = slo::objectives::breached(&report);
         let requests: u64 = record.steps.iter().map(|s| s.requests).sum();
         let errors: u64 = record.steps.iter().map(|s| s.errors.total()).sum();
         let mut all = runrecord::LatencyHistogram::new();
@@ -456,6 +494,14 @@ async fn capacity(
 #[cfg(test)]
 mod tests {
     use super::git_sha;
+
+    #[test]
+    fn a_window_cut_short_is_an_interrupted_run() {
+        use std::time::Duration;
+        assert!(!super::cut_short(29.995, Duration::from_secs(30)));
+        assert!(super::cut_short(5.5, Duration::from_secs(30)));
+        assert!(!super::cut_short(1795.0, Duration::from_secs(1800)));
+    }
 
     #[test]
     fn git_sha_comes_from_build_info() {

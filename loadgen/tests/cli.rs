@@ -238,8 +238,11 @@ fn report_renders_markdown_and_html_with_charts() {
     );
     assert!(md.contains("abc1234"), "{md}");
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
-    assert_eq!(html.matches("<svg").count(), 2, "two charts expected");
+    // The two overview charts, then the charts over time (issue 14): errors over
+    // time here (a body check failed); this record has no per-second latency.
+    assert!(html.matches("<svg").count() >= 2, "two charts expected");
     assert!(html.contains("Latency per step") && html.contains("Throughput"));
+    assert!(html.contains("Errors over time") && html.contains("timeout, connect, body"));
     assert!(!html.contains("<script"), "self-contained, no scripts");
     let (code, _, err) = loadgen(&["report", dir.path().join("missing.json").to_str().unwrap()]);
     assert_eq!(code, 2);

@@ -18,10 +18,16 @@
 //!   "steps": [ {
 //!       "journey": "seed-benchmark", "name": "login", "service": "users",
 //!       "requests": 1200,
-//!       "errors": { "status": 0, "timeout": 0, "connect": 0, "body": 0 },
+//!       "errors": { "status": 3, "timeout": 0, "connect": 0, "body": 0 },
+//!       "error_statuses": { "404": 3 },
+//!       "failures": [ { "at": "2026-11-21T10:00:07Z", "kind": "status",
+//!                       "method": "POST", "route": "/api/friends/request",
+//!                       "status": 404, "body": "{\"code\":\"user_not_found\"}",
+//!                       "request_id": "6f0c…" } ],
 //!       "latency_us": "HISTFAAAAB54nJNpmSzMwMDAwQABzFCaEUzMfLl...",
 //!       "timeline": [ { "t": 1795255205, "requests": 20, "errors": 0 } ]
-//!   } ]
+//!   } ],
+//!   "interrupted": false
 //! }
 //! ```
 //!
@@ -33,6 +39,15 @@
 //! - `errors` counts failed requests by kind: `status` (unexpected HTTP status),
 //!   `timeout`, `connect` (connection refused/reset) and `body` (the response body
 //!   failed the step's check). A failed request is counted in `requests` too.
+//! - `error_statuses` counts the failed requests of kind `status` by HTTP status
+//!   code, and `failures` keeps the first [`MAX_FAILURES_PER_STEP`] failures of the
+//!   step in full (time, method, route template, status, body excerpt, the request
+//!   id the platform returned), so an error can be diagnosed from the record alone.
+//! - `interrupted` is true when the run was stopped before its measured window
+//!   ended (e.g. Ctrl-C); `requested_seconds` is the window that was asked for.
+//! - A timeline second may carry `latency_us` (`p50`, `p95`, `p99` of the
+//!   requests completed in it) and `error_statuses`; `load` samples active users
+//!   and open streams once a second. All are optional: older records read.
 //! - `timeline` has one entry per wall-clock second (`t`, Unix seconds) in which the
 //!   step sent requests, sorted by `t`; seconds without traffic are omitted.
 //! - `service` (optional) names the service a step exercises, so that per-service
@@ -43,6 +58,7 @@
 //! of one record holding every sample.
 
 mod histogram;
+mod step;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -51,9 +67,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use histogram::LatencyHistogram;
+pub use step::{ErrorKind, Errors, Failure, LoadSample, Percentiles, Second, Step, excerpt};
 
 /// The version this crate writes and the only one it reads.
 pub const FORMAT_VERSION: u32 = 1;
+
+/// How many failures a step keeps in full (the counts keep counting).
+pub const MAX_FAILURES_PER_STEP: usize = 10;
+
+/// How much of a failed response's body a failure keeps, in characters.
+pub const MAX_BODY_EXCERPT: usize = 300;
 
 /// Everything one run (or one worker of a run) measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,6 +98,20 @@ pub struct RunRecord {
     pub workers: u32,
     /// Per journey step, in first-seen order.
     pub steps: Vec<Step>,
+    /// The run was stopped before its measured window was over.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub interrupted: bool,
+    /// The measured window that was asked for, in seconds (the actual one is
+    /// `window`; shorter when `interrupted`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_seconds: Option<f64>,
+    /// Active users and open streams, once a second over the window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub load: Vec<LoadSample>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn one() -> u32 {
@@ -122,155 +159,6 @@ impl Window {
     }
 }
 
-/// Why a request failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The response had an unexpected HTTP status.
-    Status,
-    /// No response within the timeout.
-    Timeout,
-    /// The connection could not be made or broke.
-    Connect,
-    /// The response arrived but its body failed the step's check.
-    Body,
-}
-
-/// Failed requests by kind.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Errors {
-    pub status: u64,
-    pub timeout: u64,
-    pub connect: u64,
-    pub body: u64,
-}
-
-impl Errors {
-    pub fn total(&self) -> u64 {
-        self.status + self.timeout + self.connect + self.body
-    }
-
-    fn add(&mut self, other: &Errors) {
-        self.status += other.status;
-        self.timeout += other.timeout;
-        self.connect += other.connect;
-        self.body += other.body;
-    }
-
-    fn count(&mut self, kind: ErrorKind) {
-        match kind {
-            ErrorKind::Status => self.status += 1,
-            ErrorKind::Timeout => self.timeout += 1,
-            ErrorKind::Connect => self.connect += 1,
-            ErrorKind::Body => self.body += 1,
-        }
-    }
-}
-
-/// Requests and errors in one wall-clock second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Second {
-    /// Unix time in seconds.
-    pub t: i64,
-    pub requests: u64,
-    pub errors: u64,
-}
-
-/// What one journey step measured.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Step {
-    /// The journey this step belongs to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub journey: Option<String>,
-    pub name: String,
-    /// The service the step exercises.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service: Option<String>,
-    pub requests: u64,
-    pub errors: Errors,
-    /// Latency of every completed request, in microseconds.
-    #[serde(rename = "latency_us")]
-    pub latency: LatencyHistogram,
-    pub timeline: Vec<Second>,
-}
-
-impl Step {
-    pub fn new(journey: Option<&str>, name: &str, service: Option<&str>) -> Self {
-        Self {
-            journey: journey.map(str::to_owned),
-            name: name.to_owned(),
-            service: service.map(str::to_owned),
-            requests: 0,
-            errors: Errors::default(),
-            latency: LatencyHistogram::new(),
-            timeline: Vec::new(),
-        }
-    }
-
-    /// `journey/name`, or `name` alone for a step outside any journey.
-    pub fn key(&self) -> String {
-        match &self.journey {
-            Some(journey) => format!("{journey}/{}", self.name),
-            None => self.name.clone(),
-        }
-    }
-
-    /// Records one request that finished at `at` after `latency`; `error` says
-    /// why it failed, if it did. `latency` is `None` when no response came back
-    /// (a timeout or a refused connection): it then counts but has no latency.
-    pub fn record(
-        &mut self,
-        at: DateTime<Utc>,
-        latency: Option<std::time::Duration>,
-        error: Option<ErrorKind>,
-    ) {
-        self.requests += 1;
-        if let Some(kind) = error {
-            self.errors.count(kind);
-        }
-        if let Some(latency) = latency {
-            self.latency
-                .record_us(latency.as_micros().min(u128::from(u64::MAX)) as u64);
-        }
-        let second = Second {
-            t: at.timestamp(),
-            requests: 1,
-            errors: u64::from(error.is_some()),
-        };
-        add_seconds(&mut self.timeline, &[second]);
-    }
-
-    /// Failed requests / requests (0 without requests).
-    pub fn error_rate(&self) -> f64 {
-        if self.requests == 0 {
-            0.0
-        } else {
-            self.errors.total() as f64 / self.requests as f64
-        }
-    }
-
-    fn merge(&mut self, other: &Step) -> Result<(), RunRecordError> {
-        self.requests += other.requests;
-        self.errors.add(&other.errors);
-        self.latency
-            .add(&other.latency)
-            .map_err(|msg| RunRecordError::Merge(format!("step {}: {msg}", self.key())))?;
-        add_seconds(&mut self.timeline, &other.timeline);
-        Ok(())
-    }
-}
-
-fn add_seconds(timeline: &mut Vec<Second>, more: &[Second]) {
-    for s in more {
-        match timeline.binary_search_by_key(&s.t, |x| x.t) {
-            Ok(i) => {
-                timeline[i].requests += s.requests;
-                timeline[i].errors += s.errors;
-            }
-            Err(i) => timeline.insert(i, *s),
-        }
-    }
-}
-
 /// Reading, writing or merging a record failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RunRecordError {
@@ -309,6 +197,9 @@ impl RunRecord {
             window,
             workers: 1,
             steps: Vec::new(),
+            interrupted: false,
+            requested_seconds: None,
+            load: Vec::new(),
         }
     }
 
@@ -356,6 +247,17 @@ impl RunRecord {
         self.window.start = self.window.start.min(other.window.start);
         self.window.end = self.window.end.max(other.window.end);
         self.workers += other.workers;
+        self.interrupted |= other.interrupted;
+        // Parallel workers' users and streams add up, second by second.
+        for sample in &other.load {
+            match self.load.binary_search_by_key(&sample.t, |x| x.t) {
+                Ok(i) => {
+                    self.load[i].users += sample.users;
+                    self.load[i].streams += sample.streams;
+                }
+                Err(i) => self.load.insert(i, *sample),
+            }
+        }
         for t in &other.targets {
             if !self.targets.contains(t) {
                 self.targets.push(t.clone());

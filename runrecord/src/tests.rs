@@ -153,3 +153,72 @@ fn clear_errors_for_bad_files() {
     let err = RunRecord::from_json(&v.to_string(), "x.json").unwrap_err();
     assert!(err.to_string().contains("not base64"), "{err}");
 }
+
+fn failure(second: i64, status: u16) -> Failure {
+    Failure {
+        at: at(second),
+        kind: "status".into(),
+        method: "POST".into(),
+        route: "/api/friends/request".into(),
+        status: Some(status),
+        body: Some(excerpt(&"x".repeat(1000))),
+        request_id: Some(format!("req-{second}")),
+        trace_id: None,
+    }
+}
+
+#[test]
+fn failures_keep_status_codes_and_a_bounded_sample_across_merges() {
+    let mut a = empty(0, 60);
+    let mut b = empty(0, 60);
+    for (r, n) in [(&mut a, 8), (&mut b, 7)] {
+        for i in 0..n {
+            let step = r.step_mut(Some("seed"), "send-friend-request", Some("friends"));
+            step.record(
+                at(i),
+                Some(Duration::from_millis(3)),
+                Some(ErrorKind::Status),
+            );
+            step.note_failure(failure(i, if i == 0 { 500 } else { 404 }));
+        }
+    }
+    a.merge(&b).unwrap();
+    let step = a.step("seed/send-friend-request").unwrap();
+    assert_eq!(step.errors.status, 15);
+    assert_eq!(step.error_statuses.get("404"), Some(&13));
+    assert_eq!(step.error_statuses.get("500"), Some(&2));
+    assert_eq!(step.server_errors(), 2);
+    assert_eq!(step.failures.len(), MAX_FAILURES_PER_STEP);
+    let body = step.failures[0].body.as_deref().unwrap();
+    assert_eq!(
+        body.chars().count(),
+        MAX_BODY_EXCERPT + 1,
+        "cut, with an ellipsis"
+    );
+    // The details survive a round trip through JSON.
+    let back = RunRecord::from_json(&a.to_json(), "t").unwrap();
+    assert_eq!(back, a);
+}
+
+#[test]
+fn records_without_the_diagnostic_fields_still_read() {
+    let mut r = empty(0, 10);
+    r.step_mut(Some("seed"), "login", Some("users")).record(
+        at(1),
+        Some(Duration::from_millis(3)),
+        None,
+    );
+    let json = r.to_json();
+    assert!(!json.contains("error_statuses") && !json.contains("interrupted"));
+    let back = RunRecord::from_json(&json, "t").unwrap();
+    assert!(!back.interrupted && back.steps[0].failures.is_empty());
+    let mut cut = r.clone();
+    cut.interrupted = true;
+    cut.requested_seconds = Some(30.0);
+    let mut merged = r.clone();
+    merged.merge(&cut).unwrap();
+    assert!(
+        merged.interrupted,
+        "a merge with an interrupted worker is interrupted"
+    );
+}

@@ -16,6 +16,9 @@ pub enum Verdict {
     NoData,
     /// The source could not measure it.
     Error,
+    /// This source cannot see this kind of objective (journey correctness on a
+    /// server's metrics): neither a pass nor a failure.
+    NotApplicable,
 }
 
 impl Verdict {
@@ -25,6 +28,7 @@ impl Verdict {
             Verdict::Breach => "BREACH",
             Verdict::NoData => "NO DATA",
             Verdict::Error => "ERROR",
+            Verdict::NotApplicable => "N/A",
         }
     }
 }
@@ -38,6 +42,8 @@ pub struct Outcome {
     pub sli: &'static str,
     /// Target good ratio in percent (e.g. 99.9).
     pub objective_percent: f64,
+    /// Whether "no data" fails the check.
+    pub required: bool,
     /// Measured good ratio in percent.
     pub measured_percent: Option<f64>,
     /// Share of the error budget the window used (100 = all of it).
@@ -48,6 +54,18 @@ pub struct Outcome {
     pub message: Option<String>,
 }
 
+impl Outcome {
+    /// Whether this row fails the check: a breach, a source error, or no data
+    /// for a required objective.
+    pub fn counts_against(&self) -> bool {
+        match self.verdict {
+            Verdict::Breach | Verdict::Error => true,
+            Verdict::NoData => self.required,
+            Verdict::Pass | Verdict::NotApplicable => false,
+        }
+    }
+}
+
 /// The whole `slo check` result.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -55,17 +73,23 @@ pub struct Report {
     pub service: String,
     pub source: String,
     pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Why the source's window cannot be trusted (an interrupted run): the
+    /// check then exits 2 whatever the rows say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caveat: Option<String>,
     pub outcomes: Vec<Outcome>,
 }
 
 impl Report {
-    /// 0 when every objective passed, 2 when any could not be measured (no data
-    /// or a source error), otherwise 1 when any was breached.
+    /// 0 when every objective passed, 2 when any could not be measured (a
+    /// source error, or no data for a required objective) or the window has a
+    /// caveat, otherwise 1 when any was breached. Optional objectives without
+    /// data and objectives the source cannot see do not count.
     pub fn exit_code(&self) -> i32 {
-        if self
-            .outcomes
-            .iter()
-            .any(|o| matches!(o.verdict, Verdict::NoData | Verdict::Error))
+        if self.caveat.is_some()
+            || self.outcomes.iter().any(|o| {
+                o.verdict == Verdict::Error || (o.verdict == Verdict::NoData && o.required)
+            })
         {
             2
         } else if self.outcomes.iter().any(|o| o.verdict == Verdict::Breach) {
@@ -77,14 +101,33 @@ impl Report {
 
     pub fn summary(&self) -> String {
         let count = |v: Verdict| self.outcomes.iter().filter(|o| o.verdict == v).count();
-        format!(
+        let mut line = format!(
             "{} objectives: {} passed, {} breached, {} without data, {} errors",
             self.outcomes.len(),
             count(Verdict::Pass),
             count(Verdict::Breach),
             count(Verdict::NoData),
             count(Verdict::Error)
-        )
+        );
+        if count(Verdict::NotApplicable) > 0 {
+            line.push_str(&format!(
+                ", {} not measurable by this source",
+                count(Verdict::NotApplicable)
+            ));
+        }
+        let failed: Vec<&str> = self
+            .outcomes
+            .iter()
+            .filter(|o| o.counts_against())
+            .map(|o| o.name.as_str())
+            .collect();
+        if !failed.is_empty() {
+            line.push_str(&format!(" (failed: {})", failed.join(", ")));
+        }
+        if let Some(caveat) = &self.caveat {
+            line.push_str(&format!("; {caveat}"));
+        }
+        line
     }
 }
 
@@ -96,12 +139,14 @@ pub async fn check(spec: &Spec, spec_file: &str, source: &dyn Source) -> Report 
             Sli::Latency { .. } => "latency",
             Sli::Events { .. } => "events",
             Sli::Raw { .. } => "raw",
+            Sli::Journey { .. } => "journey",
         };
         let mut outcome = Outcome {
             name: slo.name.clone(),
             service: slo.service.clone(),
             sli,
             objective_percent: slo.objective_percent(),
+            required: slo.required,
             measured_percent: None,
             budget_consumed_percent: None,
             verdict: Verdict::Error,
@@ -110,13 +155,32 @@ pub async fn check(spec: &Spec, spec_file: &str, source: &dyn Source) -> Report 
         };
         match source.measure(slo).await {
             Err(e) => outcome.message = Some(e.0),
+            Ok(m) if m.not_applicable => {
+                outcome.verdict = Verdict::NotApplicable;
+                outcome.message = m.note.clone();
+                outcome.measurement = Some(m);
+            }
             Ok(m) => {
-                match m.good_ratio {
+                let too_few = m
+                    .total
+                    .filter(|t| *t > 0.0 && (t.round() as u64) < slo.min_events);
+                match m.good_ratio.filter(|_| too_few.is_none()) {
                     None => {
                         outcome.verdict = Verdict::NoData;
-                        outcome.message = Some(match &m.note {
-                            Some(note) => format!("no events in the window: {note}"),
-                            None => format!("no events in the window: {}", source.no_data_hint()),
+                        let why = match (too_few, &m.note) {
+                            (Some(n), _) => format!(
+                                "only {n:.0} events in the window; the objective asks for at least {} (min_events)",
+                                slo.min_events
+                            ),
+                            (None, Some(note)) => format!("no events in the window: {note}"),
+                            (None, None) => {
+                                format!("no events in the window: {}", source.no_data_hint())
+                            }
+                        };
+                        outcome.message = Some(if slo.required {
+                            why
+                        } else {
+                            format!("{why} (optional objective: does not fail the check)")
                         });
                     }
                     Some(good) => {
@@ -129,6 +193,10 @@ pub async fn check(spec: &Spec, spec_file: &str, source: &dyn Source) -> Report 
                         } else {
                             Verdict::Breach
                         };
+                        // Journey correctness spans steps: say which ones failed.
+                        if outcome.verdict == Verdict::Breach && !slo.is_server_side() {
+                            outcome.message = m.note.clone();
+                        }
                     }
                 }
                 outcome.measurement = Some(m);
@@ -141,6 +209,7 @@ pub async fn check(spec: &Spec, spec_file: &str, source: &dyn Source) -> Report 
         service: spec.service.clone(),
         source: source.describe(),
         window: source.window(),
+        caveat: source.caveat(),
         outcomes,
     }
 }

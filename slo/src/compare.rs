@@ -483,5 +483,8 @@ pub fn compare(base: Run, cand: Run, criteria: Vec<Criterion>) -> Comparison {
     }
 }
 
+mod experiment;
+pub use experiment::mismatches;
+
 #[cfg(test)]
 mod tests;

@@ -40,8 +40,8 @@ Examples:
   ...run the load...
   slo check --spec slo/specs/banter.yaml --scrape http://127.0.0.1:8000 --since before.prom
 
-  # The client's view of a load-generator run, as a JUnit report for CI
-  slo check --spec slo/specs/banter.yaml --run run.json --format junit --out slo.xml
+  # The client's view of a load-generator run (built-in spec), as a JUnit report for CI
+  slo check --run run.json --format junit --out slo.xml
 
   # Did the candidate get slower?
   slo compare base.json cand.json --criterion 'p95 <= +10%' --html report.html
@@ -90,7 +90,14 @@ enum Command {
 /// bucket bound) and as a quantile estimate (`histogram_quantile`'s interpolation).
 /// "Budget used" is the bad ratio over the allowed bad ratio: 100 % means the
 /// window used exactly the error budget. An objective with no events in the window
-/// is NO DATA and makes the check exit 2.
+/// is NO DATA and makes the check exit 2, unless the spec marks it `required: false`.
+/// Objectives a source cannot see (journey correctness on server metrics) are N/A.
+///
+/// Every source gives an objective the same meaning: availability counts 5xx
+/// answers as bad (the client also counts requests that got no answer); latency
+/// counts answers within the threshold as good; journey correctness (run records
+/// only) counts unexpected 4xx answers, failed body checks and lost deliveries.
+/// A run record of an interrupted run makes the check exit 2.
 #[derive(Args)]
 #[command(after_long_help = "\
 Examples:
@@ -98,11 +105,12 @@ Examples:
   slo check --spec slo/specs/banter.yaml --prometheus http://127.0.0.1:9090 --window-of run.json
   slo check --spec slo/specs/banter.yaml --scrape http://127.0.0.1:8000 --since before.prom \\
             --slo users-latency --slo users-availability
-  slo check --spec slo/specs/banter.yaml --run run.json --format markdown >> \"$GITHUB_STEP_SUMMARY\"")]
+  slo check --run run.json --format markdown >> \"$GITHUB_STEP_SUMMARY\"")]
 struct CheckArgs {
-    /// The SLO spec (Sloth `prometheus/v1` YAML).
+    /// The SLO spec (Sloth `prometheus/v1` YAML) [default: Banter's built-in
+    /// slo/specs/banter.yaml].
     #[arg(long, value_name = "FILE")]
-    spec: PathBuf,
+    spec: Option<PathBuf>,
     /// Prometheus base URL, e.g. http://127.0.0.1:9090.
     #[arg(long, value_name = "URL", group = "source")]
     prometheus: Option<String>,
@@ -221,6 +229,10 @@ struct CompareArgs {
     /// Write the comparison as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Compare run records even when their journeys, profile or targets differ,
+    /// or one was interrupted (refused otherwise, exit 2).
+    #[arg(long)]
+    force: bool,
 }
 
 /// Generate Prometheus recording rules and multi-window multi-burn-rate alerts.
@@ -230,8 +242,10 @@ struct CompareArgs {
 /// metadata, and one alert with a page and a ticket severity (`sloth_severity`):
 /// page at 14.4× burn over 1h and 5m or 6× over 6h and 30m; ticket at 3× over 1d
 /// and 2h or 1× over 3d and 6h. Latency objectives become "requests minus those in
-/// the threshold's bucket" over all requests. Check the output with
-/// `promtool check rules`.
+/// the threshold's bucket" over all requests, so a threshold must be a bucket bound
+/// (the spec's `buckets`, default the platform's): otherwise the spec is refused
+/// with the same message `slo check` gives. Objectives only a client can measure
+/// (journey correctness) get no rules. Check the output with `promtool check rules`.
 #[derive(Args)]
 #[command(after_long_help = "\
 Examples:
@@ -258,9 +272,8 @@ fn write_or_print(out: Option<&Path>, text: &str) -> Result<()> {
 }
 
 async fn run_check(a: CheckArgs) -> Result<i32> {
-    let mut spec = Spec::load(&a.spec)?;
+    let (mut spec, spec_file) = slo::objectives::load_or_builtin(a.spec.as_deref())?;
     spec.select(&a.slos).map_err(|e| anyhow!(e))?;
-    let spec_file = a.spec.display().to_string();
     let windowed = a.from.is_some() || a.to.is_some() || a.window_of.is_some();
     if let Some(url) = &a.prometheus {
         check_url("--prometheus", url)?;
@@ -355,10 +368,26 @@ async fn run_compare(a: CompareArgs) -> Result<i32> {
             prometheus_run(url, &a.base, &a).await?,
             prometheus_run(url, &a.cand, &a).await?,
         ),
-        None => (
-            Run::from_record(&a.base, &runrecord::RunRecord::read(&a.base)?),
-            Run::from_record(&a.cand, &runrecord::RunRecord::read(&a.cand)?),
-        ),
+        None => {
+            let base = runrecord::RunRecord::read(&a.base)?;
+            let cand = runrecord::RunRecord::read(&a.cand)?;
+            let differences = compare::mismatches(&base, &cand);
+            if !differences.is_empty() {
+                let list = differences.join("\n  - ");
+                if !a.force {
+                    bail!(
+                        "{} and {} are not the same experiment, so their deltas would mean nothing:\n  - {list}\nRun both the same way, or pass --force to compare anyway.",
+                        a.base,
+                        a.cand
+                    );
+                }
+                eprintln!("slo: warning: comparing different experiments (--force):\n  - {list}");
+            }
+            (
+                Run::from_record(&a.base, &base),
+                Run::from_record(&a.cand, &cand),
+            )
+        }
     };
     let mut criteria = Vec::new();
     if let Some(path) = &a.criteria {
@@ -480,5 +509,98 @@ async fn main() -> ExitCode {
             eprintln!("slo: error: {}", one_line(&e));
             ExitCode::from(2)
         }
+    }
+}
+
+/// Every example in `--help` is a command line this parser accepts as written.
+#[cfg(test)]
+mod help_examples {
+    use clap::{CommandFactory, Parser};
+
+    use super::Cli;
+
+    /// Shell words of one command line, up to a redirection or `&&`.
+    fn words(line: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut word = String::new();
+        let mut quote: Option<char> = None;
+        let mut in_word = false;
+        for c in line.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), c) => word.push(c),
+                (None, '\'' | '"') => {
+                    quote = Some(c);
+                    in_word = true;
+                }
+                (None, ' ') => {
+                    if in_word {
+                        out.push(std::mem::take(&mut word));
+                        in_word = false;
+                    }
+                }
+                (None, c) => {
+                    word.push(c);
+                    in_word = true;
+                }
+            }
+        }
+        if in_word {
+            out.push(word);
+        }
+        let end = out
+            .iter()
+            .position(|w| matches!(w.as_str(), ">" | ">>" | "&&" | "|"))
+            .unwrap_or(out.len());
+        out.truncate(end);
+        out
+    }
+
+    /// The `slo …` lines of a help text, continuation lines joined.
+    fn examples(help: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut pending: Option<String> = None;
+        for line in help.lines().map(str::trim) {
+            if let Some(mut cmd) = pending.take() {
+                cmd.push(' ');
+                cmd.push_str(line.trim_end_matches('\\').trim());
+                if line.ends_with('\\') {
+                    pending = Some(cmd);
+                } else {
+                    out.push(cmd);
+                }
+            } else if line.starts_with("slo ") {
+                let cmd = line.trim_end_matches('\\').trim().to_owned();
+                if line.ends_with('\\') {
+                    pending = Some(cmd);
+                } else {
+                    out.push(cmd);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_help_example_parses_as_written() {
+        let mut cmd = Cli::command();
+        let mut helps = vec![cmd.render_long_help().to_string()];
+        for sub in ["check", "snapshot", "compare", "rules"] {
+            let sub = cmd
+                .find_subcommand_mut(sub)
+                .map(|s| s.render_long_help().to_string());
+            helps.extend(sub);
+        }
+        let mut seen = 0;
+        for help in &helps {
+            for example in examples(help) {
+                let argv = words(&example);
+                if let Err(e) = Cli::try_parse_from(&argv) {
+                    panic!("`{example}` does not parse: {e}");
+                }
+                seen += 1;
+            }
+        }
+        assert!(seen >= 12, "only {seen} examples found");
     }
 }

@@ -2,6 +2,21 @@
 //! histogram buckets, the exact good ratio at a bucket boundary, and quantile
 //! estimates computed exactly like Prometheus's `histogram_quantile`.
 
+/// The one message for a latency threshold that is not a bucket bound (`slo
+/// check` on measured buckets, the spec and `slo rules` on declared ones).
+pub fn not_a_bucket_bound(threshold: f64, bounds: &[f64]) -> String {
+    let bounds: Vec<String> = bounds
+        .iter()
+        .filter(|le| le.is_finite())
+        .map(|le| format!("{le}"))
+        .collect();
+    format!(
+        "the threshold {threshold}s is not a bucket bound of the histogram, so the \
+         share of requests under it cannot be counted exactly (bounds: {})",
+        bounds.join(", ")
+    )
+}
+
 /// A cumulative histogram: `(upper bound, observations ≤ bound)`, ascending by
 /// bound, the last bound `+Inf` (as Prometheus exposes classic histograms).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -72,17 +87,8 @@ impl Buckets {
     pub fn good_ratio(&self, threshold: f64) -> Result<Option<f64>, String> {
         let total = self.total();
         let Some(good) = self.count_at_or_below(threshold) else {
-            let bounds: Vec<String> = self
-                .0
-                .iter()
-                .filter(|(le, _)| le.is_finite())
-                .map(|(le, _)| format!("{le}"))
-                .collect();
-            return Err(format!(
-                "the threshold {threshold}s is not a bucket bound of the histogram, so the \
-                 share of requests under it cannot be counted exactly (bounds: {})",
-                bounds.join(", ")
-            ));
+            let bounds: Vec<f64> = self.0.iter().map(|(le, _)| *le).collect();
+            return Err(not_a_bucket_bound(threshold, &bounds));
         };
         if total <= 0.0 {
             return Ok(None);

@@ -6,6 +6,9 @@
 //! Alerts follow the Google SRE workbook over a 30-day period: **page** when the
 //! budget burns 14.4× too fast over 1 h and 5 m, or 6× over 6 h and 30 m; **ticket**
 //! when it burns 3× over 1 d and 2 h, or 1× over 3 d and 6 h.
+//!
+//! Objectives only a client can measure (`sli.journey`) have no PromQL and get no
+//! rules: see [`Spec::server_side`].
 
 use std::collections::BTreeMap;
 
@@ -137,7 +140,7 @@ fn selector(labels: &BTreeMap<String, String>) -> String {
 /// Every group for every objective.
 pub fn generate(spec: &Spec) -> RuleFile {
     let mut groups = Vec::new();
-    for slo in &spec.slos {
+    for slo in spec.server_side() {
         let id = slo_id(spec, slo);
         let ids = id_labels(spec, slo);
         let sel = selector(&ids);

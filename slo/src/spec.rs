@@ -21,7 +21,29 @@
 //!
 //! `sli.events` and `sli.raw` are Sloth's; `sli.latency` is this tool's extension
 //! ("`objective` % of requests take at most `threshold`"): `slo rules` turns it into
-//! events queries on the histogram's bucket at the threshold.
+//! events queries on the histogram's bucket at the threshold. Its optional
+//! `buckets` lists the histogram's bounds (default: the platform's,
+//! [`DEFAULT_BUCKETS`]); the threshold must be one of them.
+//!
+//! Two more extensions:
+//!
+//! - `sli.journey: {}` — journey correctness, which only the client sees: the
+//!   share of the journeys' requests and deliveries that did not fail for a reason
+//!   availability leaves out (an unexpected 4xx, a failed body check, a message
+//!   that never arrived on a stream). Servers' sources report it as "n/a".
+//! - `required: false` — a window without events for this objective is reported as
+//!   NO DATA without failing the check (default `true`: no data exits 2).
+//! - `min_events: N` — fewer than N events in the window is NO DATA too: a p95
+//!   needs enough requests to mean something (default: at least one).
+//!
+//! # One meaning per objective
+//!
+//! Every source counts the same events. Availability: a request is bad when it is
+//! answered with a server error (5xx); the client also counts requests that got no
+//! answer at all (timeout, broken connection), which the server cannot see. 4xx
+//! answers are the caller's business for availability; when a journey did not
+//! expect one, journey correctness counts it. Latency: a request is good when it
+//! was answered within the threshold, whatever its status.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -74,6 +96,10 @@ struct RawSpec {
 struct RawSlo {
     name: String,
     objective: f64,
+    #[serde(default = "yes")]
+    required: bool,
+    #[serde(default)]
+    min_events: u64,
     #[serde(default)]
     description: Option<String>,
     #[serde(default)]
@@ -83,13 +109,26 @@ struct RawSlo {
     alerting: Alerting,
 }
 
+fn yes() -> bool {
+    true
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSli {
     events: Option<RawEvents>,
     raw: Option<RawRatio>,
     latency: Option<RawLatency>,
+    journey: Option<RawJourney>,
     plugin: Option<serde_yaml_ng::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJourney {
+    /// Only these journeys (all when empty).
+    #[serde(default)]
+    journeys: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,7 +151,16 @@ struct RawLatency {
     #[serde(default)]
     selector: String,
     threshold: serde_yaml_ng::Value,
+    #[serde(default)]
+    buckets: Option<Vec<f64>>,
 }
+
+/// The latency histogram bounds of Banter's services (seconds), as
+/// `services/kit` declares them; a latency threshold must be one of them.
+pub const DEFAULT_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75, 1.0, 2.5,
+    5.0, 10.0,
+];
 
 /// Sloth's `alerting` block: names, labels and annotations of the generated alerts.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -156,6 +204,11 @@ pub struct Slo {
     pub name: String,
     /// Target good ratio in 0..1 (the YAML's percentage / 100).
     pub objective: f64,
+    /// A window without events fails the check (`required: true`, the default).
+    pub required: bool,
+    /// Fewer events than this in the window is "no data" (a p95 of a handful
+    /// of requests is noise); 0, the default, asks for at least one.
+    pub min_events: u64,
     pub description: Option<String>,
     pub labels: BTreeMap<String, String>,
     /// The `service` this objective is about (its `service` label, or the
@@ -184,7 +237,11 @@ pub enum Sli {
         metric: String,
         selector: String,
         threshold_seconds: f64,
+        /// The histogram's finite bucket bounds, ascending.
+        buckets: Vec<f64>,
     },
+    /// Journey correctness: only a run record (the client) can measure it.
+    Journey { journeys: Vec<String> },
 }
 
 impl Slo {
@@ -201,6 +258,12 @@ impl Slo {
     pub fn is_latency(&self) -> bool {
         matches!(self.sli, Sli::Latency { .. })
     }
+
+    /// Whether a server's metrics (Prometheus, `/metrics`) can measure it; only
+    /// journey correctness cannot.
+    pub fn is_server_side(&self) -> bool {
+        !matches!(self.sli, Sli::Journey { .. })
+    }
 }
 
 impl Sli {
@@ -215,11 +278,12 @@ impl Sli {
                 with_window(error_query, window),
                 with_window(total_query, window),
             )),
-            Sli::Raw { .. } => None,
+            Sli::Raw { .. } | Sli::Journey { .. } => None,
             Sli::Latency {
                 metric,
                 selector,
                 threshold_seconds,
+                ..
             } => {
                 let total = format!("sum(rate({metric}_count{{{selector}}}[{window}]))");
                 let sep = if selector.trim().is_empty() { "" } else { "," };
@@ -244,115 +308,6 @@ impl Sli {
             }
         }
     }
-}
-
-/// A regex matching the `le` label of the bucket at `seconds` however the exporter
-/// or Prometheus (3.x normalises `1` to `1.0`) formats it.
-pub fn le_regex(seconds: f64) -> String {
-    let s = format_seconds(seconds);
-    let escaped = s.replace('.', "\\\\.");
-    if s.contains('.') || s.contains('e') {
-        format!("{escaped}0*")
-    } else {
-        format!("{escaped}(\\\\.0+)?")
-    }
-}
-
-/// Shortest decimal form of a number of seconds (`0.2`, `1`, `0.0025`).
-pub fn format_seconds(seconds: f64) -> String {
-    format!("{seconds}")
-}
-
-/// Replaces Sloth's `{{.window}}` placeholder (any spacing) with `window`.
-pub fn with_window(query: &str, window: &str) -> String {
-    let mut out = String::with_capacity(query.len());
-    let mut rest = query;
-    while let Some(start) = rest.find("{{") {
-        let Some(len) = rest[start..].find("}}") else {
-            break;
-        };
-        let inner = rest[start + 2..start + len].trim();
-        out.push_str(&rest[..start]);
-        if inner == ".window" {
-            out.push_str(window);
-        } else {
-            out.push_str(&rest[start..start + len + 2]);
-        }
-        rest = &rest[start + len + 2..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn has_window(query: &str) -> bool {
-    with_window(query, "\u{0}") != query
-}
-
-/// Parses a threshold: a number of seconds (`0.2`) or a duration (`200ms`, `1.5s`).
-pub fn parse_threshold(value: &serde_yaml_ng::Value) -> Result<f64, String> {
-    let seconds = match value {
-        serde_yaml_ng::Value::Number(n) => n.as_f64().ok_or("not a number")?,
-        serde_yaml_ng::Value::String(s) => parse_duration_seconds(s)?,
-        _ => return Err("must be a duration such as 200ms or a number of seconds".into()),
-    };
-    if seconds.is_finite() && seconds > 0.0 {
-        Ok(seconds)
-    } else {
-        Err(format!("must be positive, got {seconds}"))
-    }
-}
-
-/// `200ms`, `1.5s`, `2m`, `1h`, `250us` → seconds.
-pub fn parse_duration_seconds(text: &str) -> Result<f64, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration such as 200ms, 1.5s or 5m"))?;
-    let scale = match unit.trim() {
-        "us" | "µs" => 1e-6,
-        "ms" => 1e-3,
-        "s" | "" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        "d" => 86400.0,
-        other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{text}` (use us, ms, s, m, h or d)"
-            ));
-        }
-    };
-    Ok(n * scale)
-}
-
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
-
-fn valid_metric_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-}
-
-/// The matcher on `label` in `query`, if all selectors agree on exactly one.
-fn label_matcher(query: &str, label: &str) -> Option<Matcher> {
-    let expr = promql_parser::parser::parse(query).ok()?;
-    let mut found: Vec<Matcher> = Vec::new();
-    crate::promql::visit_selectors(&expr, &mut |vs| {
-        for m in &vs.matchers.matchers {
-            if m.name == label && !found.contains(m) {
-                found.push(m.clone());
-            }
-        }
-    });
-    if found.len() == 1 { found.pop() } else { None }
 }
 
 impl Spec {
@@ -425,6 +380,7 @@ impl Spec {
                 s.sli.events.is_some(),
                 s.sli.raw.is_some(),
                 s.sli.latency.is_some(),
+                s.sli.journey.is_some(),
                 s.sli.plugin.is_some(),
             ]
             .iter()
@@ -433,7 +389,9 @@ impl Spec {
             if given != 1 {
                 return Err(err(
                     at("sli"),
-                    format!("needs exactly one of `events`, `raw` or `latency`, got {given}"),
+                    format!(
+                        "needs exactly one of `events`, `raw`, `latency` or `journey`, got {given}"
+                    ),
                 ));
             }
             let check_query = |field: String, q: &str| -> Result<(), SpecError> {
@@ -490,15 +448,39 @@ impl Spec {
                 }
                 let threshold_seconds = parse_threshold(&lat.threshold)
                     .map_err(|m| err(at("sli.latency.threshold"), m))?;
+                let mut buckets = lat.buckets.unwrap_or_else(|| DEFAULT_BUCKETS.to_vec());
+                buckets.retain(|b| b.is_finite());
+                buckets.sort_by(f64::total_cmp);
+                if buckets.is_empty() {
+                    return Err(err(
+                        at("sli.latency.buckets"),
+                        "lists no finite bound".into(),
+                    ));
+                }
+                if !buckets
+                    .iter()
+                    .any(|b| (b - threshold_seconds).abs() <= threshold_seconds * 1e-9)
+                {
+                    return Err(err(
+                        at("sli.latency.threshold"),
+                        crate::math::not_a_bucket_bound(threshold_seconds, &buckets),
+                    ));
+                }
                 Sli::Latency {
                     metric,
                     selector,
                     threshold_seconds,
+                    buckets,
+                }
+            } else if let Some(j) = s.sli.journey {
+                Sli::Journey {
+                    journeys: j.journeys,
                 }
             } else {
                 return Err(err(
                     at("sli.plugin"),
-                    "Sloth SLI plugins are not supported; use `events`, `raw` or `latency`".into(),
+                    "Sloth SLI plugins are not supported; use `events`, `raw`, `latency` or `journey`"
+                        .into(),
                 ));
             };
             let service_matcher = match s.labels.get("service") {
@@ -513,6 +495,7 @@ impl Spec {
                     Sli::Latency {
                         metric, selector, ..
                     } => label_matcher(&format!("{metric}_count{{{selector}}}"), "service"),
+                    Sli::Journey { .. } => None,
                 },
             };
             let service = service_matcher
@@ -522,6 +505,8 @@ impl Spec {
             slos.push(Slo {
                 name: s.name,
                 objective: s.objective / 100.0,
+                required: s.required,
+                min_events: s.min_events,
                 description: s.description,
                 labels: s.labels,
                 service,
@@ -535,6 +520,11 @@ impl Spec {
             labels: raw.labels,
             slos,
         })
+    }
+
+    /// The objectives a server's metrics can measure (the ones with alert rules).
+    pub fn server_side(&self) -> impl Iterator<Item = &Slo> {
+        self.slos.iter().filter(|s| s.is_server_side())
     }
 
     /// Keeps only the objectives named in `names` (all when empty); an unknown
@@ -556,6 +546,10 @@ impl Spec {
         Ok(())
     }
 }
+
+mod text;
+pub use text::{format_seconds, le_regex, parse_duration_seconds, parse_threshold, with_window};
+use text::{has_window, label_matcher, valid_metric_name, valid_name};
 
 #[cfg(test)]
 mod tests;

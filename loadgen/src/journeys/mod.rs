@@ -76,6 +76,15 @@ impl Journey {
         }
     }
 
+    /// About how long one iteration keeps its user, for sizing the open
+    /// model's pool: the seed benchmark pauses 3 s per iteration.
+    pub fn iteration_seconds(self) -> f64 {
+        match self {
+            Journey::SeedBenchmark => seed_benchmark::paused_per_iteration().as_secs_f64() + 1.0,
+            Journey::Chat | Journey::Notifications => 2.0,
+        }
+    }
+
     /// The steps every complete iteration measures (for tests and reports).
     pub fn steps(self) -> &'static [&'static str] {
         match self {

@@ -8,7 +8,6 @@
 mod support;
 
 use serde_yaml_ng::Value;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -53,28 +52,6 @@ fn strings(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The ports the services listen on unless told otherwise, as the binary's
-/// own `serve --help` lists them from its module table
-/// (`  users: Users Service (port 8005)`).
-fn default_ports() -> BTreeMap<String, u16> {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_banter"))
-        .args(["serve", "--help"])
-        .output()
-        .unwrap();
-    let help = String::from_utf8(out.stdout).unwrap();
-    let ports: BTreeMap<String, u16> = help
-        .lines()
-        .filter_map(|l| {
-            let (name, rest) = l.trim().split_once(": ")?;
-            let port = rest.rsplit_once("(port ")?.1.strip_suffix(')')?;
-            Some((name.to_owned(), port.parse().ok()?))
-        })
-        .filter(|(name, _)| name != "all")
-        .collect();
-    assert_eq!(ports.len(), 4, "four services in {help}");
-    ports
-}
-
 /// Does compose service `host` publish or expose `port`?
 fn listens(compose: &Value, host: &str, port: u16) -> bool {
     let s = service(compose, host);
@@ -99,7 +76,7 @@ fn host_port(addr: &str) -> (String, u16) {
 fn each_service_runs_its_target_on_its_default_port_and_database() {
     let compose = compose();
     let init = read("deploy/compose/postgres-init.sql");
-    for (name, port) in default_ports() {
+    for (name, port) in support::default_ports() {
         let s = service(&compose, &name);
         assert_eq!(env(s, "BANTER_TARGET"), Some(name.as_str()));
         assert_eq!(env(s, "BANTER_PORT"), Some(port.to_string().as_str()));
@@ -138,7 +115,7 @@ fn every_variable_given_to_banter_is_one_it_reads() {
         .unwrap();
     let help = String::from_utf8(help.stdout).unwrap();
     let compose = compose();
-    for name in default_ports().keys() {
+    for name in support::default_ports().keys() {
         let vars = service(&compose, name)["environment"].as_mapping().unwrap();
         for var in vars.keys().filter_map(Value::as_str) {
             assert!(
@@ -254,7 +231,7 @@ fn the_image_builds_every_binary_and_runs_as_a_non_root_user() {
 fn the_gateway_routes_to_the_services_ports() {
     let compose = compose();
     let nginx = read("deploy/nginx.conf");
-    let ports = default_ports();
+    let ports = support::default_ports();
     let upstreams: Vec<(String, u16)> = nginx
         .lines()
         .filter_map(|l| l.trim().strip_prefix("server ")?.strip_suffix(';'))
@@ -303,7 +280,7 @@ fn prometheus_scrapes_every_service_with_the_rules() {
             }
         }
     }
-    let expected: Vec<(String, u16)> = default_ports().into_iter().collect();
+    let expected: Vec<(String, u16)> = support::default_ports().into_iter().collect();
     scraped.sort();
     assert_eq!(scraped, expected);
     // Prometheus itself accepts the file and the rules, laid out as mounted.

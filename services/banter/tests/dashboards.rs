@@ -515,8 +515,7 @@ fn slo_alert_tests() -> Value {
         s
     };
     let expect = |severities: &[&str], at: &str| -> Vec<Value> {
-        spec.slos
-            .iter()
+        spec.server_side()
             .map(|slo| {
                 let alerts: Vec<Value> = severities
                     .iter()
@@ -1310,7 +1309,7 @@ async fn every_panel_and_rule_evaluates_on_a_real_prometheus_under_load() {
     let spec = Spec::load(root().join("slo/specs/banter.yaml")).unwrap();
     assert_eq!(
         res["data"]["result"].as_array().unwrap().len(),
-        spec.slos.len(),
+        spec.server_side().count(),
         "an error ratio for every objective: {res}"
     );
 

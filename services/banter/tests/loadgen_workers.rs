@@ -165,7 +165,7 @@ async fn three_workers_merge_into_the_sum_of_their_parts() {
     assert!(total > 50, "a run worth merging: {total} samples");
 
     // `slo check --run` on the merged record counts what the parts count.
-    let spec = slo::spec::Spec::parse(loadgen::run::DEFAULT_SLO_SPEC, "banter.yaml").unwrap();
+    let spec = slo::objectives::builtin();
     let check = |record: &RunRecord| {
         let source = slo::sources::run::RunSource::new(record.clone(), "run.json");
         let spec = &spec;

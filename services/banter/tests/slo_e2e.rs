@@ -1,8 +1,10 @@
 //! The SLO tool against the real platform and a real Prometheus (Debian package
 //! `prometheus`, found on PATH; the test fails without it): under a short load,
 //! `slo check --prometheus` and `slo check --scrape` agree within one bucket, the
-//! quantile estimate equals Prometheus's own `histogram_quantile`, and an
-//! impossible objective (1 ms) is a breach.
+//! quantile estimate equals Prometheus's own `histogram_quantile`, the client's
+//! run record agrees with both (request counts, availability, latency good
+//! ratios, p95 no lower than the server's), and an impossible objective (1 ms)
+//! is a breach.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -10,6 +12,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use loadgen::Journey;
 use runrecord::{ErrorKind, Profile, RunRecord, Target, Tool, Window};
 use serde_json::{Value, json};
 use slo::check::{Report, Verdict, check};
@@ -358,6 +361,58 @@ async fn prometheus_and_scrape_agree_on_the_platform() {
         "client {good_r} vs server {good_s}"
     );
 
+    // The three sources agree (issue 14, item 3): request counts, availability
+    // with one meaning (5xx), latency good ratios to the bucket's precision, and
+    // the client's p95 at or above the server's.
+    let availability = |r: &Report| {
+        let m = r.outcomes[1].measurement.as_ref().unwrap();
+        (m.total.unwrap(), m.good_ratio.unwrap())
+    };
+    let (avail_total_p, avail_p) = availability(&via_prom);
+    let (avail_total_s, avail_s) = availability(&via_scrape);
+    let (avail_total_r, avail_r) = availability(&via_run);
+    let client_p95 = run
+        .steps
+        .iter()
+        .fold(runrecord::LatencyHistogram::new(), |mut h, s| {
+            h.add(&s.latency).unwrap();
+            h
+        })
+        .quantile_us(0.95) as f64
+        / 1e6;
+    let pairs = buckets.pairs();
+    let server_bucket = buckets.bucket_index(p95_s);
+    let server_floor = if server_bucket == 0 {
+        0.0
+    } else {
+        pairs[server_bucket - 1].0
+    };
+    println!(
+        "agreement: requests client {avail_total_r} / scrape {avail_total_s} / prometheus {avail_total_p:.1} \
+         ({:+.1} %); availability good client {avail_r:.5} / scrape {avail_s:.5} / prometheus {avail_p:.5}; \
+         latency good (≤ 200 ms) client {good_r:.4} / scrape {good_s:.4} / prometheus {good_p:.4}; \
+         p95 client {:.1} ms (HDR) ≥ server {:.1} ms (bucket {server_floor}..{} s)",
+        (avail_total_p - avail_total_s) / avail_total_s * 100.0,
+        client_p95 * 1e3,
+        p95_s * 1e3,
+        pairs[server_bucket].0
+    );
+    // The scrape sees exactly the client's requests: nothing in flight at the
+    // edges, since the snapshots bracket the load.
+    // (The availability totals come back through a rate × window: rounded.)
+    assert_eq!(avail_total_s.round(), avail_total_r);
+    assert_eq!(avail_total_s.round(), total_s);
+    assert!((avail_total_p - avail_total_s).abs() / avail_total_s < 0.35);
+    // One meaning of availability: the same bad events on every side.
+    assert!((avail_s - avail_r).abs() < 1e-9, "{avail_s} vs {avail_r}");
+    assert!((avail_p - avail_s).abs() < 0.001, "{avail_p} vs {avail_s}");
+    // The client's p95 includes the network and the client: at least the lower
+    // bound of the server's p95 bucket (the server's own figure is interpolated).
+    assert!(
+        client_p95 >= server_floor,
+        "client p95 {client_p95} below the server's bucket {server_floor}"
+    );
+
     // An unreachable Prometheus is an error, not a pass.
     let nobody = format!("http://127.0.0.1:{}", free_port());
     let err = PrometheusSource::connect(&nobody, from, to)
@@ -366,6 +421,99 @@ async fn prometheus_and_scrape_agree_on_the_platform() {
         .unwrap();
     assert!(err.0.contains("cannot reach Prometheus"), "{err}");
 
+    drop(prom);
+    app.stop().await;
+}
+
+/// Per service, under loadgen's three journeys: what the client sent, what the
+/// platform's /metrics counted (scrape between two snapshots) and what
+/// Prometheus counted agree; the run record's window (warm-up and the plan's
+/// tail left out) holds no more than what was sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_service_counts_the_same_requests_in_every_source() {
+    use loadgen::profile::{Plan, ProfileName, Request};
+    let app = Banter::start(&[], &[]).await;
+    let target = app.base.trim_start_matches("http://").to_owned();
+    let prom = Prometheus::start(&target).await;
+    prom.wait_for_job("banter", 1).await;
+    // Every route's series exists before the window: one short run first.
+    let config = |seconds| loadgen::RunConfig {
+        targets: loadgen::target::Targets::single(&app.base).unwrap(),
+        journeys: Journey::ALL.to_vec(),
+        plan: Plan::new(
+            ProfileName::Smoke,
+            &Request {
+                users: Some(6),
+                duration: Some(Duration::from_secs(seconds)),
+                warmup: Some(Duration::ZERO),
+                ..Request::default()
+            },
+        )
+        .unwrap(),
+        settings: Default::default(),
+        out: None,
+        metrics_port: None,
+        progress: false,
+        slo_spec: None,
+        max_stages: 1,
+        rate_factor: 1.5,
+    };
+    loadgen::run(&config(2)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    let before = Snapshot::scrape(std::slice::from_ref(&app.base))
+        .await
+        .unwrap();
+    let from = Utc::now();
+    let output = loadgen::run(&config(8)).await.unwrap();
+    // Streams closed by the run's end finish on the server a moment later.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let to = Utc::now();
+    let after = Snapshot::scrape(std::slice::from_ref(&app.base))
+        .await
+        .unwrap();
+
+    let mut spec = slo::objectives::builtin();
+    spec.slos
+        .retain(|s| s.name.ends_with("-availability") && s.service.is_some());
+    let scrape = ScrapeSource::from_snapshots(Some(&before), &after).unwrap();
+    let via_scrape = check(&spec, "built in", &scrape).await;
+    let via_prom = check(
+        &spec,
+        "built in",
+        &PrometheusSource::connect(&prom.url, from, to)
+            .await
+            .unwrap(),
+    )
+    .await;
+    let via_run = slo::objectives::check_run(&spec, "built in", &output.record, "run").await;
+    for (i, slo) in spec.slos.iter().enumerate() {
+        let service = slo.service.clone().unwrap();
+        let total = |r: &Report| r.outcomes[i].measurement.as_ref().unwrap().total.unwrap();
+        let sent = output.sent_per_service[&service] as f64;
+        // The scrape's counts come back through a rate × window: round them.
+        let (s, p, w) = (
+            total(&via_scrape).round(),
+            total(&via_prom),
+            total(&via_run),
+        );
+        println!(
+            "{service}: sent {sent}, scrape {s}, prometheus {p:.1} ({:+.1} %), run record window {w}",
+            (p - s) / s * 100.0
+        );
+        // Only requests in flight when the run stopped may be missing on the server.
+        assert!(
+            s <= sent && sent - s <= 6.0,
+            "{service}: sent {sent}, scraped {s}"
+        );
+        assert!(
+            (p - s).abs() / s < 0.35,
+            "{service}: prometheus {p} vs scrape {s}"
+        );
+        assert!(w <= sent && w > 0.0, "{service}: window {w} vs sent {sent}");
+        // One meaning of availability: the same verdict from every source.
+        assert_eq!(via_scrape.outcomes[i].verdict, via_prom.outcomes[i].verdict);
+    }
     drop(prom);
     app.stop().await;
 }

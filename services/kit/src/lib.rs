@@ -24,6 +24,7 @@ pub mod server;
 pub mod sse;
 pub mod telemetry;
 pub mod users;
+pub mod validate;
 
 pub use error::{ApiError, ApiResult};
 

@@ -92,6 +92,12 @@ fn text(r: &Report) -> String {
         "SLO check of {} ({})\nsource: {}\n\n",
         r.service, r.spec, r.source
     );
+    if let Some(caveat) = &r.caveat {
+        let _ = writeln!(
+            out,
+            "WARNING: {caveat}; the verdict cannot be trusted (exit 2)\n"
+        );
+    }
     for row in &rows {
         let line: Vec<String> = row
             .iter()
@@ -114,11 +120,15 @@ fn markdown(r: &Report) -> String {
         "### SLO check: {}\n\nSource: {}\n\n| objective | service | target | measured | detail | error budget used | verdict |\n|---|---|---|---:|---|---:|---|\n",
         r.service, r.source
     );
+    if let Some(caveat) = &r.caveat {
+        out = format!("> ⚠️ **{caveat}**: the verdict cannot be trusted.\n\n{out}");
+    }
     for o in &r.outcomes {
         let icon = match o.verdict {
             Verdict::Pass => "✅",
             Verdict::Breach => "❌",
             Verdict::NoData | Verdict::Error => "⚠️",
+            Verdict::NotApplicable => "➖",
         };
         let _ = writeln!(
             out,
@@ -150,7 +160,7 @@ fn junit(r: &Report) -> String {
     let errors = r
         .outcomes
         .iter()
-        .filter(|o| matches!(o.verdict, Verdict::NoData | Verdict::Error))
+        .filter(|o| o.counts_against() && o.verdict != Verdict::Breach)
         .count();
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"slo\" tests=\"{n}\" failures=\"{failures}\" errors=\"{errors}\">\n  <testsuite name=\"{svc}\" tests=\"{n}\" failures=\"{failures}\" errors=\"{errors}\">\n    <properties><property name=\"source\" value=\"{src}\"/></properties>\n",
@@ -183,12 +193,19 @@ fn junit(r: &Report) -> String {
                     escape_xml(&detail)
                 );
             }
-            Verdict::NoData | Verdict::Error => {
+            Verdict::NoData | Verdict::Error if o.counts_against() => {
                 let _ = write!(
                     out,
                     "<error message=\"{}\">{}</error>",
                     o.verdict.label(),
                     escape_xml(o.message.as_deref().unwrap_or(""))
+                );
+            }
+            Verdict::NoData | Verdict::Error | Verdict::NotApplicable => {
+                let _ = write!(
+                    out,
+                    "<skipped message=\"{}\"/>",
+                    escape_xml(o.message.as_deref().unwrap_or(o.verdict.label()))
                 );
             }
         }

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::human_seconds;
-use crate::compare::{Comparison, Delta, Metric};
+use crate::compare::{Comparison, Delta, Metric, StepComparison};
 
 /// `0.95` → `95`, `0.999` → `99.9`.
 pub fn quantile_name(q: f64) -> String {
@@ -62,6 +62,26 @@ pub fn meaningful(d: &Delta) -> &'static str {
     }
 }
 
+/// The compact line of one step: p95 base → candidate, Δ p95 with its
+/// interval, Δ error rate, Δ throughput.
+pub fn summary_row(s: &StepComparison) -> [String; 4] {
+    let find = |m: Metric| s.deltas.iter().find(|d| d.metric == m);
+    let p95 = find(Metric::P95);
+    let mark = |d: &Delta| if d.meaningful == Some(true) { " *" } else { "" };
+    [
+        p95.map_or("—".into(), |d| {
+            format!("{} → {}", value(d.metric, d.base), value(d.metric, d.cand))
+        }),
+        p95.map_or("—".into(), |d| {
+            format!("{} {}{}", relative(d.relative), interval(d), mark(d))
+        }),
+        find(Metric::ErrorRate).map_or("—".into(), |d| {
+            format!("{}{}", signed(d.metric, d.absolute), mark(d))
+        }),
+        find(Metric::Throughput).map_or("—".into(), |d| relative(d.relative)),
+    ]
+}
+
 pub fn markdown(c: &Comparison) -> String {
     let verdict = if c.passed() {
         "✅ pass"
@@ -81,6 +101,23 @@ pub fn markdown(c: &Comparison) -> String {
             criteria.join(", ")
         }
     );
+    out.push_str(
+        "\n| step | p95 base → candidate | Δ p95 (95 % interval) | Δ error rate | Δ throughput | |\n|---|---|---|---:|---:|---|\n",
+    );
+    for s in &c.steps {
+        let row = summary_row(s);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            s.key,
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            if s.passed() { "✅" } else { "❌" }
+        );
+    }
+    out.push_str("\n\\* meaningful: noise cannot explain it.\n\n<details><summary>Details per step</summary>\n");
     for s in &c.steps {
         let _ = write!(
             out,
@@ -109,6 +146,7 @@ pub fn markdown(c: &Comparison) -> String {
             );
         }
     }
+    out.push_str("\n</details>\n");
     if !c.only_in_base.is_empty() {
         let _ = writeln!(
             out,

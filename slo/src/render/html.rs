@@ -16,91 +16,127 @@ fn err<E: std::fmt::Display>(e: E) -> String {
     format!("cannot draw chart: {e}")
 }
 
-/// p95 bars per step for both runs, with p50 and p99 ticks.
+const WORSE: RGBColor = RGBColor(207, 34, 46);
+const BETTER: RGBColor = RGBColor(26, 127, 55);
+const NOISE: RGBColor = RGBColor(140, 140, 140);
+
+/// A step's row of the p95 chart: name, Δ in ms, its interval, meaningful.
+type DeltaRow = (String, f64, Option<(f64, f64)>, Option<bool>);
+
+/// One row per step (so 40 steps stay readable: labels never share a line):
+/// the change of p95 in ms, its 95 % bootstrap interval as a whisker, colored
+/// when the delta is meaningful (red slower, green faster), grey when noise can
+/// explain it.
 fn latency_chart(c: &Comparison) -> Result<String, String> {
-    let keys: Vec<String> = c.steps.iter().map(|s| s.key.clone()).collect();
-    let n = keys.len().max(1);
-    let mut rows = Vec::new();
-    for s in &c.steps {
-        let get = |name: &str| {
-            s.deltas
-                .iter()
-                .find(|d| d.metric.name() == name)
-                .map_or((f64::NAN, f64::NAN), |d| (d.base * 1000.0, d.cand * 1000.0))
-        };
-        rows.push((get("p50"), get("p95"), get("p99")));
-    }
-    let max = rows
+    let rows: Vec<DeltaRow> = c
+        .steps
         .iter()
-        .flat_map(|(_, _, p99)| [p99.0, p99.1])
+        .map(|s| {
+            let d = s.deltas.iter().find(|d| d.metric.name() == "p95");
+            (
+                s.key.clone(),
+                d.map_or(f64::NAN, |d| d.absolute * 1000.0),
+                d.and_then(|d| d.interval)
+                    .map(|(lo, hi)| (lo * 1000.0, hi * 1000.0)),
+                d.and_then(|d| d.meaningful),
+            )
+        })
+        .collect();
+    let n = rows.len().max(1);
+    let reach = rows
+        .iter()
+        .flat_map(|(_, v, i, _)| [Some(*v), i.map(|x| x.0), i.map(|x| x.1)])
+        .flatten()
         .filter(|v| v.is_finite())
-        .fold(1.0f64, f64::max)
-        * 1.1;
+        .fold(0.5f64, |m, v| m.max(v.abs()))
+        * 1.15;
+    let height = (110 + 28 * n) as u32;
     let mut buf = String::new();
     {
-        let root = SVGBackend::with_string(&mut buf, (960, 440)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut buf, (960, height)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(
-                "Latency per step (ms): bars p95, ticks p50 and p99",
+                "Change of p95 per step (ms), with its 95 % bootstrap interval",
                 ("sans-serif", 18),
             )
             .margin(12)
-            .x_label_area_size(70)
-            .y_label_area_size(60)
-            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..max)
+            .x_label_area_size(44)
+            .y_label_area_size(320)
+            .build_cartesian_2d(-reach..reach, -0.5f64..(n as f64 - 0.5))
             .map_err(err)?;
-        let label = |x: &f64| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 {
-                keys.get(i as usize).cloned().unwrap_or_default()
+        let keys: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        let label = |y: &f64| {
+            let i = y.round();
+            if (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
+                keys.get(n - 1 - i as usize)
+                    .map(|k| k.to_string())
+                    .unwrap_or_default()
             } else {
                 String::new()
             }
         };
         chart
             .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n * 2 + 1)
-            .x_label_formatter(&label)
-            .y_desc("milliseconds")
+            .disable_y_mesh()
+            .y_labels(n * 2 + 1)
+            .y_label_formatter(&label)
+            .x_labels(9)
+            .label_style(("sans-serif", 13))
+            .x_desc("candidate − base, milliseconds (right: slower)")
             .draw()
             .map_err(err)?;
-        for (side, off, color) in [(0usize, -0.2f64, BASE_COLOR), (1, 0.2, CAND_COLOR)] {
-            let pick = |p: (f64, f64)| if side == 0 { p.0 } else { p.1 };
-            let bars = rows.iter().enumerate().filter_map(|(i, r)| {
-                let p95 = pick(r.1);
-                p95.is_finite().then(|| {
-                    let x = i as f64 + off;
-                    Rectangle::new([(x - 0.17, 0.0), (x + 0.17, p95)], color.mix(0.8).filled())
-                })
-            });
-            let series = chart.draw_series(bars).map_err(err)?;
-            series
-                .label(if side == 0 {
-                    c.base.clone()
-                } else {
-                    c.cand.clone()
-                })
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
-                });
-            let ticks = rows.iter().enumerate().flat_map(|(i, r)| {
-                let x = i as f64 + off;
-                [pick(r.0), pick(r.2)]
-                    .into_iter()
-                    .filter(|v| v.is_finite())
-                    .map(move |v| {
-                        PathElement::new(vec![(x - 0.17, v), (x + 0.17, v)], BLACK.stroke_width(2))
-                    })
-            });
-            chart.draw_series(ticks).map_err(err)?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(0.0, -0.5), (0.0, n as f64 - 0.5)],
+                BLACK.stroke_width(1),
+            )))
+            .map_err(err)?;
+        for (i, (_, v, interval, meaningful)) in rows.iter().enumerate() {
+            let y = (n - 1 - i) as f64;
+            let color = match (meaningful, *v > 0.0) {
+                (Some(true), true) => WORSE,
+                (Some(true), false) => BETTER,
+                _ => NOISE,
+            };
+            if let Some((lo, hi)) = interval {
+                chart
+                    .draw_series([
+                        PathElement::new(vec![(*lo, y), (*hi, y)], color.stroke_width(3)),
+                        PathElement::new(
+                            vec![(*lo, y - 0.25), (*lo, y + 0.25)],
+                            color.stroke_width(2),
+                        ),
+                        PathElement::new(
+                            vec![(*hi, y - 0.25), (*hi, y + 0.25)],
+                            color.stroke_width(2),
+                        ),
+                    ])
+                    .map_err(err)?;
+            }
+            if v.is_finite() {
+                chart
+                    .draw_series(std::iter::once(Circle::new((*v, y), 5, color.filled())))
+                    .map_err(err)?;
+            }
+        }
+        for (name, color) in [
+            ("meaningfully slower", WORSE),
+            ("meaningfully faster", BETTER),
+            ("within noise", NOISE),
+        ] {
+            chart
+                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+                .map_err(err)?
+                .label(name)
+                .legend(move |(x, y)| Circle::new((x + 6, y), 5, color.filled()));
         }
         chart
             .configure_series_labels()
+            .label_font(("sans-serif", 13))
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(SeriesLabelPosition::LowerRight)
             .draw()
             .map_err(err)?;
         root.present().map_err(err)?;
@@ -170,6 +206,30 @@ fn throughput_chart(c: &Comparison) -> Result<String, String> {
     Ok(buf)
 }
 
+/// One line per step: the compact view above the charts and the details.
+fn summary_table(c: &Comparison) -> String {
+    let mut out = String::from(
+        "<table><tr><th>step</th><th>p95 base → candidate</th><th>Δ p95 (95 % interval)</th><th>Δ error rate</th><th>Δ throughput</th><th>verdict</th></tr>\n",
+    );
+    for s in &c.steps {
+        let row = super::compare::summary_row(s);
+        let _ = writeln!(
+            out,
+            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td></tr>",
+            if s.passed() { "" } else { " class=\"fail\"" },
+            escape_xml(&s.key),
+            escape_xml(&row[0]),
+            escape_xml(&row[1]),
+            escape_xml(&row[2]),
+            escape_xml(&row[3]),
+            if s.passed() { "pass" } else { "bad" },
+            if s.passed() { "pass" } else { "regression" }
+        );
+    }
+    out.push_str("</table>\n<h2>Charts</h2>\n");
+    out
+}
+
 pub fn html(c: &Comparison) -> Result<String, String> {
     let verdict = if c.passed() { "pass" } else { "regression" };
     let mut out = format!(
@@ -185,7 +245,9 @@ th:first-child, td:first-child {{ text-align: left; }}
 <h1>Run comparison: <span class="{cls}">{verdict}</span></h1>
 <p>Base <code>{base}</code> · candidate <code>{cand}</code> · criteria {crit}</p>
 <p>A latency delta is <em>meaningful</em> when its 95&nbsp;% bootstrap interval excludes zero; a criterion fails only on a meaningful delta.</p>
+{summary}
 "#,
+        summary = summary_table(c),
         cls = if c.passed() { "pass" } else { "bad" },
         base = escape_xml(&c.base),
         cand = escape_xml(&c.cand),
@@ -205,10 +267,11 @@ th:first-child, td:first-child {{ text-align: left; }}
         out.push_str(&throughput_chart(c)?);
         out.push('\n');
     }
+    out.push_str("<h2>Details per step</h2>\n");
     for s in &c.steps {
         let _ = write!(
             out,
-            "<h2>{} <span class=\"{}\">{}</span></h2>\n<table><tr><th>metric</th><th>base</th><th>candidate</th><th>Δ</th><th>Δ %</th><th>95 % interval of Δ</th><th>meaningful</th><th>criteria</th></tr>\n",
+            "<h3>{} <span class=\"{}\">{}</span></h3>\n<table><tr><th>metric</th><th>base</th><th>candidate</th><th>Δ</th><th>Δ %</th><th>95 % interval of Δ</th><th>meaningful</th><th>criteria</th></tr>\n",
             escape_xml(&s.key),
             if s.passed() { "pass" } else { "bad" },
             if s.passed() { "pass" } else { "regression" }

@@ -33,6 +33,21 @@ pub struct Measurement {
     /// Anything the reader should know about how this was measured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The source cannot see this kind of objective (e.g. journey correctness
+    /// on a server's metrics).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub not_applicable: bool,
+}
+
+impl Measurement {
+    /// What a source answers for an objective it cannot see.
+    pub fn not_applicable(why: &str) -> Self {
+        Self {
+            not_applicable: true,
+            note: Some(why.to_owned()),
+            ..Self::default()
+        }
+    }
 }
 
 /// The latency side of a measurement.
@@ -93,6 +108,10 @@ pub trait Source: Send + Sync {
     fn no_data_hint(&self) -> String {
         "is the service running, and is the window long enough?".into()
     }
+    /// Why the window cannot be trusted, if it cannot (an interrupted run).
+    fn caveat(&self) -> Option<String> {
+        None
+    }
     /// Measures one objective. `Ok` with `good_ratio: None` means "no data".
     async fn measure(&self, slo: &Slo) -> Result<Measurement, SourceError>;
 }
@@ -116,6 +135,9 @@ fn sum(v: &[(Labels, f64)]) -> f64 {
 pub async fn measure_promql(src: &dyn PromqlSource, slo: &Slo) -> Result<Measurement, SourceError> {
     let range = src.range();
     match &slo.sli {
+        Sli::Journey { .. } => Ok(Measurement::not_applicable(
+            "journey correctness is seen only by the client (a run record)",
+        )),
         Sli::Events { .. } => {
             let (error_q, total_q) = slo.sli.event_queries(&range).unwrap_or_default();
             let total = src.query(&total_q).await?;
@@ -134,6 +156,7 @@ pub async fn measure_promql(src: &dyn PromqlSource, slo: &Slo) -> Result<Measure
                 good_ratio: (total > 0.0).then(|| (1.0 - bad / total).clamp(0.0, 1.0)),
                 latency: None,
                 note: None,
+                not_applicable: false,
             })
         }
         Sli::Raw { .. } => {
@@ -150,6 +173,7 @@ pub async fn measure_promql(src: &dyn PromqlSource, slo: &Slo) -> Result<Measure
             metric,
             selector,
             threshold_seconds,
+            ..
         } => {
             let q = format!("sum by (le) (increase({metric}_bucket{{{selector}}}[{range}]))");
             let rows = src.query(&q).await?;
@@ -184,6 +208,7 @@ pub async fn measure_promql(src: &dyn PromqlSource, slo: &Slo) -> Result<Measure
                     buckets: Some(buckets),
                 }),
                 note: None,
+                not_applicable: false,
             })
         }
     }

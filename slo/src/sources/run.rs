@@ -3,14 +3,18 @@
 //! Objectives are matched to steps by service: a step counts when its `service`
 //! matches the objective's `service` label matcher (`service="users"`,
 //! `service=~"users|chat"`); every step counts when the objective has none. A
-//! latency objective reads the steps' HDR histograms; any other objective is read
-//! as "failed requests / requests".
+//! latency objective reads the steps' HDR histograms. An availability objective
+//! (events or raw) counts the requests answered with a 5xx or not answered at
+//! all (timeout, broken connection) as bad: the meaning the servers' metrics give
+//! it, plus what only the client sees. Journey correctness counts every other
+//! failure (an unexpected 4xx, a failed body check, a lost delivery) over all the
+//! journeys' steps, so no failure is counted twice or dropped.
 
 use std::path::Path;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use runrecord::{LatencyHistogram, RunRecord};
+use runrecord::{LatencyHistogram, RunRecord, Step};
 
 use super::{Latency, Measurement, Source, SourceError};
 use crate::spec::{Sli, Slo};
@@ -57,7 +61,22 @@ impl Source for RunSource {
         Some((self.record.window.start, self.record.window.end))
     }
 
+    fn caveat(&self) -> Option<String> {
+        self.record.interrupted.then(|| {
+            format!(
+                "the run was interrupted: {:.1} s measured of {} requested",
+                self.record.window.seconds(),
+                self.record
+                    .requested_seconds
+                    .map_or_else(|| "the window".to_owned(), |s| format!("{s:.0} s"))
+            )
+        })
+    }
+
     async fn measure(&self, slo: &Slo) -> Result<Measurement, SourceError> {
+        if let Sli::Journey { journeys } = &slo.sli {
+            return Ok(self.correctness(journeys));
+        }
         let steps: Vec<_> = self
             .record
             .steps
@@ -103,19 +122,78 @@ impl Source for RunSource {
                         buckets: None,
                     }),
                     note,
+                    not_applicable: false,
                 })
             }
-            Sli::Events { .. } | Sli::Raw { .. } => {
+            Sli::Events { .. } | Sli::Raw { .. } | Sli::Journey { .. } => {
                 let total: u64 = steps.iter().map(|s| s.requests).sum();
-                let bad: u64 = steps.iter().map(|s| s.errors.total()).sum();
+                let bad: u64 = steps.iter().map(|s| unavailable(s)).sum();
                 Ok(Measurement {
                     total: Some(total as f64),
                     bad: Some(bad as f64),
                     good_ratio: (total > 0).then(|| 1.0 - bad as f64 / total as f64),
                     latency: None,
                     note,
+                    not_applicable: false,
                 })
             }
+        }
+    }
+}
+
+/// Requests of `step` that were bad for availability: answered with a 5xx, or
+/// not answered at all. A status failure whose code the record does not keep
+/// (an older writer) counts as bad: unknown is never good. A step that spans
+/// services (a delivery through a stream) has no availability of its own.
+fn unavailable(step: &Step) -> u64 {
+    if step.service.is_none() {
+        return 0;
+    }
+    let known_client_errors: u64 = step
+        .error_statuses
+        .iter()
+        .filter(|(code, _)| !code.starts_with('5'))
+        .map(|(_, n)| n)
+        .sum();
+    step.errors.status.saturating_sub(known_client_errors)
+        + step.errors.timeout
+        + step.errors.connect
+}
+
+impl RunSource {
+    /// Journey correctness: every failure availability leaves out.
+    fn correctness(&self, journeys: &[String]) -> Measurement {
+        let steps: Vec<&Step> = self
+            .record
+            .steps
+            .iter()
+            .filter(|s| {
+                journeys.is_empty() || s.journey.as_ref().is_some_and(|j| journeys.contains(j))
+            })
+            .collect();
+        let total: u64 = steps.iter().map(|s| s.requests).sum();
+        let bad: u64 = steps
+            .iter()
+            .map(|s| s.errors.total().saturating_sub(unavailable(s)))
+            .sum();
+        let mut kinds: Vec<String> = Vec::new();
+        for s in &steps {
+            let own = s.errors.total().saturating_sub(unavailable(s));
+            if own > 0 {
+                kinds.push(format!("{} {own}", s.key()));
+            }
+        }
+        Measurement {
+            total: Some(total as f64),
+            bad: Some(bad as f64),
+            good_ratio: (total > 0).then(|| 1.0 - bad as f64 / total as f64),
+            latency: None,
+            note: Some(if kinds.is_empty() {
+                format!("{} steps, no unexpected answer", steps.len())
+            } else {
+                format!("unexpected answers: {}", kinds.join(", "))
+            }),
+            not_applicable: false,
         }
     }
 }

@@ -10,6 +10,8 @@
 mod config;
 mod render;
 mod schema;
+#[path = "../support/mod.rs"]
+mod support;
 mod workloads;
 
 use render::{find, kind, list, name, read, render, str_of};

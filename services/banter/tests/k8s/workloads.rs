@@ -16,20 +16,11 @@ fn serve_help() -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// `Self::Users => 8005` in the binary's `Target::default_port`.
+/// The services' default ports, from the binary's `serve --help`.
 fn default_ports() -> BTreeMap<String, u64> {
-    let main = read("services/banter/src/main.rs");
-    let body = &main[main.find("fn default_port").unwrap()..];
-    let body = &body[..body.find("\n    }\n").unwrap()];
-    body.lines()
-        .filter_map(|l| {
-            let (name, port) = l.trim().strip_prefix("Self::")?.split_once(" => ")?;
-            Some((
-                name.to_lowercase(),
-                port.trim_end_matches(',').parse().ok()?,
-            ))
-        })
-        .filter(|(name, _)| name != "all")
+    crate::support::default_ports()
+        .into_iter()
+        .map(|(name, port)| (name, u64::from(port)))
         .collect()
 }
 

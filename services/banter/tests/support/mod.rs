@@ -27,6 +27,25 @@ pub fn command() -> Command {
     Command::new(env!("CARGO_BIN_EXE_banter"))
 }
 
+/// The port each service listens on unless told otherwise, as `banter serve
+/// --help` lists them from the binary's module table
+/// (`  users: Users Service (port 8005)`).
+pub fn default_ports() -> std::collections::BTreeMap<String, u16> {
+    let out = command().args(["serve", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    let ports: std::collections::BTreeMap<String, u16> = help
+        .lines()
+        .filter_map(|l| {
+            let (name, rest) = l.trim().split_once(": ")?;
+            let port = rest.rsplit_once("(port ")?.1.strip_suffix(')')?;
+            Some((name.to_owned(), port.parse().ok()?))
+        })
+        .filter(|(name, _)| name != "all")
+        .collect();
+    assert_eq!(ports.len(), 4, "four services in {help}");
+    ports
+}
+
 impl Banter {
     /// Starts `banter serve <args>` on a free port with a fresh data dir and
     /// waits until `/ready` answers 200.

@@ -1,5 +1,7 @@
 //! Chat's rules, free of I/O: rooms, messages, and what valid input looks like.
 
+pub use kit::validate::{Invalid, plain_text};
+
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -96,25 +98,6 @@ impl Message {
 /// The direct-room key of a pair: (smaller id, larger id).
 pub fn pair(a: i64, b: i64) -> (i64, i64) {
     (a.min(b), a.max(b))
-}
-
-/// A rule a request broke, phrased for the client.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Invalid(pub String);
-
-/// Rejects control characters (NUL included: PostgreSQL refuses it in text),
-/// allowing line breaks and tabs only where `multiline`.
-pub fn plain_text(field: &str, value: &str, multiline: bool) -> Result<(), Invalid> {
-    let bad = value
-        .chars()
-        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')));
-    if bad {
-        return Err(Invalid(format!(
-            "{field}: must not contain control characters"
-        )));
-    }
-    Ok(())
 }
 
 /// A message body: 1-300 characters, not blank, line breaks allowed.

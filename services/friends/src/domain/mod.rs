@@ -1,6 +1,8 @@
 //! Friends' rules, free of I/O: what a friendship is, which requests and
 //! answers are valid, and how a pair of users is named.
 
+pub use kit::validate::{Invalid, plain_text};
+
 use chrono::{DateTime, Utc};
 
 /// A friend request and, once accepted, the friendship it became.
@@ -126,29 +128,10 @@ pub struct UserRecord {
     pub display_name: Option<String>,
 }
 
-/// A rule a request broke, phrased for the client.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Invalid(pub String);
-
 pub const MESSAGE_MAX: usize = 500;
 pub const QUERY_LEN: std::ops::RangeInclusive<usize> = 1..=50;
 pub const SEARCH_LIMIT_MAX: u32 = 50;
 pub const SEARCH_LIMIT_DEFAULT: u32 = 20;
-
-/// Rejects control characters (NUL included: PostgreSQL refuses it in text),
-/// allowing line breaks and tabs only where `multiline`.
-pub fn plain_text(field: &str, value: &str, multiline: bool) -> Result<(), Invalid> {
-    let bad = value
-        .chars()
-        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')));
-    if bad {
-        return Err(Invalid(format!(
-            "{field}: must not contain control characters"
-        )));
-    }
-    Ok(())
-}
 
 /// The optional note sent with a request: at most 500 characters; blank
 /// means none.

@@ -105,6 +105,28 @@ impl SqlFriendStore {
         Ok(self.db.begin_exclusive(pair_lock_key(a, b)).await?)
     }
 
+    /// One state change of the pair `(a, b)` as a unit of work: `sql`
+    /// (bound to `key` and now) changes at most one friendship, and the event
+    /// `announce` makes of it goes out with the change. `None` when nothing
+    /// matched.
+    async fn change_and_announce(
+        &self,
+        op: &'static str,
+        sql: &str,
+        (a, b): (i64, i64),
+        key: (i64, i64),
+        announce: impl FnOnce(&Friendship) -> kit::events::Event,
+    ) -> StoreResult<Option<Friendship>> {
+        let mut tx = self.begin_pair(a, b).await?;
+        let Some(friendship) = Self::change_one(&mut tx, op, sql, key.0, key.1, Utc::now()).await?
+        else {
+            return Ok(None);
+        };
+        tx.enqueue(events::TOPIC, &announce(&friendship)).await?;
+        tx.commit().await?;
+        Ok(Some(friendship))
+    }
+
     async fn user_exists_in(on: impl Into<On<'_>>, user_id: i64) -> StoreResult<bool> {
         let n: i64 = timed(
             SERVICE,
@@ -227,29 +249,15 @@ impl FriendStore for SqlFriendStore {
         addressee: i64,
         answer: Answer,
     ) -> StoreResult<Option<Friendship>> {
-        let mut tx = self.begin_pair(requester, addressee).await?;
         let sql = format!(
             "UPDATE friendships SET status = '{}', updated_at = $3 \
              WHERE user_id_1 = $1 AND user_id_2 = $2 AND status = 'pending' AND deleted_at IS NULL \
              RETURNING {COLUMNS}",
             answer.status().as_str()
         );
-        let Some(friendship) = Self::change_one(
-            &mut tx,
-            "answer_request",
-            &sql,
-            requester,
-            addressee,
-            Utc::now(),
-        )
-        .await?
-        else {
-            return Ok(None);
-        };
-        tx.enqueue(events::TOPIC, &events::request_answered(&friendship))
-            .await?;
-        tx.commit().await?;
-        Ok(Some(friendship))
+        let key = (requester, addressee);
+        self.change_and_announce("answer_request", &sql, key, key, events::request_answered)
+            .await
     }
 
     async fn cancel_request(
@@ -257,47 +265,26 @@ impl FriendStore for SqlFriendStore {
         requester: i64,
         addressee: i64,
     ) -> StoreResult<Option<Friendship>> {
-        let mut tx = self.begin_pair(requester, addressee).await?;
         let sql = format!(
             "UPDATE friendships SET deleted_at = $3, updated_at = $3 \
              WHERE user_id_1 = $1 AND user_id_2 = $2 AND status = 'pending' AND deleted_at IS NULL \
              RETURNING {COLUMNS}"
         );
-        let Some(friendship) = Self::change_one(
-            &mut tx,
-            "cancel_request",
-            &sql,
-            requester,
-            addressee,
-            Utc::now(),
-        )
-        .await?
-        else {
-            return Ok(None);
-        };
-        tx.enqueue(events::TOPIC, &events::request_cancelled(&friendship))
-            .await?;
-        tx.commit().await?;
-        Ok(Some(friendship))
+        let key = (requester, addressee);
+        self.change_and_announce("cancel_request", &sql, key, key, events::request_cancelled)
+            .await
     }
 
     async fn unfriend(&self, user: i64, friend: i64) -> StoreResult<Option<Friendship>> {
-        let mut tx = self.begin_pair(user, friend).await?;
-        let (low, high) = pair(user, friend);
         let sql = format!(
             "UPDATE friendships SET deleted_at = $3, updated_at = $3 \
              WHERE pair_low = $1 AND pair_high = $2 AND status = 'accepted' AND deleted_at IS NULL \
              RETURNING {COLUMNS}"
         );
-        let Some(friendship) =
-            Self::change_one(&mut tx, "unfriend", &sql, low, high, Utc::now()).await?
-        else {
-            return Ok(None);
-        };
-        tx.enqueue(events::TOPIC, &events::friend_deleted(&friendship, user))
-            .await?;
-        tx.commit().await?;
-        Ok(Some(friendship))
+        self.change_and_announce("unfriend", &sql, (user, friend), pair(user, friend), |f| {
+            events::friend_deleted(f, user)
+        })
+        .await
     }
 
     async fn friends(&self, user: i64) -> StoreResult<Vec<Friend>> {

@@ -2,6 +2,8 @@
 //! who receives a message notification, and what a valid query or read
 //! request looks like.
 
+pub use kit::validate::Invalid;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -280,11 +282,6 @@ pub fn message(
         })
         .collect())
 }
-
-/// A rule a request broke, phrased for the client.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Invalid(pub String);
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;

@@ -1,6 +1,8 @@
 //! Users' rules, free of I/O: what a valid registration and profile update
 //! look like, and which images are accepted.
 
+pub use kit::validate::{Invalid, plain_text};
+
 pub mod image;
 
 use chrono::{DateTime, Utc};
@@ -43,30 +45,11 @@ pub struct ProfileUpdate {
     pub status_message: Option<Option<String>>,
 }
 
-/// A rule a request broke, phrased for the client.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Invalid(pub String);
-
 pub const USERNAME_LEN: std::ops::RangeInclusive<usize> = 3..=50;
 pub const PASSWORD_LEN: std::ops::RangeInclusive<usize> = 8..=16;
 pub const DISPLAY_NAME_MAX: usize = 100;
 pub const STATUS_MESSAGE_MAX: usize = 500;
 pub const EMAIL_MAX: usize = 254;
-
-/// Rejects control characters (NUL included: PostgreSQL refuses it in text),
-/// allowing line breaks and tabs only where `multiline`.
-pub fn plain_text(field: &str, value: &str, multiline: bool) -> Result<(), Invalid> {
-    let bad = value
-        .chars()
-        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')));
-    if bad {
-        return Err(Invalid(format!(
-            "{field}: must not contain control characters"
-        )));
-    }
-    Ok(())
-}
 
 /// Normalises and checks an email address (lower-cased; one `@`, a dotted domain).
 pub fn email(raw: &str) -> Result<String, Invalid> {

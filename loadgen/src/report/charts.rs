@@ -1,0 +1,162 @@
+//! The two overview charts of a run: latency percentiles per step and
+//! throughput over the window.
+
+use std::collections::BTreeMap;
+
+use plotters::prelude::*;
+use runrecord::RunRecord;
+
+use super::{ERR, LABELS, P50, P95, P99, SERIES, SLO_MS, chart_err, rows};
+
+/// Horizontal bars per step: p99 (light), p95 and p50 overlaid.
+pub(super) fn latency_chart(r: &RunRecord) -> Result<String, String> {
+    let rows = rows(r);
+    let n = rows.len().max(1);
+    let keys: Vec<String> = rows.iter().map(|x| x.step.key()).collect();
+    let max = rows
+        .iter()
+        .map(|x| x.p99 as f64 / 1000.0)
+        .fold(1.0f64, f64::max)
+        * 1.1;
+    let height = (90 + 34 * n) as u32;
+    let mut buf = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, (960, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Latency per step (ms): p50, p95, p99", ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(300)
+            .build_cartesian_2d(0f64..max, -0.5f64..(n as f64 - 0.5))
+            .map_err(chart_err)?;
+        let label = |y: &f64| {
+            let i = y.round();
+            if (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
+                keys.get(n - 1 - i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(n * 2 + 1)
+            .label_style(LABELS)
+            .y_label_formatter(&label)
+            .x_desc("milliseconds")
+            .draw()
+            .map_err(chart_err)?;
+        for (name, color, pick, half) in [
+            ("p99", P99, 2usize, 0.36f64),
+            ("p95", P95, 1, 0.26),
+            ("p50", P50, 0, 0.16),
+        ] {
+            let bars = rows.iter().enumerate().map(|(i, x)| {
+                let y = (n - 1 - i) as f64;
+                let v = [x.p50, x.p95, x.p99][pick] as f64 / 1000.0;
+                Rectangle::new([(0.0, y - half), (v, y + half)], color.filled())
+            });
+            chart
+                .draw_series(bars)
+                .map_err(chart_err)?
+                .label(name)
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
+                });
+        }
+        if max >= SLO_MS {
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(SLO_MS, -0.5), (SLO_MS, n as f64 - 0.5)],
+                    BLACK.stroke_width(2),
+                )))
+                .map_err(chart_err)?
+                .label("200 ms (SLO)")
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 14, y)], BLACK.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(chart_err)?;
+        root.present().map_err(chart_err)?;
+    }
+    Ok(buf)
+}
+
+/// Requests per second over the window, per journey, and errors per second.
+pub(super) fn throughput_chart(r: &RunRecord) -> Result<String, String> {
+    let start = r.window.start.timestamp();
+    let mut per_journey: BTreeMap<String, BTreeMap<i64, u64>> = BTreeMap::new();
+    let mut errors: BTreeMap<i64, u64> = BTreeMap::new();
+    for s in &r.steps {
+        let series = per_journey
+            .entry(s.journey.clone().unwrap_or_else(|| "steps".into()))
+            .or_default();
+        for sec in &s.timeline {
+            *series.entry(sec.t - start).or_default() += sec.requests;
+            *errors.entry(sec.t - start).or_default() += sec.errors;
+        }
+    }
+    let max_t = (r.window.seconds().ceil() as i64).max(1);
+    let max_n = per_journey
+        .values()
+        .flat_map(|m| m.values())
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64
+        * 1.35;
+    let mut buf = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, (960, 360)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Throughput (requests per second)", ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0i64..max_t, 0f64..max_n)
+            .map_err(chart_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("seconds into the measured window")
+            .y_desc("requests/s")
+            .draw()
+            .map_err(chart_err)?;
+        let full = |m: &BTreeMap<i64, u64>| -> Vec<(i64, f64)> {
+            (0..max_t)
+                .map(|t| (t, m.get(&t).copied().unwrap_or(0) as f64))
+                .collect()
+        };
+        for (i, (journey, series)) in per_journey.iter().enumerate() {
+            let color = SERIES[i % SERIES.len()];
+            chart
+                .draw_series(LineSeries::new(full(series), color.stroke_width(2)))
+                .map_err(chart_err)?
+                .label(journey.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .draw_series(LineSeries::new(full(&errors), ERR.stroke_width(2)))
+            .map_err(chart_err)?
+            .label("errors")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], ERR.stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(chart_err)?;
+        root.present().map_err(chart_err)?;
+    }
+    Ok(buf)
+}
