@@ -21,12 +21,9 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p banter -p banter-loadgen -p banter-slo \
- && mkdir -p /out /debug \
- && cp target/release/banter target/release/loadgen target/release/slo /out/ \
- && { cp target/release/*.dwp /debug/ 2>/dev/null || true; }
-# The image ships the binaries only: their debug info (split-debuginfo in
-# Cargo.toml) stays in the build stage's /debug, e.g. for
-# `docker build --target build` and `docker cp` when a crash needs symbolising.
+ && mkdir -p /out \
+ && cp target/release/banter target/release/loadgen target/release/slo /out/
+# The binaries carry no debug info ([profile.release] strip in Cargo.toml).
 
 # --- runtime: small, non-root ------------------------------------------------------
 FROM debian:bookworm-slim AS runtime
