@@ -23,6 +23,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     cargo build --release --locked -p banter -p banter-loadgen -p banter-slo \
  && mkdir -p /out \
  && cp target/release/banter target/release/loadgen target/release/slo /out/
+# The binaries carry no debug info ([profile.release] strip in Cargo.toml).
 
 # --- runtime: small, non-root ------------------------------------------------------
 FROM debian:bookworm-slim AS runtime

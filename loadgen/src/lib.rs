@@ -15,6 +15,7 @@
 //! verdict on a run record), nothing else of `slo`.
 
 pub mod context;
+pub mod goose_output;
 pub mod journeys;
 pub mod metrics;
 pub mod profile;

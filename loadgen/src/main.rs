@@ -98,6 +98,11 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Print a shell completion script, e.g. `loadgen completions bash > ~/.local/share/bash-completion/completions/loadgen`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args)]
@@ -353,7 +358,36 @@ fn render(record: &PathBuf, out: Option<PathBuf>) -> ExitCode {
     }
 }
 
+fn print_completions(shell: clap_complete::Shell) -> ExitCode {
+    use clap::CommandFactory;
+    // Generated into memory: the generator panics on a failed write.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "loadgen", &mut script);
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
+    ExitCode::SUCCESS
+}
+
+/// `… | head -1`: once the reader has gone, end quietly (exit 0) instead of
+/// panicking in `println!`. Rust ignores SIGPIPE, so a closed stdout is an
+/// error on the next write; keeping SIGPIPE ignored keeps network writes safe.
+fn exit_quietly_when_stdout_closes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    exit_quietly_when_stdout_closes();
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => {
@@ -369,6 +403,7 @@ fn main() -> ExitCode {
         }
         Command::Merge { records, output } => merge(&records, &output),
         Command::Report { record, out } => render(&record, out),
+        Command::Completions { shell } => print_completions(shell),
     }
 }
 

@@ -1,6 +1,6 @@
 //! `--metrics-port`: the client's view in Prometheus text format while a run
 //! is in progress (requests and errors per step including warm-up, latency
-//! quantiles of the measured window, open streams).
+//! of the measured window as quantiles and as a histogram, open streams).
 
 use std::fmt::Write as _;
 
@@ -68,6 +68,7 @@ pub fn render(live: &Live) -> String {
             s.measured
         );
     }
+    step_duration_histogram(&steps, &mut out);
     let _ = write!(
         out,
         "# HELP loadgen_open_streams SSE streams held open by virtual users.\n# TYPE loadgen_open_streams gauge\nloadgen_open_streams {}\n\
@@ -76,6 +77,44 @@ pub fn render(live: &Live) -> String {
         u8::from(recorder.measuring())
     );
     out
+}
+
+/// Bucket bounds in seconds: the server's (SPEC §5), 0.2 exact.
+const BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// `loadgen_step_duration_seconds`: the measured window's latencies as a
+/// cumulative histogram, so dashboards take quantiles of a recent window
+/// (`rate(...[1m])`) instead of the whole run's.
+fn step_duration_histogram(steps: &[crate::recorder::StepTotals], out: &mut String) {
+    out.push_str("# HELP loadgen_step_duration_seconds Client-side latency per step in the measured window (from the HDR histograms; rate() it for a recent window).\n# TYPE loadgen_step_duration_seconds histogram\n");
+    for s in steps {
+        let (Some(id), Some(h)) = (s.id, &s.latency) else {
+            continue;
+        };
+        let labels = format!(
+            "journey=\"{}\",step=\"{}\"",
+            label(id.journey),
+            label(id.name)
+        );
+        for le in BUCKETS {
+            let n = h.count_between(0, (le * 1e6) as u64);
+            let _ = writeln!(
+                out,
+                "loadgen_step_duration_seconds_bucket{{{labels},le=\"{le}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "loadgen_step_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}\n\
+             loadgen_step_duration_seconds_sum{{{labels}}} {}\n\
+             loadgen_step_duration_seconds_count{{{labels}}} {}",
+            h.len(),
+            h.mean() * h.len() as f64 / 1e6,
+            h.len()
+        );
+    }
 }
 
 async fn page(State(live): State<Live>) -> ([(&'static str, &'static str); 1], String) {

@@ -85,6 +85,8 @@ pub struct StepTotals {
     pub p95_us: u64,
     pub p99_us: u64,
     pub measured: u64,
+    /// The measured window's latencies (µs), for /metrics' histogram buckets.
+    pub latency: Option<Histogram<u64>>,
 }
 
 /// Shared by every goose user of a run.
@@ -285,6 +287,7 @@ impl Recorder {
                     t.p50_us = d.latency.value_at_quantile(0.5);
                     t.p95_us = d.latency.value_at_quantile(0.95);
                     t.p99_us = d.latency.value_at_quantile(0.99);
+                    t.latency = Some(d.latency.clone());
                 }
                 t
             })

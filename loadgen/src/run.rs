@@ -71,20 +71,6 @@ pub struct Stage {
     pub verdict: String,
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
-
 /// Checks that every target answers `/health`, and reads its git sha from
 /// `build_info` on `/metrics` when it has one.
 pub async fn preflight(targets: &Targets) -> Result<Vec<Target>, String> {
@@ -98,16 +84,7 @@ pub async fn preflight(targets: &Targets) -> Result<Vec<Target>, String> {
         let names: Vec<&str> = services.iter().map(|s| s.as_str()).collect();
         let health = format!("{base}/health");
         match client.get(&health).send().await {
-            Err(e) => {
-                return Err(format!(
-                    "cannot reach {base} (the {} service{}): {}\n\
-                     Is the platform running? Start it with `banter serve` (default http://127.0.0.1:8000) \
-                     or pass the right --target-url.",
-                    names.join(", "),
-                    if names.len() > 1 { "s" } else { "" },
-                    error_chain(&e)
-                ));
-            }
+            Err(e) => return Err(crate::target::unreachable(base, &names, &e)),
             Ok(r) if !r.status().is_success() => {
                 return Err(format!(
                     "{health} answered {}; is {base} a Banter (or compatible) service?",
@@ -198,6 +175,24 @@ pub fn write_outputs(record: &RunRecord, dir: &Path) -> anyhow::Result<Vec<PathB
     record.write(&json)?;
     let files = report::write(record, dir)?;
     Ok([vec![json], files].concat())
+}
+
+/// `warm-up   3s/5s`, `measuring 12s/60s`, `stopping  +2s`: where the run
+/// is within its current phase (users still finishing their journeys after
+/// the measured window are "stopping", not past 100 %).
+fn progress_clock(elapsed: Duration, warmup: Duration, total: Duration, measuring: bool) -> String {
+    let secs = |d: Duration| d.as_secs_f64().round() as u64;
+    if measuring {
+        let into = elapsed.saturating_sub(warmup).min(total - warmup);
+        format!("measuring {:>3}s/{}s", secs(into), secs(total - warmup))
+    } else if elapsed < warmup {
+        format!("warm-up   {:>3}s/{}s", secs(elapsed), secs(warmup))
+    } else if elapsed < total {
+        // Between the warm-up and the window opening (a few ms).
+        format!("measuring {:>3}s/{}s", 0, secs(total - warmup))
+    } else {
+        format!("stopping  +{}s", secs(elapsed - total))
+    }
 }
 
 fn eprint_line(line: &str) {
@@ -302,7 +297,7 @@ pub async fn run_plan(
     };
     let progress = cfg.progress.then(|| {
         let (recorder, ctx) = (recorder.clone(), ctx.clone());
-        let total = plan.warmup + plan.duration;
+        let (warmup, total) = (plan.warmup, plan.warmup + plan.duration);
         let label = label.to_owned();
         let users = plan.users();
         tokio::spawn(async move {
@@ -315,10 +310,8 @@ pub async fn run_plan(
                 last = (requests, now);
                 let steps = recorder.step_totals();
                 eprint_line(&format!(
-                    "{label}[{:>4.0}s/{}s] {:<9} users {users:<4} streams {:<4} requests {requests:<7} {rate:>7.1}/s  errors {errors:<5} {}",
-                    recorder.elapsed().as_secs_f64(),
-                    total.as_secs(),
-                    if recorder.measuring() { "measuring" } else if recorder.elapsed() < total { "warm-up" } else { "stopping" },
+                    "{label}[{}] users {users:<4} streams {:<4} requests {requests:<7} {rate:>7.1}/s  errors {errors:<5} {}",
+                    progress_clock(recorder.elapsed(), warmup, total, recorder.measuring()),
                     ctx.open_streams(),
                     worst_steps(&steps),
                 ));
@@ -326,7 +319,9 @@ pub async fn run_plan(
         })
     });
 
+    let silenced = crate::goose_output::silence();
     let result = attack.execute().await;
+    drop(silenced);
     recorder.close_window();
     ctx.sweep_deliveries(true);
     ctx.close_streams();
@@ -513,5 +508,27 @@ mod tests {
         let page = "# TYPE build_info gauge\nbuild_info{service=\"banter\",version=\"0.1.0\",git_sha=\"4e64a6c\"} 1\n";
         assert_eq!(git_sha(page).as_deref(), Some("4e64a6c"));
         assert_eq!(git_sha("up 1\n"), None);
+    }
+
+    #[test]
+    fn the_progress_clock_never_runs_past_its_phase() {
+        use super::progress_clock;
+        use std::time::Duration;
+        let s = Duration::from_secs;
+        let (warmup, total) = (s(3), s(23));
+        assert_eq!(
+            progress_clock(s(1), warmup, total, false),
+            "warm-up     1s/3s"
+        );
+        assert_eq!(
+            progress_clock(s(15), warmup, total, true),
+            "measuring  12s/20s"
+        );
+        // Users finishing their journeys after the window: not "24s/23s".
+        assert_eq!(progress_clock(s(24), warmup, total, false), "stopping  +1s");
+        assert_eq!(
+            progress_clock(s(24), warmup, total, true),
+            "measuring  20s/20s"
+        );
     }
 }

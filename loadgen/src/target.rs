@@ -39,6 +39,11 @@ pub struct Targets {
 }
 
 fn parse(flag: &str, raw: &str) -> Result<Url, String> {
+    if !raw.contains("://") {
+        return Err(format!(
+            "{flag} {raw:?} has no scheme: write it as http://{raw}"
+        ));
+    }
     let url = Url::parse(raw).map_err(|e| format!("{flag} {raw:?} is not a URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err(format!(
@@ -115,6 +120,47 @@ impl Targets {
             .trim_end_matches('/')
             .to_owned()
     }
+}
+
+/// One line saying why `base` (serving `services`) could not be reached and
+/// what to do about it.
+pub fn unreachable(base: &str, services: &[&str], err: &reqwest::Error) -> String {
+    let mut chain = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        let text = s.to_string();
+        // Wrapping errors often repeat their source's text.
+        if !chain.contains(&text) {
+            chain.push_str(": ");
+            chain.push_str(&text);
+        }
+        source = s.source();
+    }
+    let which = format!(
+        "the {} service{}",
+        services.join(", "),
+        if services.len() > 1 { "s" } else { "" }
+    );
+    let tls_to_plain = [
+        "InvalidContentType",
+        "corrupt message",
+        "wrong version number",
+    ];
+    let what_to_do = if base.starts_with("https://")
+        && tls_to_plain.iter().any(|t| chain.contains(t))
+    {
+        format!(
+            "it does not speak TLS; use {}",
+            base.replacen("https://", "http://", 1)
+        )
+    } else if chain.contains("Connection refused") {
+        "nothing listens there; start the platform (`banter serve`, http://127.0.0.1:8000) or pass the right --target-url".to_owned()
+    } else if err.is_timeout() {
+        "no answer within 5 s; is it overloaded, or the wrong address?".to_owned()
+    } else {
+        format!("{}; check --target-url", chain.replace('\n', " "))
+    };
+    format!("cannot reach {base} ({which}): {what_to_do}")
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The `loadgen` binary as a user meets it: help, bad flags, an unreachable
-//! target, merging worker records, rendering reports.
+//! target, merging worker records, rendering reports, pipes and completions.
 #![allow(clippy::unwrap_used)]
 
 use std::process::Command;
@@ -247,6 +247,116 @@ fn report_renders_markdown_and_html_with_charts() {
     let (code, _, err) = loadgen(&["report", dir.path().join("missing.json").to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(err.contains("missing.json"), "{err}");
+}
+
+/// `BIN args | head -1`, made deterministic: stdout is a pipe whose reading
+/// end is already closed, so the first write fails with EPIPE.
+fn into_closed_pipe(bin: &str, args: &[&str]) -> (std::process::ExitStatus, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(bin)
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Ends with exit 0 and nothing on stderr, never a panic (101).
+fn assert_quiet_end(what: &str, (status, stderr): (std::process::ExitStatus, String)) {
+    assert!(status.success(), "{what}: {status}, stderr: {stderr}");
+    assert_eq!(stderr, "", "{what} said something on stderr");
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let bin = env!("CARGO_BIN_EXE_loadgen");
+    assert_quiet_end(
+        "loadgen report --help | head -1",
+        into_closed_pipe(bin, &["report", "--help"]),
+    );
+    assert_quiet_end(
+        "loadgen --help | head -1",
+        into_closed_pipe(bin, &["--help"]),
+    );
+    assert_quiet_end(
+        "loadgen completions bash | head -1",
+        into_closed_pipe(bin, &["completions", "bash"]),
+    );
+    // A summary printed with println! after the work is done.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.json");
+    record([(0, &(5000, None))]).write(&path).unwrap();
+    assert_quiet_end(
+        "loadgen report run.json | head -1",
+        into_closed_pipe(bin, &["report", path.to_str().unwrap()]),
+    );
+}
+
+#[test]
+fn completions_for_bash_zsh_and_fish() {
+    let (code, bash, _) = loadgen(&["completions", "bash"]);
+    assert_eq!(code, 0);
+    // Loaded by a real bash, it completes the subcommands.
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("loadgen.bash");
+    std::fs::write(&script, &bash).unwrap();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {} && complete -p loadgen && COMP_WORDS=(loadgen r) COMP_CWORD=1 COMP_LINE='loadgen r' COMP_POINT=9 && _loadgen loadgen r loadgen && echo \"${{COMPREPLY[@]}}\"",
+            script.display()
+        ))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("run") && said.contains("report"), "{said}");
+    let (_, zsh, _) = loadgen(&["completions", "zsh"]);
+    assert!(zsh.starts_with("#compdef loadgen"), "{zsh}");
+    let (_, fish, _) = loadgen(&["completions", "fish"]);
+    assert!(
+        fish.contains("complete -c loadgen") && fish.contains("merge"),
+        "{fish}"
+    );
+}
+
+#[test]
+fn url_mistakes_get_one_line_that_says_what_to_do() {
+    let (code, _, err) = loadgen(&["run", "--target-url", "127.0.0.1:18300", "--duration", "2s"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err.trim(),
+        "loadgen: --target-url \"127.0.0.1:18300\" has no scheme: write it as http://127.0.0.1:18300"
+    );
+
+    // https:// against a plain-HTTP server.
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in server.incoming().flatten() {
+            use std::io::Write;
+            let mut conn = conn;
+            let _ = conn.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let url = format!("https://127.0.0.1:{port}");
+    let (code, _, err) = loadgen(&["run", "--target-url", &url, "--duration", "2s", "-q"]);
+    assert_eq!(code, 2);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].contains(&format!("does not speak TLS; use http://127.0.0.1:{port}")),
+        "{err}"
+    );
 }
 
 #[test]

@@ -62,6 +62,11 @@ enum Command {
     Snapshot(SnapshotArgs),
     Compare(CompareArgs),
     Rules(RulesArgs),
+    /// Print a shell completion script, e.g. `slo completions bash > ~/.local/share/bash-completion/completions/slo`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Measure every objective of a spec and decide: exit 0 pass, 1 breach, 2 unusable.
@@ -270,6 +275,12 @@ async fn run_check(a: CheckArgs) -> Result<i32> {
     let (mut spec, spec_file) = slo::objectives::load_or_builtin(a.spec.as_deref())?;
     spec.select(&a.slos).map_err(|e| anyhow!(e))?;
     let windowed = a.from.is_some() || a.to.is_some() || a.window_of.is_some();
+    if let Some(url) = &a.prometheus {
+        check_url("--prometheus", url)?;
+    }
+    for url in &a.scrape {
+        check_url("--scrape", url)?;
+    }
     let source: Box<dyn Source> = if let Some(url) = &a.prometheus {
         let now = Utc::now();
         let (from, to) = match &a.window_of {
@@ -315,6 +326,9 @@ async fn run_check(a: CheckArgs) -> Result<i32> {
 }
 
 async fn run_snapshot(a: SnapshotArgs) -> Result<i32> {
+    for url in &a.scrape {
+        check_url("--scrape", url)?;
+    }
     let snap = Snapshot::scrape(&a.scrape).await?;
     snap.write(&a.out)?;
     eprintln!(
@@ -346,6 +360,9 @@ async fn prometheus_run(url: &str, side: &str, a: &CompareArgs) -> Result<Run> {
 }
 
 async fn run_compare(a: CompareArgs) -> Result<i32> {
+    if let Some(url) = &a.prometheus {
+        check_url("--prometheus", url)?;
+    }
     let (base, cand) = match &a.prometheus {
         Some(url) => (
             prometheus_run(url, &a.base, &a).await?,
@@ -422,10 +439,65 @@ fn run_rules(a: RulesArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// The error and its causes on one line, each cause once (a message often
+/// repeats its source's text already).
+fn one_line(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let cause = cause.to_string();
+        if text.contains(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text.replace('\n', " ")
+}
+
+/// A URL flag's value must say http:// or https://.
+fn check_url(flag: &str, raw: &str) -> Result<()> {
+    if !raw.contains("://") {
+        bail!("{flag} {raw:?} has no scheme: write it as http://{raw}");
+    }
+    Ok(())
+}
+
+fn print_completions(shell: clap_complete::Shell) -> Result<i32> {
+    use clap::CommandFactory;
+    // Generated into memory: the generator panics on a failed write.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "slo", &mut script);
+    std::io::Write::write_all(&mut std::io::stdout(), &script)?;
+    Ok(0)
+}
+
+/// `… | head -1`: once the reader has gone, end quietly (exit 0) instead of
+/// panicking in `println!`. Rust ignores SIGPIPE, so a closed stdout is an
+/// error on the next write; keeping SIGPIPE ignored keeps network writes safe.
+fn exit_quietly_when_stdout_closes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    exit_quietly_when_stdout_closes();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Completions { shell } => print_completions(shell),
         Command::Check(a) => run_check(a).await,
         Command::Snapshot(a) => run_snapshot(a).await,
         Command::Compare(a) => run_compare(a).await,
@@ -434,7 +506,7 @@ async fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("slo: error: {e:#}");
+            eprintln!("slo: error: {}", one_line(&e));
             ExitCode::from(2)
         }
     }

@@ -291,3 +291,85 @@ fn snapshot_needs_a_reachable_endpoint() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(!out.exists());
 }
+
+/// `BIN args | head -1`, made deterministic: stdout is a pipe whose reading
+/// end is already closed, so the first write fails with EPIPE.
+fn into_closed_pipe(bin: &str, args: &[&str]) -> (std::process::ExitStatus, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(bin)
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Ends with exit 0 and nothing on stderr, never a panic (101).
+fn assert_quiet_end(what: &str, (status, stderr): (std::process::ExitStatus, String)) {
+    assert!(status.success(), "{what}: {status}, stderr: {stderr}");
+    assert_eq!(stderr, "", "{what} said something on stderr");
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let bin = env!("CARGO_BIN_EXE_slo");
+    assert_quiet_end(
+        "slo rules | head -1",
+        into_closed_pipe(bin, &["rules", "--spec", SPEC]),
+    );
+    assert_quiet_end("slo --help | head -1", into_closed_pipe(bin, &["--help"]));
+}
+
+#[test]
+fn completions_for_bash_zsh_and_fish() {
+    let bash = slo(&["completions", "bash"]);
+    assert!(bash.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("slo.bash");
+    std::fs::write(&script, &bash.stdout).unwrap();
+    // Loaded by a real bash, it completes the subcommands.
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {} && COMP_WORDS=(slo c) COMP_CWORD=1 && _slo slo c slo && echo \"${{COMPREPLY[@]}}\"",
+            script.display()
+        ))
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert!(said.contains("check") && said.contains("compare"), "{said}");
+    assert!(
+        String::from_utf8_lossy(&slo(&["completions", "zsh"]).stdout).starts_with("#compdef slo")
+    );
+    assert!(
+        String::from_utf8_lossy(&slo(&["completions", "fish"]).stdout).contains("complete -c slo")
+    );
+}
+
+#[test]
+fn a_url_without_scheme_says_how_to_write_it() {
+    for (flag, sub) in [("--prometheus", "check"), ("--scrape", "check")] {
+        let o = slo(&[sub, "--spec", SPEC, flag, "127.0.0.1:9090"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stderr).trim(),
+            format!(
+                "slo: error: {flag} \"127.0.0.1:9090\" has no scheme: write it as http://127.0.0.1:9090"
+            )
+        );
+    }
+    // Each cause once: "(os error 2)" is not repeated.
+    let o = slo(&[
+        "compare",
+        "/nonexistent/base.json",
+        "/nonexistent/cand.json",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.matches("(os error 2)").count(), 1, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

@@ -19,7 +19,7 @@ fn on_path(name: &str) -> PathBuf {
         })
         .unwrap_or_else(|| {
             panic!(
-                "`{name}` is not on PATH: install the Debian package `prometheus` (.ci/run does)"
+                "`{name}` is not on PATH: install the Debian package `prometheus` (./test.sh does)"
             )
         })
 }

@@ -51,7 +51,13 @@ pub struct DemoArgs {
 
     /// Port for the platform [default: a free one].
     #[arg(long, value_name = "N")]
-    port: Option<u16>,
+    pub(crate) port: Option<u16>,
+
+    /// Port for the load generator's client-side metrics (Prometheus format,
+    /// the load-test dashboard) [default: 9105, which deploy/prometheus.yml
+    /// scrapes, or a free one when it is taken].
+    #[arg(long, value_name = "N")]
+    metrics_port: Option<u16>,
 }
 
 fn step(msg: &str) {
@@ -111,13 +117,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<i32> {
         plan.warmup.as_secs(),
         names.join(", ")
     ));
+    let metrics_port = crate::ports::client_metrics_port(args.metrics_port)?;
+    step(&format!(
+        "client-side metrics on http://127.0.0.1:{metrics_port}/metrics (the load-test dashboard)"
+    ));
     let config = RunConfig {
         targets: loadgen::target::Targets::single(&base).map_err(anyhow::Error::msg)?,
         journeys,
         plan,
         settings: Default::default(),
         out: None,
-        metrics_port: None,
+        metrics_port: Some(metrics_port),
         progress: true,
         slo_spec: None,
         max_stages: 1,

@@ -3,7 +3,10 @@
 //! runs one service alone (the distributed deployment). Which services exist
 //! is [`MODULES`], a table: `serve` knows nothing else about them.
 
+mod completions;
 mod demo;
+mod pipe;
+mod ports;
 mod serve;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -42,6 +45,8 @@ enum Command {
     /// Start the platform, drive load, check the SLO and write reports
     /// (exit 0: SLO met, 1: breached, 2: could not measure).
     Demo(demo::DemoArgs),
+    /// Print a shell completion script (bash, zsh, fish, …).
+    Completions(completions::CompletionsArgs),
 }
 
 /// The command line, with each module's flags and `--target` values taken
@@ -59,11 +64,22 @@ fn command() -> clap::Command {
 }
 
 fn main() -> std::process::ExitCode {
+    pipe::exit_quietly_when_stdout_closes();
     let matches = command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(err) => err.exit(),
     };
+    if let Command::Completions(args) = &cli.command {
+        let _ = completions::print(args, command(), "banter");
+        return std::process::ExitCode::SUCCESS;
+    }
+    if let Command::Demo(args) = &cli.command
+        && let Some(Err(e)) = args.port.map(ports::ensure_free)
+    {
+        eprintln!("error: {e}");
+        return std::process::ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -82,6 +98,7 @@ fn main() -> std::process::ExitCode {
                 serve::serve(*args, plan).await.map(|()| 0)
             }
             Command::Demo(args) => demo::run(args).await,
+            Command::Completions(_) => Ok(0),
         }
     });
     match result {

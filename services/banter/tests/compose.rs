@@ -201,6 +201,19 @@ fn the_image_builds_every_binary_and_runs_as_a_non_root_user() {
         let manifest = read(&format!("{dir}/Cargo.toml"));
         assert!(manifest.contains(&format!("name = \"{package}\"")));
     }
+    // The shipped binaries carry no debug info (`.ci/run` checks the built one
+    // with readelf).
+    let release = &cargo[cargo.find("[profile.release]").expect("a release profile")..];
+    let release = &release[..release[1..].find("\n[").map_or(release.len(), |i| i + 1)];
+    assert!(
+        release.contains("strip = \"debuginfo\"") || release.contains("strip = \"symbols\""),
+        "{release}"
+    );
+    let runtime = &dockerfile[dockerfile.find(" AS runtime").unwrap()..];
+    assert!(
+        runtime.contains("COPY --from=build /out/ "),
+        "the image takes the binaries only"
+    );
     for bin in ["banter", "loadgen", "slo"] {
         assert!(
             dockerfile.contains(&format!("target/release/{bin}")),

@@ -162,6 +162,22 @@ impl Dashboard {
         out
     }
 
+    /// PromQL annotations: (name, expression).
+    fn annotation_queries(&self) -> Vec<(String, String)> {
+        self.json["annotations"]["list"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| {
+                let expr = a["expr"].as_str()?;
+                Some((
+                    a["name"].as_str().unwrap_or_default().to_owned(),
+                    expr.to_owned(),
+                ))
+            })
+            .collect()
+    }
+
     /// Variable values to evaluate with: a multi-value variable's "All" value;
     /// a single-value service variable once per service.
     fn assignments(&self) -> Vec<BTreeMap<String, String>> {
@@ -677,6 +693,19 @@ async fn dashboards_lint() {
                 other => problems.push(format!("{at}: unknown datasource type {other:?}")),
             }
         }
+        check_operator_links(&d, &mut problems);
+        for (name, expr) in d.annotation_queries() {
+            match metric_names(&substitute(&expr, &d.assignments().remove(0), "1h")) {
+                Err(e) => problems.push(format!("{f}: annotation {name:?}: {expr}: {e}")),
+                Ok(names) => {
+                    for n in names.difference(&known) {
+                        problems.push(format!(
+                            "{f}: annotation {name:?}: metric {n} is not exposed"
+                        ));
+                    }
+                }
+            }
+        }
         for v in d.variables() {
             if let Some(q) = v["definition"].as_str() {
                 let (query, _) = variable_query(q)
@@ -708,6 +737,155 @@ async fn dashboards_lint() {
         .map(|d| d["type"].as_str().unwrap())
         .collect();
     assert_eq!(types, BTreeSet::from(["loki", "prometheus", "tempo"]));
+}
+
+/// What an operator needs to get from a panel to the right process, bucket,
+/// log line or trace: an instance variable where several instances run,
+/// per-instance panels, a latency heatmap, exemplars on latency panels, data
+/// links to Loki and Tempo, and the load-test window as an annotation.
+fn check_operator_links(d: &Dashboard, problems: &mut Vec<String>) {
+    let f = &d.file;
+    let uid = d.uid();
+    let var = |name: &str| d.variables().into_iter().find(|v| v["name"] == name);
+    let exprs: Vec<String> = d.queries().into_iter().map(|(_, _, e)| e).collect();
+    if [
+        "banter-overview",
+        "banter-service",
+        "banter-messaging",
+        "banter-database",
+    ]
+    .contains(&uid)
+    {
+        match var("instance") {
+            None => problems.push(format!("{f}: no instance variable")),
+            Some(v) => {
+                if v["includeAll"] != true || v["multi"] != true {
+                    problems.push(format!(
+                        "{f}: the instance variable should allow All and several"
+                    ));
+                }
+            }
+        }
+        if !exprs.iter().any(|e| e.contains(r#"instance=~"$instance""#)) {
+            problems.push(format!("{f}: no query filters on $instance"));
+        }
+        if uid != "banter-overview" && !exprs.iter().any(|e| e.contains("by (instance")) {
+            problems.push(format!("{f}: no per-instance panel"));
+        }
+    }
+    let per_instance = |needle: &str| {
+        exprs
+            .iter()
+            .any(|e| e.contains("by (instance") && e.contains(needle))
+    };
+    for (dashboard, metric) in [
+        ("banter-messaging", "messaging_consumer_lag"),
+        ("banter-messaging", "sse_connections_active"),
+        ("banter-database", "db_client_connections_usage"),
+        (
+            "banter-service",
+            "http_server_request_duration_seconds_bucket",
+        ),
+    ] {
+        if uid == dashboard && !per_instance(metric) {
+            problems.push(format!("{f}: no per-instance panel of {metric}"));
+        }
+    }
+    if uid == "banter-service" {
+        let heatmap = d.panels().into_iter().find(|p| p["type"] == "heatmap");
+        match heatmap {
+            None => problems.push(format!("{f}: no latency heatmap")),
+            Some(p) => {
+                let t = &p["targets"][0];
+                let expr = t["expr"].as_str().unwrap_or_default();
+                if !(expr.contains("http_server_request_duration_seconds_bucket")
+                    && expr.contains("by (le)")
+                    && expr.contains(r#"service="$service""#)
+                    && t["format"] == "heatmap")
+                {
+                    problems.push(format!("{f}: the heatmap should plot the service's duration buckets by le, format heatmap: {t}"));
+                }
+            }
+        }
+        for p in d.panels() {
+            let links = p["fieldConfig"]["defaults"]["links"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let urls: Vec<&str> = links.iter().filter_map(|l| l["url"].as_str()).collect();
+            let title = &p["title"];
+            let to_loki = urls.iter().any(|u| {
+                u.contains(r#""datasource":"${loki}""#) && u.contains(r#"service=\"${service}\""#)
+            });
+            let to_tempo = urls.iter().any(|u| {
+                u.contains(r#""datasource":"${tempo}""#)
+                    && u.contains(r#"span.service=\"${service}\""#)
+            });
+            if !(to_loki && to_tempo) {
+                problems.push(format!("{f}: panel {title}: no data links to the service's logs (Loki) and traces (Tempo)"));
+            }
+            if !urls
+                .iter()
+                .all(|u| u.contains("${__from}") || u.contains("${__url_time_range}"))
+            {
+                problems.push(format!(
+                    "{f}: panel {title}: a data link drops the time window"
+                ));
+            }
+        }
+        for (name, kind) in [("loki", "loki"), ("tempo", "tempo")] {
+            if var(name).is_none_or(|v| v["type"] != "datasource" || v["query"] != kind) {
+                problems.push(format!(
+                    "{f}: data links need a {kind} data-source variable ${name}"
+                ));
+            }
+        }
+    }
+    // Exemplars on every server latency graph: a slow point links to its trace.
+    for p in d.panels() {
+        for t in p["targets"].as_array().into_iter().flatten() {
+            let expr = t["expr"].as_str().unwrap_or_default();
+            if p["type"] == "timeseries"
+                && expr.contains("histogram_quantile")
+                && expr.contains("http_server_request_duration_seconds")
+                && t["exemplar"] != true
+            {
+                problems.push(format!(
+                    "{f}: panel {}: latency without exemplars",
+                    p["title"]
+                ));
+            }
+        }
+    }
+    if ["banter-overview", "banter-service", "banter-loadtest"].contains(&uid)
+        && !d
+            .annotation_queries()
+            .iter()
+            .any(|(_, e)| e.contains("loadgen_measuring"))
+    {
+        problems.push(format!(
+            "{f}: no load-test annotation from loadgen_measuring"
+        ));
+    }
+    if uid == "banter-loadtest" {
+        for e in &exprs {
+            if e.contains("loadgen_step_latency_seconds") && e.contains("quantile=") {
+                problems.push(format!("{f}: {e}: a quantile since the start of the run; use rate() of loadgen_step_duration_seconds_bucket"));
+            }
+        }
+        if !exprs
+            .iter()
+            .any(|e| e.contains("rate(loadgen_step_duration_seconds_bucket"))
+        {
+            problems.push(format!("{f}: client latency is not rate-windowed"));
+        }
+        let about = d.json["description"].as_str().unwrap_or_default();
+        if !(about.contains("--metrics-port") && about.contains("banter demo")) {
+            problems.push(format!(
+                "{f}: the description should say where its metrics come from"
+            ));
+        }
+    }
 }
 
 /// Labels the platform puts on its Loki streams (services/kit telemetry).
@@ -817,6 +995,7 @@ async fn the_split_deployment_is_scraped_one_process_per_service() {
         .into_iter()
         .find(|(panel, _, _)| panel == "Targets up")
         .unwrap();
+    let targets_up = substitute(&targets_up, &overview.assignments()[0], "1h");
     let res = prom.api("query", &[("query", targets_up.as_str())]).await;
     assert_eq!(res["data"]["result"][0]["value"][1], "4", "{res}");
     drop(prom);
@@ -1025,6 +1204,78 @@ async fn every_panel_and_rule_evaluates_on_a_real_prometheus_under_load() {
             {
                 assert_eq!(values, BTreeSet::from(SERVICES), "{uid}: service variable");
             }
+        }
+    }
+
+    // The load-test window annotates the dashboards (a range query, as Grafana runs it).
+    let start = format!(
+        "{:.3}",
+        (chrono::Utc::now().timestamp_millis() as f64 / 1000.0) - started.elapsed().as_secs_f64()
+    );
+    for d in dashboards() {
+        for (name, expr) in d.annotation_queries() {
+            let res = prom
+                .api(
+                    "query_range",
+                    &[
+                        ("query", expr.as_str()),
+                        ("start", start.as_str()),
+                        ("end", time.as_str()),
+                        ("step", "1"),
+                    ],
+                )
+                .await;
+            evaluated += 1;
+            let points = res["data"]["result"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| s["values"].as_array().map_or(0, Vec::len))
+                .sum::<usize>();
+            if res["status"] != "success" || points == 0 {
+                problems.push(format!(
+                    "{}: annotation {name:?} ({expr}) marks nothing during the run: {res}",
+                    d.uid()
+                ));
+            }
+        }
+    }
+    // Exemplars: Prometheus scraped OpenMetrics and kept trace ids on the
+    // duration buckets, and each is a request the platform logged.
+    let exemplars = prom
+        .api(
+            "query_exemplars",
+            &[
+                ("query", "http_server_request_duration_seconds_bucket"),
+                ("start", start.as_str()),
+                ("end", time.as_str()),
+            ],
+        )
+        .await;
+    let trace_ids: BTreeSet<String> = exemplars["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["exemplars"].as_array().cloned().unwrap_or_default())
+        .filter_map(|e| e["labels"]["trace_id"].as_str().map(str::to_owned))
+        .collect();
+    if trace_ids.len() < 5 {
+        problems.push(format!(
+            "Prometheus kept {} exemplars: {exemplars}",
+            trace_ids.len()
+        ));
+    }
+    {
+        let lines = app.lines.lock().unwrap();
+        let logged = |id: &String| {
+            lines
+                .iter()
+                .any(|l| l.contains(&format!(r#""trace_id":"{id}""#)))
+        };
+        if let Some(id) = trace_ids.iter().find(|id| !logged(id)) {
+            problems.push(format!(
+                "exemplar trace {id} is no request the platform logged"
+            ));
         }
     }
 

@@ -31,6 +31,33 @@ fn the_demo_reports_and_exits_with_the_slo_verdict() {
         stderr.contains("==> starting the platform") && stderr.contains("measuring"),
         "progress is shown: {stderr}"
     );
+    // goose's own lines ("4 users hatched.", "[WARN] caught ctrl-c") stay out.
+    assert!(
+        !stdout.contains("hatched") && !stderr.contains("hatched"),
+        "{stdout}"
+    );
+    // The progress clock never reads past its phase ("[24s/23s]").
+    let mut clocks = 0;
+    for line in stderr
+        .lines()
+        .filter(|l| l.starts_with("[measuring") || l.starts_with("[warm-up"))
+    {
+        let clock = &line[1..line.find(']').unwrap()];
+        let (done, of) = clock
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .split_once('/')
+            .unwrap();
+        let secs = |t: &str| t.trim_end_matches('s').parse::<u64>().unwrap();
+        assert!(secs(done) <= secs(of), "{line}");
+        clocks += 1;
+    }
+    assert!(clocks > 0, "progress lines with a clock: {stderr}");
+    assert!(
+        stderr.contains("client-side metrics on http://127.0.0.1:"),
+        "the demo exposes the client's metrics: {stderr}"
+    );
     for service in ["users", "friends", "chat", "notifications"] {
         let row = stdout
             .lines()

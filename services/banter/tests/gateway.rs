@@ -34,7 +34,7 @@ fn nginx_binary() -> PathBuf {
     });
     on_path
         .or_else(|| Some(PathBuf::from("/usr/sbin/nginx")).filter(|p| p.is_file()))
-        .expect("`nginx` is not installed: apt-get install nginx (.ci/run does)")
+        .expect("`nginx` is not installed: apt-get install nginx (./test.sh does)")
 }
 
 /// A stub of `name`: answers every request with what it received, and every

@@ -112,6 +112,32 @@ async fn metrics_and_json_logs_follow_the_contract() {
         metrics.contains(r#"build_info{service="users",version=""#),
         "build_info exported"
     );
+    // Every family says what it is, and families come out in one order.
+    let families = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .map(|l| l.split(' ').next().unwrap().to_owned())
+            .collect()
+    };
+    let helped: Vec<String> = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# HELP "))
+        .map(|l| l.split(' ').next().unwrap().to_owned())
+        .collect();
+    let listed = families(&metrics);
+    for family in &listed {
+        assert!(helped.contains(family), "no HELP text for {family}");
+    }
+    let mut sorted = listed.clone();
+    sorted.sort();
+    assert_eq!(listed, sorted, "families sorted by name");
+    let again = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(families(&again), listed, "the same order on every scrape");
 
     let lines = app.stop().await;
     assert!(lines.len() > 5, "log lines: {lines:?}");
@@ -199,6 +225,35 @@ async fn ships_logs_to_loki_and_spans_over_otlp() {
     )
     .await;
     let (_, token) = traffic(&app).await;
+    // OpenMetrics when asked: request-duration buckets carry the trace id of
+    // a request that fell in them.
+    let res = reqwest::Client::new()
+        .get(app.url("/metrics"))
+        .header(
+            "accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text; version=1.0.0")
+    );
+    let openmetrics = res.text().await.unwrap();
+    assert!(openmetrics.ends_with("# EOF\n"));
+    let exemplar_ids: std::collections::BTreeSet<String> = openmetrics
+        .lines()
+        .filter(|l| l.starts_with("http_server_request_duration_seconds_bucket{"))
+        .filter_map(|l| l.split_once(" # {trace_id=\""))
+        .map(|(_, rest)| rest[..32].to_owned())
+        .collect();
+    assert!(
+        exemplar_ids.contains(TRACE_ID),
+        "the traced request's id is an exemplar: {exemplar_ids:?}\n{openmetrics}"
+    );
     app.stop().await;
 
     let captured = captured.lock().unwrap().clone();
@@ -271,6 +326,18 @@ async fn ships_logs_to_loki_and_spans_over_otlp() {
         "the relay's publish continues the request's trace"
     );
     assert_eq!(publish.kind, 4, "SPAN_KIND_PRODUCER");
+    // Each exemplar links to a trace the collector received.
+    let exported: std::collections::BTreeSet<String> = spans
+        .iter()
+        .map(|s| s.trace_id.iter().map(|b| format!("{b:02x}")).collect())
+        .collect();
+    for id in &exemplar_ids {
+        assert!(exported.contains(id), "exemplar trace {id} was exported");
+    }
+    assert!(
+        exemplar_ids.len() >= 3,
+        "several exemplars: {exemplar_ids:?}"
+    );
 }
 
 #[tokio::test]

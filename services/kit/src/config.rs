@@ -47,10 +47,24 @@ pub fn parse_database_url(raw: &str) -> Result<String, String> {
 /// How logs are written.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
+    /// `text` when stdout is a terminal, `json` otherwise (a pipe, a file, a container log).
+    Auto,
     /// One JSON object per line (for Loki and machines).
     Json,
-    /// Human-readable lines (for a terminal).
+    /// Human-readable lines; requests that did not fail are summed every 10 s.
     Text,
+}
+
+impl LogFormat {
+    /// `Auto` decided by whether stdout is a terminal.
+    pub fn resolve(self) -> Self {
+        use std::io::IsTerminal;
+        match self {
+            Self::Auto if std::io::stdout().is_terminal() => Self::Text,
+            Self::Auto => Self::Json,
+            other => other,
+        }
+    }
 }
 
 /// Logs, traces and their destinations.
@@ -65,8 +79,8 @@ pub struct TelemetryConfig {
     )]
     pub log_level: String,
 
-    /// Log line format.
-    #[arg(long, env = "BANTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
+    /// Log line format: human-readable on a terminal, JSON lines otherwise.
+    #[arg(long, env = "BANTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
 
     /// OTLP/HTTP endpoint for traces (e.g. http://localhost:4318). Unset: no export.
@@ -86,7 +100,7 @@ impl Default for TelemetryConfig {
     fn default() -> Self {
         Self {
             log_level: "info,sqlx=warn".into(),
-            log_format: LogFormat::Json,
+            log_format: LogFormat::Auto,
             otlp_endpoint: None,
             loki_url: None,
         }

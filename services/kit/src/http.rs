@@ -85,14 +85,16 @@ async fn record(State(service): State<&'static str>, req: Request, next: Next) -
     drop(in_flight);
 
     let status = response.status().as_u16();
-    metrics::histogram!(
-        "http_server_request_duration_seconds",
-        "service" => service,
-        "http_request_method" => method,
-        "http_route" => route,
-        "http_response_status_code" => status.to_string()
-    )
-    .record(elapsed.as_secs_f64());
+    crate::telemetry::metrics::record_request_duration(
+        [
+            ("service", service),
+            ("http_request_method", &method),
+            ("http_route", &route),
+            ("http_response_status_code", &status.to_string()),
+        ],
+        elapsed.as_secs_f64(),
+        &trace_id,
+    );
 
     span.record("http.response.status_code", status);
     span.record("duration_ms", elapsed.as_secs_f64() * 1000.0);

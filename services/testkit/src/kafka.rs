@@ -1,4 +1,4 @@
-//! A real Kafka-protocol broker for one test: `tansu` (installed by `.ci/run`
+//! A real Kafka-protocol broker for one test: `tansu` (installed by `./test.sh`
 //! with `cargo install tansu --features dynostore,postgres`) on a free port
 //! with in-memory storage, stopped when dropped. Outages are simulated with
 //! SIGSTOP/SIGCONT: the broker stops answering (connections hang, requests
@@ -28,7 +28,7 @@ pub fn tansu_binary() -> PathBuf {
         })
         .expect(
             "the Kafka-protocol broker `tansu` is not installed: \
-             cargo install tansu --locked --features dynostore,postgres (.ci/run does)",
+             cargo install tansu --locked --features dynostore,postgres (./test.sh does)",
         )
 }
 

@@ -69,6 +69,34 @@ pub struct Latency {
 #[error("{0}")]
 pub struct SourceError(pub String);
 
+/// Why an HTTP request failed, in one line: the error's causes (each once)
+/// and, for the common cases, what to do.
+pub fn http_failure(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let cause = s.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+        source = s.source();
+    }
+    if text.contains("Connection refused") {
+        text.push_str(" (nothing listens there: is it running, is the port right?)");
+    } else if [
+        "InvalidContentType",
+        "corrupt message",
+        "wrong version number",
+    ]
+    .iter()
+    .any(|t| text.contains(t))
+    {
+        text.push_str(" (the server does not speak TLS: use http://)");
+    }
+    text
+}
+
 /// Anything that can measure objectives over a window.
 #[async_trait]
 pub trait Source: Send + Sync {

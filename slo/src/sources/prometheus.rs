@@ -155,8 +155,9 @@ impl PromqlSource for PrometheusSource {
             .await
             .map_err(|e| {
                 SourceError(format!(
-                    "Prometheus at {} refused `{promql}`: {e}",
-                    self.url
+                    "Prometheus at {} refused `{promql}`: {}",
+                    self.url,
+                    super::http_failure(&e)
                 ))
             })?;
         match res.data() {

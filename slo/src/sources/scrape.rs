@@ -49,11 +49,9 @@ impl Snapshot {
         let mut endpoints = Vec::new();
         for url in urls {
             let url = metrics_url(url);
-            let res = http
-                .get(&url)
-                .send()
-                .await
-                .map_err(|e| SourceError(format!("cannot scrape {url}: {e}")))?;
+            let res = http.get(&url).send().await.map_err(|e| {
+                SourceError(format!("cannot scrape {url}: {}", super::http_failure(&e)))
+            })?;
             if !res.status().is_success() {
                 return Err(SourceError(format!(
                     "cannot scrape {url}: HTTP {}",

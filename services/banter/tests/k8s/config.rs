@@ -122,7 +122,7 @@ fn the_dev_prometheus_config_is_valid_and_scrapes_the_job_the_alerts_expect() {
         .args(["check", "config", "--syntax-only"])
         .arg(&file)
         .output()
-        .expect("promtool is not on PATH: apt-get install prometheus (.ci/run does)");
+        .expect("promtool is not on PATH: apt-get install prometheus (./test.sh does)");
     assert!(
         promtool.status.success(),
         "promtool check config: {}{}",

@@ -27,7 +27,7 @@ fn kubectl() -> PathBuf {
         .unwrap_or_else(|| {
             panic!(
                 "`kubectl` is not on PATH (or in $KUBECTL): it renders the kustomizations \
-                 offline; .ci/run installs it"
+                 offline; ./test.sh installs it"
             )
         })
 }

@@ -18,7 +18,7 @@ pub fn on_path(name: &str) -> PathBuf {
         })
         .unwrap_or_else(|| {
             panic!(
-                "`{name}` is not on PATH: install the Debian package `prometheus` (.ci/run does)"
+                "`{name}` is not on PATH: install the Debian package `prometheus` (./test.sh does)"
             )
         })
 }
@@ -73,6 +73,8 @@ impl Prometheus {
                 dir.path().join("data").display()
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            // Exemplars (trace ids on duration buckets) come with OpenMetrics scrapes.
+            .arg("--enable-feature=exemplar-storage")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

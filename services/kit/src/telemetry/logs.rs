@@ -33,9 +33,9 @@ fn is_sensitive(name: &str) -> bool {
 }
 
 /// Fields recorded on a span, kept in the span's extensions.
-struct SpanFields(Map<String, Value>);
+pub(super) struct SpanFields(pub(super) Map<String, Value>);
 
-struct JsonVisitor<'a>(&'a mut Map<String, Value>);
+pub(super) struct JsonVisitor<'a>(pub(super) &'a mut Map<String, Value>);
 
 impl JsonVisitor<'_> {
     fn put(&mut self, field: &Field, value: Value) {
@@ -73,6 +73,30 @@ impl Visit for JsonVisitor<'_> {
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         self.put(field, Value::from(value.to_string()));
+    }
+}
+
+/// Keeps a new span's fields (redacted) in its extensions, for the log lines
+/// of the events inside it.
+pub(super) fn keep_span_fields<S>(attrs: &Attributes<'_>, id: &Id, ctx: &Context<'_, S>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let Some(span) = ctx.span(id) else { return };
+    let mut fields = Map::new();
+    attrs.record(&mut JsonVisitor(&mut fields));
+    span.extensions_mut().insert(SpanFields(fields));
+}
+
+/// Adds the fields recorded on a span after its creation.
+pub(super) fn update_span_fields<S>(id: &Id, values: &Record<'_>, ctx: &Context<'_, S>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let Some(span) = ctx.span(id) else { return };
+    let mut ext = span.extensions_mut();
+    if let Some(fields) = ext.get_mut::<SpanFields>() {
+        values.record(&mut JsonVisitor(&mut fields.0));
     }
 }
 
@@ -146,18 +170,11 @@ where
     O: Write,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
-        let mut fields = Map::new();
-        attrs.record(&mut JsonVisitor(&mut fields));
-        span.extensions_mut().insert(SpanFields(fields));
+        keep_span_fields(attrs, id, &ctx);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
-        let mut ext = span.extensions_mut();
-        if let Some(fields) = ext.get_mut::<SpanFields>() {
-            values.record(&mut JsonVisitor(&mut fields.0));
-        }
+        update_span_fields(id, values, &ctx);
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {

@@ -87,6 +87,60 @@ fn describe() {
         "auth_password_hashes_total",
         "Password hashes and verifications, by operation."
     );
+    describe_counter!(
+        "auth_jwks_fetches_total",
+        "Fetches of the users service's token keys, by outcome."
+    );
+    describe_counter!(
+        "messaging_published_total",
+        "Events published from the outbox, by service and topic."
+    );
+    describe_counter!(
+        "messaging_consumed_total",
+        "Events handled by consumers, by topic, consumer group and outcome."
+    );
+    describe_histogram!(
+        "messaging_process_duration_seconds",
+        Unit::Seconds,
+        "Duration of event handling by consumers."
+    );
+    describe_gauge!(
+        "messaging_consumer_lag",
+        "Events published but not yet handled, per topic and consumer group."
+    );
+    describe_gauge!(
+        "messaging_outbox_backlog",
+        "Events written to the outbox and not yet published."
+    );
+    describe_counter!(
+        "messaging_dead_lettered_total",
+        "Events a consumer gave up on (sent to the topic's dead-letter queue)."
+    );
+    describe_gauge!(
+        "sse_connections_active",
+        "Open server-sent-event streams, by service and stream."
+    );
+    describe_counter!(
+        "sse_events_sent_total",
+        "Events written to server-sent-event streams."
+    );
+    describe_counter!(
+        "read_model_catch_up_total",
+        "Waits for a read model to learn an id from its owner, by outcome."
+    );
+    describe_counter!(
+        "cache_requests_total",
+        "Cache lookups, by cache and result (hit or miss)."
+    );
+}
+
+/// Records one request's duration in `http_server_request_duration_seconds`
+/// and keeps its trace id as the exemplar of the bucket it falls in.
+pub fn record_request_duration(labels: [(&'static str, &str); 4], seconds: f64, trace_id: &str) {
+    let owned: Vec<(&'static str, String)> =
+        labels.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    ::metrics::histogram!("http_server_request_duration_seconds", &owned).record(seconds);
+    super::exposition::keep_exemplar(&labels, seconds, trace_id);
 }
 
 /// Installs the global recorder (idempotent).
@@ -116,7 +170,7 @@ pub fn render() -> String {
     {
         collect();
     }
-    reg.handle.render()
+    super::exposition::sorted(&reg.handle.render())
 }
 
 /// Sets `build_info{service,version,git_sha} 1` for one service.
@@ -131,13 +185,29 @@ pub fn build_info(service: &'static str) {
     .set(1.0);
 }
 
-/// `GET /metrics`.
-pub async fn handler() -> impl axum::response::IntoResponse {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        render(),
-    )
+/// `GET /metrics`: the text format 0.0.4, or OpenMetrics with exemplars when
+/// the `Accept` header asks for it.
+pub async fn handler(headers: axum::http::HeaderMap) -> impl axum::response::IntoResponse {
+    use super::exposition;
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let text = render();
+    if exposition::wants_openmetrics(accept) {
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                exposition::OPENMETRICS_CONTENT_TYPE,
+            )],
+            exposition::openmetrics(&text),
+        )
+    } else {
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+    }
 }

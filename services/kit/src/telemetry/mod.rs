@@ -1,8 +1,11 @@
-//! Telemetry set up once per process: Prometheus metrics, JSON logs (optionally
-//! shipped to Loki) and OpenTelemetry traces (optionally exported over OTLP).
+//! Telemetry set up once per process: Prometheus metrics, logs (JSON lines, or
+//! human-readable lines on a terminal; optionally shipped to Loki) and
+//! OpenTelemetry traces (optionally exported over OTLP).
 
+pub mod exposition;
 pub mod logs;
 pub mod metrics;
+pub mod text;
 pub mod traces;
 
 use crate::config::{LogFormat, TelemetryConfig};
@@ -65,9 +68,9 @@ pub fn init(
         .map_err(|e| TelemetryError::Filter(config.log_level.clone(), e.to_string()))?;
     let tracer = traces::provider(service, config.otlp_endpoint.as_ref())?;
     let otel = traces::layer(&tracer);
-    let fmt = match config.log_format {
-        LogFormat::Json => logs::JsonLayer::stdout(service).boxed(),
-        LogFormat::Text => tracing_subscriber::fmt::layer().with_target(false).boxed(),
+    let fmt = match config.log_format.resolve() {
+        LogFormat::Text => text::TextLayer::stdout(service).boxed(),
+        LogFormat::Json | LogFormat::Auto => logs::JsonLayer::stdout(service).boxed(),
     };
     let (loki, loki_task) = match &config.loki_url {
         Some(url) => {
