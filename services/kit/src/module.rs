@@ -355,11 +355,6 @@ impl Started {
             .and_then(|m| m.module.any().downcast::<M>().ok())
     }
 
-    /// The databases of the running modules.
-    pub fn databases(&self) -> impl Iterator<Item = &Database> {
-        self.modules.iter().map(|m| &m.db)
-    }
-
     /// Closes every module's database (after the context has stopped).
     pub async fn close(&self) {
         for m in &self.modules {
