@@ -6,54 +6,16 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use plotters::prelude::*;
 use runrecord::{RunRecord, Step};
 
 mod charts;
 mod errors;
 mod timeline;
 
-const P50: RGBColor = RGBColor(66, 114, 196);
-const P95: RGBColor = RGBColor(221, 132, 82);
-const P99: RGBColor = RGBColor(196, 78, 82);
+pub use reportkit::{escape_html, ms};
+
 /// SPEC §7's latency objective, drawn for reference.
 const SLO_MS: f64 = 200.0;
-/// Axis and legend text: readable at the page's size.
-const LABELS: (&str, u32) = ("sans-serif", 13);
-const ERR: RGBColor = RGBColor(207, 34, 46);
-const SERIES: [RGBColor; 4] = [
-    RGBColor(66, 114, 196),
-    RGBColor(85, 168, 104),
-    RGBColor(129, 114, 179),
-    RGBColor(204, 185, 116),
-];
-
-/// Microseconds for people (`850 µs`, `12.3 ms`, `1.20 s`).
-pub fn ms(us: u64) -> String {
-    if us >= 1_000_000 {
-        format!("{:.2} s", us as f64 / 1e6)
-    } else if us >= 1_000 {
-        format!("{:.1} ms", us as f64 / 1e3)
-    } else {
-        format!("{us} µs")
-    }
-}
-
-/// Text made safe inside HTML elements and attributes.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// One row per step with the numbers every view shows.
 struct Row<'a> {
@@ -203,6 +165,33 @@ pub fn summary(r: &RunRecord) -> String {
     out
 }
 
+/// A capacity run's stages as table cells, and the highest rate that met the SLO.
+struct Capacity {
+    rows: Vec<[String; 5]>,
+    highest: Option<String>,
+}
+
+fn capacity(r: &RunRecord) -> Option<Capacity> {
+    let stages = r.profile.parameters.get("stages")?.as_array()?;
+    let rows = stages
+        .iter()
+        .map(|s| {
+            [
+                s["rate_per_second"].to_string(),
+                format!("{:.1}", s["achieved_per_second"].as_f64().unwrap_or(0.0)),
+                format!("{:.1} ms", s["p95_ms"].as_f64().unwrap_or(0.0)),
+                format!("{:.3} %", s["error_rate"].as_f64().unwrap_or(0.0) * 100.0),
+                s["verdict"].as_str().unwrap_or("").to_owned(),
+            ]
+        })
+        .collect();
+    let highest = match r.profile.parameters.get("highest_rate_meeting_slo") {
+        Some(v) if !v.is_null() => Some(format!("{v}/s")),
+        _ => None,
+    };
+    Some(Capacity { rows, highest })
+}
+
 /// The run as Markdown.
 pub fn markdown(r: &RunRecord) -> String {
     let mut out = format!(
@@ -248,38 +237,21 @@ pub fn markdown(r: &RunRecord) -> String {
         );
     }
     out.push_str(&errors::markdown(r));
-    if let Some(stages) = r
-        .profile
-        .parameters
-        .get("stages")
-        .and_then(|s| s.as_array())
-    {
+    if let Some(stages) = capacity(r) {
         out.push_str("\n## Capacity stages\n\n| rate (/s) | achieved (/s) | p95 | error rate | verdict |\n|---:|---:|---:|---:|---|\n");
-        for s in stages {
-            let _ = writeln!(
-                out,
-                "| {} | {:.1} | {:.1} ms | {:.3} % | {} |",
-                s["rate_per_second"],
-                s["achieved_per_second"].as_f64().unwrap_or(0.0),
-                s["p95_ms"].as_f64().unwrap_or(0.0),
-                s["error_rate"].as_f64().unwrap_or(0.0) * 100.0,
-                s["verdict"].as_str().unwrap_or("")
-            );
+        for row in &stages.rows {
+            let _ = writeln!(out, "| {} |", row.join(" | "));
         }
         let _ = writeln!(
             out,
             "\nHighest rate that met the SLO: {}",
-            match r.profile.parameters.get("highest_rate_meeting_slo") {
-                Some(v) if !v.is_null() => format!("**{v}/s**"),
-                _ => "none (the first stage already breached)".into(),
-            }
+            stages.highest.map_or_else(
+                || "none (the first stage already breached)".into(),
+                |v| format!("**{v}**")
+            )
         );
     }
     out
-}
-
-fn chart_err<E: std::fmt::Display>(e: E) -> String {
-    format!("cannot draw chart: {e}")
 }
 
 /// The run as one self-contained HTML page (no scripts, no external assets).
@@ -358,31 +330,16 @@ svg {{ max-width: 100%; height: auto; }}
     }
     out.push_str("</table>\n");
     out.push_str(&errors::html(r));
-    if let Some(stages) = r
-        .profile
-        .parameters
-        .get("stages")
-        .and_then(|s| s.as_array())
-    {
+    if let Some(stages) = capacity(r) {
         out.push_str("<h2>Capacity stages</h2>\n<table><tr><th>rate (/s)</th><th>achieved (/s)</th><th>p95</th><th>error rate</th><th>verdict</th></tr>\n");
-        for s in stages {
-            let _ = writeln!(
-                out,
-                "<tr><td>{}</td><td>{:.1}</td><td>{:.1} ms</td><td>{:.3} %</td><td>{}</td></tr>",
-                s["rate_per_second"],
-                s["achieved_per_second"].as_f64().unwrap_or(0.0),
-                s["p95_ms"].as_f64().unwrap_or(0.0),
-                s["error_rate"].as_f64().unwrap_or(0.0) * 100.0,
-                escape_html(s["verdict"].as_str().unwrap_or(""))
-            );
+        for row in &stages.rows {
+            let cells: Vec<String> = row.iter().map(|c| escape_html(c)).collect();
+            let _ = writeln!(out, "<tr><td>{}</td></tr>", cells.join("</td><td>"));
         }
         let _ = writeln!(
             out,
             "</table>\n<p>Highest rate that met the SLO: <strong>{}</strong></p>",
-            match r.profile.parameters.get("highest_rate_meeting_slo") {
-                Some(v) if !v.is_null() => format!("{v}/s"),
-                _ => "none".into(),
-            }
+            stages.highest.as_deref().unwrap_or("none")
         );
     }
     out.push_str("</body></html>\n");

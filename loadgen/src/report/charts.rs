@@ -6,7 +6,12 @@ use std::collections::BTreeMap;
 use plotters::prelude::*;
 use runrecord::RunRecord;
 
-use super::{ERR, LABELS, P50, P95, P99, SERIES, SLO_MS, chart_err, rows};
+use reportkit::chart::{
+    self, BLUE as P50, ERROR, LABELS, Line, Lines, ORANGE as P95, RED as P99, SERIES,
+    error as chart_err,
+};
+
+use super::{SLO_MS, rows};
 
 /// Horizontal bars per step: p99 (light), p95 and p50 overlaid.
 pub(super) fn latency_chart(r: &RunRecord) -> Result<String, String> {
@@ -103,60 +108,30 @@ pub(super) fn throughput_chart(r: &RunRecord) -> Result<String, String> {
             *errors.entry(sec.t - start).or_default() += sec.errors;
         }
     }
-    let max_t = (r.window.seconds().ceil() as i64).max(1);
-    let max_n = per_journey
-        .values()
-        .flat_map(|m| m.values())
-        .copied()
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64
-        * 1.35;
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, (960, 360)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Throughput (requests per second)", ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0i64..max_t, 0f64..max_n)
-            .map_err(chart_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("seconds into the measured window")
-            .y_desc("requests/s")
-            .draw()
-            .map_err(chart_err)?;
-        let full = |m: &BTreeMap<i64, u64>| -> Vec<(i64, f64)> {
-            (0..max_t)
-                .map(|t| (t, m.get(&t).copied().unwrap_or(0) as f64))
-                .collect()
-        };
-        for (i, (journey, series)) in per_journey.iter().enumerate() {
-            let color = SERIES[i % SERIES.len()];
-            chart
-                .draw_series(LineSeries::new(full(series), color.stroke_width(2)))
-                .map_err(chart_err)?
-                .label(journey.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2))
-                });
-        }
-        chart
-            .draw_series(LineSeries::new(full(&errors), ERR.stroke_width(2)))
-            .map_err(chart_err)?
-            .label("errors")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], ERR.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(chart_err)?;
-        root.present().map_err(chart_err)?;
-    }
-    Ok(buf)
+    let seconds = (r.window.seconds().ceil() as i64).max(1);
+    let mut lines: Vec<Line> = per_journey
+        .iter()
+        .enumerate()
+        .map(|(i, (journey, series))| {
+            Line::new(
+                journey.clone(),
+                SERIES[i % SERIES.len()],
+                chart::every_second(series, seconds),
+            )
+        })
+        .collect();
+    lines.push(Line::new(
+        "errors",
+        ERROR,
+        chart::every_second(&errors, seconds),
+    ));
+    let look = Lines {
+        caption: Some("Throughput (requests per second)"),
+        size: (960, 360),
+        seconds,
+        y_desc: Some("requests/s"),
+        headroom: 1.35,
+        ..Lines::default()
+    };
+    chart::lines(&look, &lines)
 }

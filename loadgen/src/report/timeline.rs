@@ -6,10 +6,12 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use plotters::prelude::*;
+use reportkit::chart::{
+    self, BLUE as P50, ERROR, Line, Lines, ORANGE as P95, RED as P99, SERIES, SeriesLabelPosition,
+};
 use runrecord::{RunRecord, Step};
 
-use super::{ERR, LABELS, P50, P95, P99, SERIES, SLO_MS, chart_err, escape_html};
+use super::{SLO_MS, escape_html};
 
 fn span(r: &RunRecord) -> (i64, i64) {
     (
@@ -35,52 +37,29 @@ fn step_chart(r: &RunRecord, s: &Step) -> Result<Option<String>, String> {
     if points.is_empty() {
         return Ok(None);
     }
-    let top = points
-        .iter()
-        .map(|(_, v)| v[2])
-        .fold(1.0f64, f64::max)
-        .max(1.0)
-        * 1.15;
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, (360, 200)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(8)
-            .x_label_area_size(28)
-            .y_label_area_size(52)
-            .build_cartesian_2d(0i64..len, 0f64..top)
-            .map_err(chart_err)?;
-        chart
-            .configure_mesh()
-            .x_labels(5)
-            .y_labels(4)
-            .label_style(LABELS)
-            .y_label_formatter(&|v| format!("{v:.0} ms"))
-            .x_label_formatter(&|v| format!("{v} s"))
-            .draw()
-            .map_err(chart_err)?;
-        // p99 first: with few requests a second p95 often equals p99 and
-        // must stay visible on top of it.
-        for (i, color) in [(2, P99), (1, P95), (0, P50)] {
-            chart
-                .draw_series(LineSeries::new(
-                    points.iter().map(|(t, v)| (*t, v[i])),
-                    color.stroke_width(2),
-                ))
-                .map_err(chart_err)?;
-        }
-        if top >= SLO_MS {
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    vec![(0, SLO_MS), (len, SLO_MS)],
-                    BLACK.stroke_width(1),
-                )))
-                .map_err(chart_err)?;
-        }
-        root.present().map_err(chart_err)?;
-    }
-    Ok(Some(buf))
+    // p99 first: with few requests a second p95 often equals p99 and
+    // must stay visible on top of it.
+    let lines: Vec<Line> = [("p99", 2, P99), ("p95", 1, P95), ("p50", 0, P50)]
+        .into_iter()
+        .map(|(name, i, color)| {
+            Line::new(
+                name,
+                color,
+                points.iter().map(|(t, v)| (*t, v[i])).collect(),
+            )
+        })
+        .collect();
+    let look = Lines {
+        size: (360, 200),
+        seconds: len,
+        x_desc: None,
+        headroom: 1.15,
+        legend: None,
+        reference: Some((SLO_MS, "200 ms (SLO)")),
+        compact: true,
+        ..Lines::default()
+    };
+    chart::lines(&look, &lines).map(Some)
 }
 
 /// Latency over time, one small chart per step, grouped by journey.
@@ -152,58 +131,25 @@ pub fn errors_section(r: &RunRecord) -> Result<String, String> {
     if series.is_empty() {
         return Ok("<h2>Errors over time</h2>\n<p>No request failed.</p>\n".into());
     }
-    let top = series
-        .values()
-        .flat_map(|m| m.values())
-        .copied()
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64
-        * 1.3;
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, (960, 300)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0i64..len, 0f64..top)
-            .map_err(chart_err)?;
-        chart
-            .configure_mesh()
-            .label_style(LABELS)
-            .x_desc("seconds into the measured window")
-            .y_desc("failed requests/s")
-            .draw()
-            .map_err(chart_err)?;
-        for (i, (name, m)) in series.iter().enumerate() {
+    let lines: Vec<Line> = series
+        .iter()
+        .enumerate()
+        .map(|(i, (name, m))| {
             let color = if name.starts_with('5') {
-                ERR
+                ERROR
             } else {
                 SERIES[i % SERIES.len()]
             };
-            let points: Vec<(i64, f64)> = (0..len)
-                .map(|t| (t, m.get(&t).copied().unwrap_or(0) as f64))
-                .collect();
-            chart
-                .draw_series(LineSeries::new(points, color.stroke_width(2)))
-                .map_err(chart_err)?
-                .label(name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .label_font(LABELS)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(chart_err)?;
-        root.present().map_err(chart_err)?;
-    }
+            Line::new(name.clone(), color, chart::every_second(m, len))
+        })
+        .collect();
+    let look = Lines {
+        seconds: len,
+        y_desc: Some("failed requests/s"),
+        headroom: 1.3,
+        ..Lines::default()
+    };
+    let buf = chart::lines(&look, &lines)?;
     Ok(format!(
         "<h2>Errors over time</h2>\n<figure class=\"chart wide\">{buf}</figure>\n"
     ))
@@ -215,57 +161,25 @@ pub fn load_section(r: &RunRecord) -> Result<String, String> {
         return Ok(String::new());
     }
     let (start, len) = span(r);
-    let top = r
-        .load
-        .iter()
-        .map(|l| l.users.max(l.streams))
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64
-        * 1.25;
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, (960, 260)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0i64..len, 0f64..top)
-            .map_err(chart_err)?;
-        chart
-            .configure_mesh()
-            .label_style(LABELS)
-            .x_desc("seconds into the measured window")
-            .draw()
-            .map_err(chart_err)?;
-        for (name, color, pick) in [
-            ("active users", SERIES[0], 0usize),
-            ("open streams", SERIES[1], 1),
-        ] {
-            let points: Vec<(i64, f64)> = r
+    let lines: Vec<Line> = [("active users", SERIES[0]), ("open streams", SERIES[1])]
+        .into_iter()
+        .enumerate()
+        .map(|(pick, (name, color))| {
+            let points = r
                 .load
                 .iter()
                 .map(|l| (l.t - start, [l.users, l.streams][pick] as f64))
                 .collect();
-            chart
-                .draw_series(LineSeries::new(points, color.stroke_width(2)))
-                .map_err(chart_err)?
-                .label(name)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .label_font(LABELS)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(chart_err)?;
-        root.present().map_err(chart_err)?;
-    }
+            Line::new(name, color, points)
+        })
+        .collect();
+    let look = Lines {
+        size: (960, 260),
+        seconds: len,
+        legend: Some(SeriesLabelPosition::LowerRight),
+        ..Lines::default()
+    };
+    let buf = chart::lines(&look, &lines)?;
     Ok(format!(
         "<h2>Users and streams</h2>\n<figure class=\"chart wide\">{buf}</figure>\n"
     ))

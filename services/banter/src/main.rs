@@ -5,7 +5,6 @@
 
 mod completions;
 mod demo;
-mod pipe;
 mod ports;
 mod serve;
 
@@ -64,7 +63,7 @@ fn command() -> clap::Command {
 }
 
 fn main() -> std::process::ExitCode {
-    pipe::exit_quietly_when_stdout_closes();
+    reportkit::exit_quietly_when_stdout_closes();
     let matches = command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,

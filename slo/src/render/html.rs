@@ -9,16 +9,10 @@ use super::compare::{interval, meaningful, relative, signed, value};
 use super::escape_xml;
 use crate::compare::Comparison;
 
-const BASE_COLOR: RGBColor = RGBColor(66, 114, 196);
-const CAND_COLOR: RGBColor = RGBColor(221, 132, 82);
-
-fn err<E: std::fmt::Display>(e: E) -> String {
-    format!("cannot draw chart: {e}")
-}
-
-const WORSE: RGBColor = RGBColor(207, 34, 46);
-const BETTER: RGBColor = RGBColor(26, 127, 55);
-const NOISE: RGBColor = RGBColor(140, 140, 140);
+use reportkit::chart::{
+    self, BLUE as BASE_COLOR, ERROR as WORSE, GREEN as BETTER, GREY as NOISE, LABELS, Line, Lines,
+    ORANGE as CAND_COLOR, error as err,
+};
 
 /// A step's row of the p95 chart: name, Δ in ms, its interval, meaningful.
 type DeltaRow = (String, f64, Option<(f64, f64)>, Option<bool>);
@@ -133,7 +127,7 @@ fn latency_chart(c: &Comparison) -> Result<String, String> {
         }
         chart
             .configure_series_labels()
-            .label_font(("sans-serif", 13))
+            .label_font(LABELS)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
             .position(SeriesLabelPosition::LowerRight)
@@ -148,62 +142,31 @@ fn latency_chart(c: &Comparison) -> Result<String, String> {
 fn throughput_chart(c: &Comparison) -> Result<String, String> {
     let base = c.base_run.total_timeline();
     let cand = c.cand_run.total_timeline();
-    let max_t = base
-        .iter()
-        .chain(&cand)
-        .map(|x| x.0)
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let max_n = base
-        .iter()
-        .chain(&cand)
-        .map(|x| x.1)
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64
-        * 1.1;
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, (960, 360)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Throughput (requests per second, all steps)",
-                ("sans-serif", 18),
-            )
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0i64..max_t, 0f64..max_n)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("seconds into the window")
-            .y_desc("requests/s")
-            .draw()
-            .map_err(err)?;
-        for (label, points, color) in [(&c.base, &base, BASE_COLOR), (&c.cand, &cand, CAND_COLOR)] {
-            chart
-                .draw_series(LineSeries::new(
-                    points.iter().map(|(t, n)| (*t, *n as f64)),
-                    color.stroke_width(2),
-                ))
-                .map_err(err)?
-                .label(label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(buf)
+    let seconds = base.iter().chain(&cand).map(|x| x.0).max().unwrap_or(1);
+    let line = |label: &String, points: &[(i64, u64)], color| {
+        Line::new(
+            label.clone(),
+            color,
+            points.iter().map(|(t, n)| (*t, *n as f64)).collect(),
+        )
+    };
+    let look = Lines {
+        caption: Some("Throughput (requests per second, all steps)"),
+        size: (960, 360),
+        seconds,
+        x_desc: Some("seconds into the window"),
+        y_desc: Some("requests/s"),
+        headroom: 1.1,
+        legend: Some(SeriesLabelPosition::UpperRight),
+        ..Lines::default()
+    };
+    chart::lines(
+        &look,
+        &[
+            line(&c.base, &base, BASE_COLOR),
+            line(&c.cand, &cand, CAND_COLOR),
+        ],
+    )
 }
 
 /// One line per step: the compact view above the charts and the details.

@@ -6,13 +6,7 @@ pub mod compare;
 pub mod html;
 
 /// Escapes text for XML and HTML.
-pub fn escape_xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
-}
+pub use reportkit::escape_html as escape_xml;
 
 /// Seconds as a short human duration (`183 ms`, `1.20 s`, `850 µs`).
 pub fn human_seconds(s: f64) -> String {
