@@ -22,11 +22,15 @@
 //!   minus the group's committed offset (durable) or minus the position
 //!   (live), summed over the partitions this process consumes.
 
+mod config;
+mod subscription;
+
+pub use config::{KafkaConfig, parse_brokers};
+
 use super::Event;
 use super::bus::{Bus, BusError, Record, StartFrom, Subscription};
 use crate::health::Check;
 use async_trait::async_trait;
-use clap::Args;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -39,75 +43,11 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use subscription::{KafkaSubscription, LagContext};
 
 /// How long a publish waits for the broker's acknowledgement.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 const METADATA_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The Kafka-protocol brokers of a distributed deployment.
-#[derive(Args, Debug, Clone)]
-#[command(next_help_heading = "Event bus")]
-pub struct KafkaConfig {
-    /// Kafka bootstrap brokers (host:port[,host:port...]). When set, services
-    /// exchange events through Kafka, so separate processes see each other's
-    /// events; unset, events stay inside this process (the embedded bus).
-    #[arg(long = "kafka-brokers", env = "KAFKA_BROKERS", value_name = "HOST:PORT,...", value_parser = parse_brokers)]
-    pub brokers: Option<String>,
-
-    /// Partitions of each topic Banter creates (more partitions: more
-    /// consumer instances can share a topic).
-    #[arg(long = "kafka-partitions", env = "BANTER_KAFKA_PARTITIONS", default_value_t = 6, value_name = "N",
-          value_parser = clap::value_parser!(i32).range(1..=1000))]
-    pub partitions: i32,
-
-    /// Replication factor of each topic Banter creates.
-    #[arg(long = "kafka-replication-factor", env = "BANTER_KAFKA_REPLICATION_FACTOR", default_value_t = 1, value_name = "N",
-          value_parser = clap::value_parser!(i32).range(1..=10))]
-    pub replication_factor: i32,
-
-    /// Longest wait of a consumer's fetch on an idle topic, in milliseconds:
-    /// lower delivers events sooner on brokers without early wake-up, at the
-    /// cost of more fetch requests while idle.
-    #[arg(long = "kafka-fetch-wait-ms", env = "BANTER_KAFKA_FETCH_WAIT_MS", default_value_t = 100, value_name = "MS",
-          value_parser = clap::value_parser!(u64).range(1..=10_000))]
-    pub fetch_wait_ms: u64,
-
-    /// How often consumer lag is sampled, in milliseconds.
-    #[arg(long = "kafka-lag-interval-ms", env = "BANTER_KAFKA_LAG_INTERVAL_MS", default_value_t = 5000, value_name = "MS",
-          value_parser = clap::value_parser!(u64).range(100..=600_000), hide = true)]
-    pub lag_interval_ms: u64,
-}
-
-impl KafkaConfig {
-    /// A configuration for `brokers` with the defaults.
-    pub fn new(brokers: impl Into<String>) -> Self {
-        Self {
-            brokers: Some(brokers.into()),
-            partitions: 6,
-            replication_factor: 1,
-            fetch_wait_ms: 100,
-            lag_interval_ms: 5000,
-        }
-    }
-}
-
-/// Validates `host:port[,host:port]` up front so a typo fails at startup.
-pub fn parse_brokers(raw: &str) -> Result<String, String> {
-    let list: Vec<&str> = raw.split(',').map(str::trim).collect();
-    for broker in &list {
-        let (host, port) = broker.rsplit_once(':').ok_or_else(|| {
-            format!("`{broker}` has no port; expected host:port, e.g. 127.0.0.1:9092")
-        })?;
-        if host.is_empty() || host.contains('/') {
-            return Err(format!(
-                "`{broker}` is not host:port (no scheme); expected e.g. 127.0.0.1:9092"
-            ));
-        }
-        port.parse::<u16>()
-            .map_err(|_| format!("`{broker}`: `{port}` is not a port number"))?;
-    }
-    Ok(list.join(","))
-}
 
 /// The process's producer, replaced when librdkafka declares it fatally
 /// failed (e.g. fenced after sends timed out during a broker outage: an
@@ -446,143 +386,6 @@ impl Bus for KafkaBus {
     }
 }
 
-/// Receives librdkafka's statistics and keeps the subscription's lag.
-struct LagContext {
-    topic: String,
-    group: String,
-    live: bool,
-    lags: LagTable,
-}
-
-impl ClientContext for LagContext {
-    fn stats(&self, statistics: Statistics) {
-        let Some(topic) = statistics.topics.get(&self.topic) else {
-            return;
-        };
-        let mut lag = 0u64;
-        let mut known = false;
-        // Partition -1 is librdkafka's internal "unassigned" partition.
-        for (_, p) in topic.partitions.iter().filter(|(id, _)| **id >= 0) {
-            // Live: what this process has not read yet. Durable: what the
-            // group has not committed; a partition it never committed is
-            // behind by everything retained (it starts from the earliest).
-            let done = match (self.live, p.committed_offset) {
-                (true, _) => p.app_offset,
-                (false, committed) if committed >= 0 => committed,
-                (false, _) => p.lo_offset,
-            };
-            let behind = (p.hi_offset >= 0 && done >= 0).then(|| p.hi_offset - done);
-            if let Some(behind) = behind {
-                lag += behind.max(0) as u64;
-                known = true;
-            }
-        }
-        if known {
-            lock(&self.lags).insert((self.topic.clone(), self.group.clone()), lag);
-        }
-    }
-}
-
-impl ConsumerContext for LagContext {}
-
-struct KafkaSubscription {
-    /// `Some` until dropped; closing a consumer blocks, so it happens off the
-    /// async workers.
-    consumer: Option<Arc<StreamConsumer<LagContext>>>,
-    topic: String,
-    live: bool,
-    producer: Arc<ProducerSlot>,
-}
-
-impl KafkaSubscription {
-    fn consumer(&self) -> Result<&StreamConsumer<LagContext>, BusError> {
-        self.consumer.as_deref().ok_or(BusError::Closed)
-    }
-}
-
-#[async_trait]
-impl Subscription for KafkaSubscription {
-    async fn next(&mut self) -> Result<Record, BusError> {
-        loop {
-            let consumer = self.consumer()?;
-            let message = consumer
-                .recv()
-                .await
-                .map_err(|e| unavailable(&format!("consume {}", self.topic), e))?;
-            let partition = message.partition();
-            let offset = message.offset();
-            let decoded = message
-                .payload()
-                .ok_or_else(|| "empty message".to_owned())
-                .and_then(|p| serde_json::from_slice::<Event>(p).map_err(|e| e.to_string()));
-            match decoded {
-                Ok(mut event) => {
-                    if event.traceparent.is_none() {
-                        event.traceparent = header(&message, "traceparent");
-                    }
-                    return Ok(Record {
-                        topic: self.topic.clone(),
-                        partition: partition.max(0) as u32,
-                        offset: offset.max(0) as u64,
-                        event,
-                    });
-                }
-                Err(err) => {
-                    // Not an envelope: it can never be handled. Park the raw
-                    // bytes in the dead-letter topic and move past it.
-                    let dlq = super::dead_letter_topic(&self.topic);
-                    tracing::error!(topic = %self.topic, partition, offset, error = %err, dlq = %dlq, "undecodable event dead-lettered");
-                    let raw = message.payload().unwrap_or_default().to_vec();
-                    let key = message.key().unwrap_or_default().to_vec();
-                    let record = FutureRecord::to(&dlq)
-                        .key(key.as_slice())
-                        .payload(raw.as_slice());
-                    self.producer.send(record).await?;
-                    metrics::counter!("messaging_dead_lettered_total", "topic" => self.topic.clone(), "group" => "undecodable").increment(1);
-                    if !self.live {
-                        let _ = self
-                            .consumer()?
-                            .store_offset(&self.topic, partition, offset);
-                    }
-                }
-            }
-        }
-    }
-
-    async fn commit(&mut self, record: &Record) -> Result<(), BusError> {
-        if self.live {
-            return Ok(());
-        }
-        // Stores offset + 1 for the next background commit.
-        self.consumer()?
-            .store_offset(&record.topic, record.partition as i32, record.offset as i64)
-            .map_err(|e| unavailable("store offset", e))
-    }
-}
-
-fn header<M: Message>(message: &M, key: &str) -> Option<String> {
-    let headers = message.headers()?;
-    headers
-        .iter()
-        .find(|h| h.key == key)
-        .and_then(|h| h.value)
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .map(str::to_owned)
-}
-
-impl Drop for KafkaSubscription {
-    fn drop(&mut self) {
-        // Closing commits stored offsets and leaves the group: a blocking
-        // round trip, kept off the async workers when there are any.
-        if let Some(consumer) = self.consumer.take() {
-            match tokio::runtime::Handle::try_current() {
-                Ok(rt) => drop(rt.spawn_blocking(move || drop(consumer))),
-                Err(_) => drop(consumer),
-            }
-        }
-    }
-}
-
 /// `/ready` fails while the brokers do not answer.
 pub struct KafkaCheck(pub Arc<KafkaBus>);
 
@@ -593,29 +396,5 @@ impl Check for KafkaCheck {
     }
     async fn check(&self) -> Result<(), String> {
         self.0.ping().await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn broker_lists_are_validated() {
-        assert_eq!(
-            parse_brokers("127.0.0.1:9092, kafka:9093").unwrap(),
-            "127.0.0.1:9092,kafka:9093"
-        );
-        assert!(parse_brokers("localhost").unwrap_err().contains("no port"));
-        assert!(
-            parse_brokers("kafka://localhost:9092")
-                .unwrap_err()
-                .contains("no scheme")
-        );
-        assert!(
-            parse_brokers("localhost:90x")
-                .unwrap_err()
-                .contains("not a port")
-        );
     }
 }
