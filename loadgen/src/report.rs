@@ -28,6 +28,21 @@ struct Row<'a> {
     max: u64,
 }
 
+impl Row<'_> {
+    /// requests, req/s, p50, p90, p95, p99, max: the figures every view shows.
+    fn figures(&self) -> [String; 7] {
+        [
+            self.step.requests.to_string(),
+            format!("{:.1}", self.per_second),
+            ms(self.p50),
+            ms(self.p90),
+            ms(self.p95),
+            ms(self.p99),
+            ms(self.max),
+        ]
+    }
+}
+
 fn rows(r: &RunRecord) -> Vec<Row<'_>> {
     let secs = r.window.seconds().max(1e-3);
     r.steps
@@ -112,17 +127,17 @@ pub fn summary(r: &RunRecord) -> String {
         "step", "requests", "req/s", "p50", "p90", "p95", "p99", "max"
     );
     for x in &rows {
+        let figures: Vec<String> = x
+            .figures()
+            .iter()
+            .zip([8, 8, 9, 9, 9, 9, 9])
+            .map(|(f, w)| format!("{f:>w$}"))
+            .collect();
         let _ = writeln!(
             out,
-            "{:<key_w$}  {:>8}  {:>8.1}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {}",
+            "{:<key_w$}  {}  {}",
             x.step.key(),
-            x.step.requests,
-            x.per_second,
-            ms(x.p50),
-            ms(x.p90),
-            ms(x.p95),
-            ms(x.p99),
-            ms(x.max),
+            figures.join("  "),
             errors(x.step)
         );
     }
@@ -149,7 +164,7 @@ pub fn summary(r: &RunRecord) -> String {
                 s.key(),
                 f.method,
                 f.route,
-                f.status.map_or_else(|| f.kind.clone(), |c| c.to_string()),
+                errors::outcome(f),
                 f.body
                     .as_deref()
                     .map_or_else(String::new, |b| format!(" {}", b.replace('\n', " "))),
@@ -222,17 +237,11 @@ pub fn markdown(r: &RunRecord) -> String {
     for x in rows(r) {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.1} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
             x.step.journey.as_deref().unwrap_or(""),
             x.step.name,
             x.step.service.as_deref().unwrap_or("—"),
-            x.step.requests,
-            x.per_second,
-            ms(x.p50),
-            ms(x.p90),
-            ms(x.p95),
-            ms(x.p99),
-            ms(x.max),
+            x.figures().join(" | "),
             errors(x.step)
         );
     }
@@ -309,17 +318,11 @@ svg {{ max-width: 100%; height: auto; }}
     for x in rows(r) {
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td></tr>",
             escape_html(x.step.journey.as_deref().unwrap_or("")),
             escape_html(&x.step.name),
             escape_html(x.step.service.as_deref().unwrap_or("—")),
-            x.step.requests,
-            x.per_second,
-            ms(x.p50),
-            ms(x.p90),
-            ms(x.p95),
-            ms(x.p99),
-            ms(x.max),
+            x.figures().join("</td><td>"),
             if x.step.errors.total() > 0 {
                 " class=\"bad\""
             } else {

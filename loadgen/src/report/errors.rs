@@ -63,7 +63,7 @@ pub fn markdown(r: &RunRecord) -> String {
                 s.key(),
                 f.method,
                 f.route,
-                f.status.map_or_else(|| f.kind.clone(), |c| c.to_string()),
+                outcome(f),
                 f.body
                     .as_deref()
                     .unwrap_or("")
@@ -105,7 +105,7 @@ pub fn html(r: &RunRecord) -> String {
                 escape_html(&s.key()),
                 escape_html(&f.method),
                 escape_html(&f.route),
-                escape_html(&f.status.map_or_else(|| f.kind.clone(), |c| c.to_string())),
+                escape_html(&outcome(f)),
                 escape_html(f.body.as_deref().unwrap_or("")),
                 escape_html(f.request_id.as_deref().unwrap_or("—"))
             );
@@ -113,4 +113,10 @@ pub fn html(r: &RunRecord) -> String {
     }
     out.push_str("</table>\n");
     out
+}
+
+/// What a failed request got: its status code, or the kind of failure
+/// (timeout, connect, body) when no answer came.
+pub(super) fn outcome(f: &runrecord::Failure) -> String {
+    f.status.map_or_else(|| f.kind.clone(), |c| c.to_string())
 }

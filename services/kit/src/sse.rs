@@ -124,6 +124,28 @@ fn to_sse(item: &Item) -> SseEvent {
         .data(&item.data)
 }
 
+/// The items of a backlog read that this stream has not sent yet (`seq` past
+/// `last`), moving `last` to the newest; none when the read failed (logged:
+/// the next live item or replay tries again).
+fn unsent(read: Result<Vec<Item>, String>, last: &mut Option<i64>) -> Vec<Item> {
+    match read {
+        Ok(items) => items
+            .into_iter()
+            .filter(|item| {
+                let new = last.is_none_or(|l| item.seq > l);
+                if new {
+                    *last = Some(item.seq);
+                }
+                new
+            })
+            .collect(),
+        Err(err) => {
+            tracing::warn!(error = %err, "SSE backlog read failed");
+            Vec::new()
+        }
+    }
+}
+
 /// A resumable SSE response. `backlog(after)` returns the logged items with
 /// `seq > after`, in order. Ends when `shutdown` fires.
 pub fn resumable<F, Fut>(
@@ -143,15 +165,9 @@ where
         let sent = metrics::counter!("sse_events_sent_total", &connected.labels);
         let mut last = last_event_id;
         if let Some(after) = last {
-            match backlog(after).await {
-                Ok(items) => for item in items {
-                    if last.is_none_or(|l| item.seq > l) {
-                        last = Some(item.seq);
-                        sent.increment(1);
-                        yield Ok(to_sse(&item));
-                    }
-                },
-                Err(err) => tracing::warn!(error = %err, "SSE backlog read failed"),
+            for item in unsent(backlog(after).await, &mut last) {
+                sent.increment(1);
+                yield Ok(to_sse(&item));
             }
         }
         loop {
@@ -177,15 +193,9 @@ where
                 Err(broadcast::error::RecvError::Closed) => break,
             };
             // Behind or a hole: the log is the truth.
-            match backlog(replay_from).await {
-                Ok(items) => for item in items {
-                    if last.is_none_or(|l| item.seq > l) {
-                        last = Some(item.seq);
-                        sent.increment(1);
-                        yield Ok(to_sse(&item));
-                    }
-                },
-                Err(err) => tracing::warn!(error = %err, "SSE backlog read failed"),
+            for item in unsent(backlog(replay_from).await, &mut last) {
+                sent.increment(1);
+                yield Ok(to_sse(&item));
             }
         }
         drop(connected);
