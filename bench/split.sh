@@ -170,7 +170,8 @@ names() {
 reset_state() { # fresh databases for the next run
     local s
     for s in "${SERVICES[@]}"; do
-        psql "$ADMIN_URL" -XAtqc "DROP DATABASE IF EXISTS bench_split_$s WITH (FORCE)" >/dev/null
+        PGOPTIONS="-c client_min_messages=warning" \
+            psql "$ADMIN_URL" -XAtqc "DROP DATABASE IF EXISTS bench_split_$s WITH (FORCE)" >/dev/null
     done
 }
 
