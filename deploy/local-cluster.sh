@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The split Banter deployment on one machine, without Docker: a Kafka-protocol
-# broker (tansu, in memory), two processes of each service (users, friends,
+# broker (tansu, in memory), two processes (or one) of each service (users, friends,
 # chat, notifications) on PostgreSQL and Redis, the nginx gateway in front of
 # them (deploy/nginx.conf with local upstreams) and Prometheus scraping all
 # eight. For engineers without Docker and for CI; `--help` for the details.
@@ -41,6 +41,9 @@ Environment (defaults in brackets):
                                data [target/local-cluster]
   BANTER_CLUSTER_PORT_BASE     first port of the layout above [18000]; status,
                                logs and down use the one `up` recorded
+  BANTER_CLUSTER_INSTANCES     processes per service, 1 or 2 [2] (1: instance 1
+                               only, e.g. to measure what the second adds);
+                               status, logs and down use the count `up` recorded
   BANTER_CLUSTER_DB_PREFIX     databases are <prefix>_users, <prefix>_friends,
                                <prefix>_chat, <prefix>_notifications, created
                                when missing [banter]
@@ -66,7 +69,7 @@ EOF
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SERVICES=(users friends chat notifications)
-INSTANCES=(1 2)
+INSTANCE_COUNT=${BANTER_CLUSTER_INSTANCES:-2}
 
 PORT_BASE=${BANTER_CLUSTER_PORT_BASE:-18000}
 STATE_DIR=${BANTER_CLUSTER_DIR:-$ROOT/target/local-cluster}
@@ -94,7 +97,11 @@ STATE_DIR=$(realpath -m "$STATE_DIR")
 # `up` records its port base: status, logs and down of that cluster use it.
 if [[ ${1:-} != up && -f $STATE_DIR/run/port-base ]]; then
     PORT_BASE=$(cat "$STATE_DIR/run/port-base")
+    if [[ -f $STATE_DIR/run/instances ]]; then INSTANCE_COUNT=$(cat "$STATE_DIR/run/instances"); fi
 fi
+[[ $INSTANCE_COUNT == [12] ]] || die "BANTER_CLUSTER_INSTANCES=$INSTANCE_COUNT: 1 or 2"
+INSTANCES=(1)
+((INSTANCE_COUNT == 1)) || INSTANCES=(1 2)
 if ! [[ $PORT_BASE =~ ^[0-9]+$ ]] || ((PORT_BASE < 1024 || PORT_BASE + 41 > 65535)); then
     die "BANTER_CLUSTER_PORT_BASE=$PORT_BASE: need a number from 1024 to 65494 (the layout uses base..base+41)"
 fi
@@ -114,6 +121,12 @@ service_index() {
 }
 # The port of instance $2 (1 or 2) of service $1.
 port_of() { echo $((PORT_BASE + 10 * ($(service_index "$1") + 1) + $2 - 1)); }
+# The ports of every instance of service $1, joined by $2.
+instance_ports() {
+    local i out=
+    for i in "${INSTANCES[@]}"; do out+="${out:+$2}$(port_of "$1" "$i")"; done
+    echo "$out"
+}
 
 # Every process, in the order status lists them.
 names() {
@@ -309,24 +322,23 @@ create_databases() {
 
 # --- generated configs -----------------------------------------------------
 
-# deploy/nginx.conf with the compose hosts replaced by both instances of each
+# deploy/nginx.conf with the compose hosts replaced by the instances of each
 # service, listening on the gateway port, its pid and temp files in the state dir.
 write_nginx_conf() {
     local dir=$STATE_DIR/nginx s
     mkdir -p "$dir"
     local upstreams=()
     for s in "${SERVICES[@]}"; do
-        upstreams+=("$s=$(port_of "$s" 1),$(port_of "$s" 2)")
+        upstreams+=("$s=$(instance_ports "$s" ,)")
     done
     awk -v list="${upstreams[*]}" '
         BEGIN { n = split(list, items, " "); for (i = 1; i <= n; i++) { split(items[i], kv, "="); ports[kv[1]] = kv[2] } }
         match($0, /^[ \t]*server [a-z]+:[0-9]+;/) {
             host = $2; sub(/:.*/, "", host)
             if (host in ports) {
-                split(ports[host], p, ",")
+                k = split(ports[host], p, ",")
                 indent = $0; sub(/server.*/, "", indent)
-                print indent "server 127.0.0.1:" p[1] ";"
-                print indent "server 127.0.0.1:" p[2] ";"
+                for (j = 1; j <= k; j++) print indent "server 127.0.0.1:" p[j] ";"
                 done[host] = 1
                 next
             }
@@ -381,7 +393,7 @@ scrape_configs:
     static_configs:
 EOF
         for s in "${SERVICES[@]}"; do
-            echo "      - targets: ['127.0.0.1:$(port_of "$s" 1)', '127.0.0.1:$(port_of "$s" 2)']"
+            echo "      - targets: ['127.0.0.1:$(instance_ports "$s" "', '127.0.0.1:")']"
             echo "        labels: { deployment: split, target: $s }"
         done
         cat <<EOF
@@ -465,6 +477,7 @@ cmd_up() {
         die "a cluster from $STATE_DIR is running ($running): deploy/local-cluster.sh down first"
     rm -f "$RUN_DIR"/*.pid
     echo "$PORT_BASE" >"$RUN_DIR/port-base"
+    echo "$INSTANCE_COUNT" >"$RUN_DIR/instances"
     resolve_binaries
     local port n
     for n in $(names); do
@@ -546,7 +559,7 @@ Banter split deployment is up (state, logs and configs in $STATE_DIR):
   kafka       127.0.0.1:$KAFKA_PORT (tansu, in memory)
 EOF
     for s in "${SERVICES[@]}"; do
-        printf '  %-13s http://127.0.0.1:%s  http://127.0.0.1:%s\n' "$s" "$(port_of "$s" 1)" "$(port_of "$s" 2)"
+        printf '  %-13s http://127.0.0.1:%s\n' "$s" "$(instance_ports "$s" '  http://127.0.0.1:')"
     done
     cat <<EOF
   databases   $(database_url "${DB_PREFIX}_{users,friends,chat,notifications}")

@@ -8,6 +8,7 @@
 pub mod domain;
 pub mod events;
 pub mod http;
+pub mod key_file;
 pub mod password;
 pub mod presence;
 pub mod store;
@@ -82,6 +83,17 @@ pub struct Config {
     /// when a trusted proxy (the nginx gateway) is the only way in.
     #[arg(long = "trust-forwarded-for", env = "BANTER_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+
+    /// Sign tokens with the Ed25519 key in this file (PKCS#8, PEM or DER; e.g.
+    /// `openssl genpkey -algorithm ed25519 -out signing-key.pem`) instead of
+    /// the key kept in the users database. Every replica must read the same
+    /// file; changing the key logs out holders of older tokens.
+    #[arg(
+        long = "signing-key-file",
+        env = "BANTER_SIGNING_KEY_FILE",
+        value_name = "PATH"
+    )]
+    pub signing_key_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -95,6 +107,7 @@ impl Default for Config {
             login_limit_window_secs: 60,
             login_limit_loopback: false,
             trust_forwarded_for: false,
+            signing_key_file: None,
         }
     }
 }
@@ -151,8 +164,9 @@ impl Module for Users {
         kit::migrations!()
     }
 
-    /// Migrates the database, loads (or creates) the shared signing key and
-    /// makes the context's verifier trust it.
+    /// Migrates the database, loads the signing key (from --signing-key-file,
+    /// else the one in the database, created on first start) and makes the
+    /// context's verifier trust it.
     async fn build(config: &Config, deps: Deps<'_>) -> Result<Arc<Self>, BuildError> {
         let Deps { db, ctx } = deps;
         let store: Arc<dyn store::UserStore> = Arc::new(store::SqlUserStore::new(db.clone()));
@@ -168,11 +182,16 @@ impl Module for Users {
             None => store,
         };
         let verifier: Arc<TokenVerifier> = ctx.verifier.clone();
-        let candidate = SigningKey::generate()?;
-        let (kid, pkcs8) = store
-            .signing_key(candidate.kid(), candidate.pkcs8())
-            .await?;
-        let signing_key = SigningKey::from_pkcs8(kid, &pkcs8)?;
+        let signing_key = match &config.signing_key_file {
+            Some(path) => key_file::load(path)?,
+            None => {
+                let candidate = SigningKey::generate()?;
+                let (kid, pkcs8) = store
+                    .signing_key(candidate.kid(), candidate.pkcs8())
+                    .await?;
+                SigningKey::from_pkcs8(kid, &pkcs8)?
+            }
+        };
         verifier.trust(&signing_key.jwk())?;
         let concurrency = match config.hash_concurrency {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),

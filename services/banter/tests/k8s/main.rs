@@ -21,7 +21,10 @@ use serde_json::Value;
 /// created outside git (README.md, "Kubernetes", says how).
 const KUSTOMIZATIONS: [(&str, &[&str]); 4] = [
     ("overlays/dev", &[]),
-    ("overlays/prod", &["banter-database", "banter-endpoints"]),
+    (
+        "overlays/prod",
+        &["banter-database", "banter-endpoints", "banter-signing-key"],
+    ),
     ("load/base", &[]),
     ("load/single-node", &[]),
 ];
@@ -87,6 +90,9 @@ fn references_resolve_and_external_secrets_are_documented() {
             for v in list(&pod["volumes"]) {
                 if let Some(n) = v["configMap"]["name"].as_str() {
                     assert!(has("ConfigMap", n), "{what}: no ConfigMap {n}");
+                }
+                if let Some(n) = v["secret"]["secretName"].as_str() {
+                    assert!(has("Secret", n), "{what}: no Secret {n}");
                 }
                 if let Some(n) = v["persistentVolumeClaim"]["claimName"].as_str() {
                     assert!(has("PersistentVolumeClaim", n), "{what}: no claim {n}");

@@ -103,6 +103,69 @@ fn services_run_the_binary_with_flags_variables_ports_and_probes_it_has() {
     }
 }
 
+/// The users service signs tokens with the key of a Secret, mounted read-only
+/// where the flag's variable points; the dev overlay's key is one it accepts,
+/// and no overlay bakes a key into the platform's image or git for prod.
+#[test]
+fn the_users_signing_key_is_a_secret_mounted_read_only() {
+    let help = serve_help();
+    assert!(help.contains("  --signing-key-file <PATH>"), "{help}");
+    assert!(help.contains("[env: BANTER_SIGNING_KEY_FILE="), "{help}");
+    for dir in ["overlays/dev", "overlays/prod"] {
+        let objects = render(dir);
+        let pod = &find(&objects, "Deployment", "users")["spec"]["template"]["spec"];
+        let c = &pod["containers"][0];
+        let file = list(&c["env"])
+            .iter()
+            .find(|e| e["name"] == "BANTER_SIGNING_KEY_FILE")
+            .map(|e| str_of(&e["value"]))
+            .unwrap_or_else(|| panic!("{dir}: users has no BANTER_SIGNING_KEY_FILE"));
+        let mount = list(&c["volumeMounts"])
+            .iter()
+            .find(|m| file.starts_with(&format!("{}/", str_of(&m["mountPath"]))))
+            .unwrap_or_else(|| panic!("{dir}: {file} is on no mounted volume"));
+        assert_eq!(
+            mount["readOnly"], true,
+            "{dir}: the key is mounted read-only"
+        );
+        let volume = list(&pod["volumes"])
+            .iter()
+            .find(|v| v["name"] == mount["name"])
+            .unwrap();
+        let secret = str_of(&volume["secret"]["secretName"]);
+        assert!(
+            secret.starts_with("banter-signing-key"),
+            "{dir}: the key comes from the Secret banter-signing-key, not {volume}"
+        );
+        let key = file.rsplit('/').next().unwrap();
+        match dir {
+            "overlays/dev" => {
+                let generated = find(&objects, "Secret", secret);
+                assert!(
+                    generated["data"][key].is_string(),
+                    "{dir}: no {key} in {secret}"
+                );
+                let path = render::root().join("deploy/k8s/overlays/dev").join(key);
+                users::key_file::load(&path).unwrap();
+            }
+            _ => assert!(
+                render::named(&objects, "Secret", secret).is_none(),
+                "{dir}: the key is created outside git"
+            ),
+        }
+        // The other services verify tokens, they never sign them.
+        for service in &SERVICES[1..] {
+            let other = &find(&objects, "Deployment", service)["spec"]["template"]["spec"];
+            assert!(
+                !list(&other["volumes"])
+                    .iter()
+                    .any(|v| !v["secret"].is_null()),
+                "{dir}: {service} mounts a Secret"
+            );
+        }
+    }
+}
+
 /// The drain time a service gets: BANTER_DRAIN_SECS, plus the pre-stop pause,
 /// must fit in the grace period, with room to flush outboxes and exporters.
 #[test]
