@@ -202,22 +202,24 @@ struct Member {
 }
 
 #[derive(Debug, thiserror::Error)]
+// The cause is part of each message and deliberately not a `source`: error
+// reporters that print the chain (`{:#}`) would otherwise say it twice.
 pub enum AssemblyError {
-    #[error("{module} database (event tables): {source}")]
+    #[error("{module} database (event tables): {cause}")]
     Events {
         module: &'static str,
-        source: sqlx::migrate::MigrateError,
+        cause: sqlx::migrate::MigrateError,
     },
-    #[error("starting {module}: {source}")]
+    #[error("starting {module}: {cause}")]
     Build {
         module: &'static str,
-        source: BuildError,
+        cause: BuildError,
     },
-    #[error("subscribing {module} to {topic}: {source}")]
+    #[error("subscribing {module} to {topic}: {cause}")]
     Subscribe {
         module: &'static str,
         topic: &'static str,
-        source: crate::events::BusError,
+        cause: crate::events::BusError,
     },
 }
 
@@ -241,7 +243,7 @@ impl Assembly {
                 .await
                 .map_err(|source| AssemblyError::Events {
                     module: name,
-                    source,
+                    cause: source,
                 })?;
             let relay = Relay::new(db.clone(), ctx.bus.clone(), name);
             let db = db.with_outbox(relay.handle());
@@ -256,7 +258,7 @@ impl Assembly {
                     .await
                     .map_err(|source| AssemblyError::Build {
                         module: name,
-                        source,
+                        cause: source,
                     })?;
             members.push(Member {
                 name,
@@ -282,7 +284,7 @@ impl Assembly {
                     AssemblyError::Subscribe {
                         module: member.name,
                         topic: consumer.topic,
-                        source,
+                        cause: source,
                     }
                 })?;
             }
