@@ -5,7 +5,12 @@
 //! outbox of `friend.events`, and a read model of users (names, emails, last
 //! seen) fed by `user.events` and `user.online_status`. It never reads the
 //! users service's tables.
+//!
+//! Inside, the shape every service takes: `domain` (rules and decisions,
+//! no I/O), `app` (the use cases), `store` (rows), `http` (handlers) and
+//! `events` (consumers), wired together here.
 
+pub mod app;
 pub mod domain;
 pub mod events;
 pub mod http;
@@ -26,13 +31,13 @@ pub const SERVICE: &str = "friends";
 #[command(next_help_heading = "Friends service")]
 pub struct Config {}
 
-/// Everything the handlers share.
+/// Everything the handlers and consumers share.
 pub struct Friends {
-    pub store: Arc<dyn store::FriendStore>,
+    /// The use cases.
+    pub app: app::App,
     pub verifier: Arc<TokenVerifier>,
+    /// The service's database (its outbox included).
     pub db: Database,
-    /// Asked when the users read model has not yet heard of a user.
-    pub users: kit::users::UsersDirectory,
 }
 
 #[async_trait::async_trait]
@@ -47,13 +52,10 @@ impl Module for Friends {
     }
 
     async fn build(_config: &Config, deps: Deps<'_>) -> Result<Arc<Self>, BuildError> {
-        let store: Arc<dyn store::FriendStore> =
-            Arc::new(store::SqlFriendStore::new(deps.db.clone()));
         Ok(Arc::new(Self {
-            store,
+            app: app::App::new(deps.db.clone(), deps.ctx.users.clone()),
             verifier: deps.ctx.verifier.clone(),
             db: deps.db,
-            users: deps.ctx.users.clone(),
         }))
     }
 
@@ -64,7 +66,7 @@ impl Module for Friends {
     /// The users read model, fed by `user.events` and `user.online_status`.
     fn consumers(self: &Arc<Self>) -> Vec<Consumer> {
         let directory = Arc::new(events::UserDirectory {
-            store: self.store.clone(),
+            app: self.app.clone(),
         });
         [topics::USER_EVENTS, topics::USER_ONLINE_STATUS]
             .into_iter()

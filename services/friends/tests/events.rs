@@ -197,8 +197,8 @@ async fn malformed_user_events_are_dead_lettered(app: TestApp) {
     assert_eq!(record.event.id, bad.id);
     // The consumer moved on: later events still apply.
     let (bob, _) = app.user("bob").await;
-    assert!(app.friends.store.user_exists(bob).await.unwrap());
-    assert!(!app.friends.store.user_exists(7).await.unwrap());
+    assert!(app.friends.app.knows_user(bob).await.unwrap());
+    assert!(!app.friends.app.knows_user(7).await.unwrap());
 }
 
 async fn friends_list_shows_last_seen_from_presence_events(app: TestApp) {

@@ -44,7 +44,7 @@ async fn befriended_right_after_registration(backend: Backend) {
     let friends = app.module::<Friends>();
     testkit::eventually("alice in the friends read model", || {
         let friends = friends.clone();
-        async move { friends.store.user_exists(alice_id).await.unwrap() }
+        async move { friends.app.knows_user(alice_id).await.unwrap() }
     })
     .await;
 

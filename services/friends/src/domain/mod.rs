@@ -1,6 +1,10 @@
 //! Friends' rules, free of I/O: what a friendship is, which requests and
-//! answers are valid, and how a pair of users is named.
+//! answers are valid, whether a pair may change (`decisions`), and how a
+//! pair of users is named.
 
+mod decisions;
+
+pub use decisions::{BlockDecision, BlockFacts, Refusal, RequestFacts, decide_block, may_request};
 pub use kit::validate::{Invalid, plain_text};
 
 use chrono::{DateTime, Utc};
@@ -157,6 +161,14 @@ pub fn check_addressee(requester: i64, addressee: i64) -> Result<(), Invalid> {
     Ok(())
 }
 
+/// Nobody blocks (or unblocks) themselves.
+pub fn check_block_target(blocker: i64, blocked: i64) -> Result<(), Invalid> {
+    if blocker == blocked {
+        return Err(Invalid("user_id: you cannot block yourself".to_owned()));
+    }
+    Ok(())
+}
+
 /// A search term: 1-50 characters after trimming, no control characters.
 pub fn search_query(raw: Option<&str>) -> Result<String, Invalid> {
     let query = raw.map(str::trim).unwrap_or_default();
@@ -242,6 +254,8 @@ mod tests {
     fn no_requests_to_oneself() {
         assert!(check_addressee(1, 1).is_err());
         assert!(check_addressee(1, 2).is_ok());
+        assert!(check_block_target(1, 1).is_err());
+        assert!(check_block_target(1, 2).is_ok());
     }
 
     #[test]

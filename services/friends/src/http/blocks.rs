@@ -3,10 +3,10 @@
 
 use super::{AppState, Message};
 use chrono::{DateTime, Utc};
+use kit::ApiResult;
 use kit::auth::AuthUser;
 use kit::error::ErrorBody;
 use kit::extract::{Json, Path};
-use kit::{ApiError, ApiResult};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -25,13 +25,6 @@ pub struct BlockBody {
     blocked_at: DateTime<Utc>,
 }
 
-fn not_self(caller: i64, target: i64) -> ApiResult<()> {
-    if caller == target {
-        return Err(ApiError::validation("user_id: you cannot block yourself"));
-    }
-    Ok(())
-}
-
 /// Block a user (blocking again changes nothing).
 #[utoipa::path(post, path = "/api/friends/block/{user_id}", tag = "friends", security(("bearer" = [])),
     params(("user_id" = i64, Path)),
@@ -41,18 +34,11 @@ pub async fn block(
     user: AuthUser,
     Path(user_id): Path<i64>,
 ) -> ApiResult<Json<BlockBody>> {
-    not_self(user.id, user_id)?;
-    let block = super::with_known_user(&state, &user, user_id, || {
-        state.store.block(user.id, user_id)
-    })
-    .await?;
-    if block.created {
-        tracing::info!(blocker_id = user.id, blocked_id = user_id, "user blocked");
-    }
+    let blocked_at = state.app.block(&user, user_id).await?;
     Ok(Json(BlockBody {
         blocker_id: user.id,
         blocked_id: user_id,
-        blocked_at: block.blocked_at,
+        blocked_at,
     }))
 }
 
@@ -65,11 +51,7 @@ pub async fn unblock(
     user: AuthUser,
     Path(user_id): Path<i64>,
 ) -> ApiResult<Json<Message>> {
-    not_self(user.id, user_id)?;
-    if !state.store.unblock(user.id, user_id).await? {
-        return Err(ApiError::not_found("you have not blocked this user"));
-    }
-    tracing::info!(blocker_id = user.id, blocked_id = user_id, "user unblocked");
+    state.app.unblock(&user, user_id).await?;
     Ok(Json(Message::new("user unblocked")))
 }
 
@@ -77,7 +59,7 @@ pub async fn unblock(
 #[utoipa::path(get, path = "/api/friends/blocked", tag = "friends", security(("bearer" = [])),
     responses((status = 200, body = [BlockedItem])))]
 pub async fn blocked(state: AppState, user: AuthUser) -> ApiResult<Json<Vec<BlockedItem>>> {
-    let list = state.store.blocked(user.id).await?;
+    let list = state.app.blocked(&user).await?;
     Ok(Json(
         list.into_iter()
             .map(|b| BlockedItem {

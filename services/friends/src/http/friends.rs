@@ -1,12 +1,11 @@
 //! Friendships: the caller's friends, unfriending, and finding users to add.
 
-use super::{AppState, Message, invalid};
-use crate::domain;
+use super::{AppState, Message};
 use chrono::{DateTime, Utc};
+use kit::ApiResult;
 use kit::auth::AuthUser;
 use kit::error::ErrorBody;
 use kit::extract::{Json, Path, Query};
-use kit::{ApiError, ApiResult};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -40,7 +39,7 @@ pub struct SearchItem {
 #[utoipa::path(get, path = "/api/friends/list", tag = "friends", security(("bearer" = [])),
     responses((status = 200, body = [FriendItem])))]
 pub async fn list(state: AppState, user: AuthUser) -> ApiResult<Json<Vec<FriendItem>>> {
-    let friends = state.store.friends(user.id).await?;
+    let friends = state.app.friends(&user).await?;
     Ok(Json(
         friends
             .into_iter()
@@ -63,12 +62,7 @@ pub async fn unfriend(
     user: AuthUser,
     Path(user_id): Path<i64>,
 ) -> ApiResult<Json<Message>> {
-    let friendship = state
-        .store
-        .unfriend(user.id, user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("you are not friends with this user"))?;
-    tracing::info!(friendship_id = friendship.id, "friendship ended");
+    state.app.unfriend(&user, user_id).await?;
     Ok(Json(Message::new("friend removed")))
 }
 
@@ -83,9 +77,7 @@ pub async fn search(
     user: AuthUser,
     Query(p): Query<SearchParams>,
 ) -> ApiResult<Json<Vec<SearchItem>>> {
-    let query = domain::search_query(p.query.as_deref()).map_err(invalid)?;
-    let limit = domain::search_limit(p.limit).map_err(invalid)?;
-    let found = state.store.search(user.id, &query, limit).await?;
+    let found = state.app.search(&user, p.query.as_deref(), p.limit).await?;
     Ok(Json(
         found
             .into_iter()

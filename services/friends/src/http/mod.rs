@@ -1,4 +1,6 @@
-//! HTTP surface of the friends service (SPEC §2, friends table).
+//! HTTP surface of the friends service (SPEC §2, friends table): each
+//! handler extracts its input, calls one use case of `crate::app` and maps
+//! the result into its response body; `app::Error` maps errors.
 
 mod blocks;
 mod friends;
@@ -77,34 +79,4 @@ impl Message {
             message: text.to_owned(),
         }
     }
-}
-
-/// Runs `op`; when it fails only because this service has not heard of
-/// `user_id` yet while the users service has the user (a registration a
-/// moment ago), waits for the read model to catch up and runs it again.
-async fn with_known_user<T, F, Fut>(
-    state: &Friends,
-    caller: &kit::auth::AuthUser,
-    user_id: i64,
-    op: F,
-) -> Result<T, crate::store::StoreError>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<T, crate::store::StoreError>>,
-{
-    match op().await {
-        Err(crate::store::StoreError::UnknownUser) => {
-            let known = || async { state.store.user_exists(user_id).await.unwrap_or(false) };
-            if state.users.catch_up(user_id, &caller.token, known).await {
-                op().await
-            } else {
-                Err(crate::store::StoreError::UnknownUser)
-            }
-        }
-        other => other,
-    }
-}
-
-fn invalid(err: crate::domain::Invalid) -> kit::ApiError {
-    kit::ApiError::validation(err.0)
 }

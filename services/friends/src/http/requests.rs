@@ -1,14 +1,13 @@
 //! Friend requests: send, answer (addressee only), cancel (requester only),
 //! and the caller's pending requests.
 
-use super::{AppState, FriendshipBody, Message, invalid};
-use crate::domain::{self, Answer};
+use super::{AppState, FriendshipBody, Message};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use kit::ApiResult;
 use kit::auth::AuthUser;
 use kit::error::ErrorBody;
 use kit::extract::{Json, Path};
-use kit::{ApiError, ApiResult};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -57,20 +56,10 @@ pub async fn send(
     user: AuthUser,
     Json(req): Json<FriendRequest>,
 ) -> ApiResult<(StatusCode, Json<FriendshipBody>)> {
-    domain::check_addressee(user.id, req.user_id_2).map_err(invalid)?;
-    let message = domain::request_message(req.message.as_deref()).map_err(invalid)?;
-    let friendship = super::with_known_user(&state, &user, req.user_id_2, || {
-        state
-            .store
-            .send_request(user.id, req.user_id_2, message.as_deref())
-    })
-    .await?;
-    tracing::info!(
-        friendship_id = friendship.id,
-        requester_id = user.id,
-        addressee_id = req.user_id_2,
-        "friend request sent"
-    );
+    let friendship = state
+        .app
+        .send_request(&user, req.user_id_2, req.message.as_deref())
+        .await?;
     Ok((StatusCode::CREATED, Json(friendship.into())))
 }
 
@@ -84,17 +73,10 @@ pub async fn answer(
     Path(requester_user_id): Path<i64>,
     Json(req): Json<AnswerRequest>,
 ) -> ApiResult<Json<FriendshipBody>> {
-    let answer = Answer::parse(&req.action).map_err(invalid)?;
     let friendship = state
-        .store
-        .answer_request(requester_user_id, user.id, answer)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no pending friend request from this user"))?;
-    tracing::info!(
-        friendship_id = friendship.id,
-        status = friendship.status.as_str(),
-        "friend request answered"
-    );
+        .app
+        .answer_request(&user, requester_user_id, &req.action)
+        .await?;
     Ok(Json(friendship.into()))
 }
 
@@ -107,12 +89,7 @@ pub async fn cancel(
     user: AuthUser,
     Path(target_user_id): Path<i64>,
 ) -> ApiResult<Json<Message>> {
-    let friendship = state
-        .store
-        .cancel_request(user.id, target_user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no pending friend request to this user"))?;
-    tracing::info!(friendship_id = friendship.id, "friend request cancelled");
+    state.app.cancel_request(&user, target_user_id).await?;
     Ok(Json(Message::new("friend request cancelled")))
 }
 
@@ -124,7 +101,7 @@ pub async fn pending(state: AppState, user: AuthUser) -> ApiResult<Json<PendingR
         received: Vec::new(),
         sent: Vec::new(),
     };
-    for r in state.store.pending_requests(user.id).await? {
+    for r in state.app.pending_requests(&user).await? {
         let f = r.friendship;
         let received = f.addressee_id == user.id;
         let item = PendingItem {

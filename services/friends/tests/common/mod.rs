@@ -84,7 +84,7 @@ impl TestApp {
     pub async fn wait_until_known(&self, user_id: i64) {
         eventually(
             &format!("user {user_id} to reach the friends read model"),
-            || async move { self.friends.store.user_exists(user_id).await.unwrap() },
+            || async move { self.friends.app.knows_user(user_id).await.unwrap() },
         )
         .await;
     }

@@ -1,0 +1,47 @@
+//! The users read model: who exists (for requests and blocks), and names,
+//! emails and last seen (for lists and search), kept from the users
+//! service's events. An event is applied only over older data — its time is
+//! the row's version — so redeliveries and replays after a crash never roll
+//! a user back.
+
+use super::{App, Result};
+use crate::domain::UserRecord;
+use crate::store::users;
+use chrono::{DateTime, Utc};
+use contracts::{UserOnlineStatusChanged, UserProfileUpdated, UserRegistered};
+
+fn version(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+impl App {
+    /// Whether the read model has heard of `user_id`.
+    pub async fn knows_user(&self, user_id: i64) -> Result<bool> {
+        Ok(users::exists(&self.db, user_id).await?)
+    }
+
+    /// A user registered (announced at `at`).
+    pub async fn record_user(&self, e: UserRegistered, at: DateTime<Utc>) -> Result<()> {
+        let user = UserRecord {
+            user_id: e.user_id,
+            email: e.email,
+            username: e.username,
+            display_name: e.display_name,
+        };
+        Ok(users::upsert(&self.db, &user, version(at)).await?)
+    }
+
+    /// A user changed their profile (announced at `at`).
+    pub async fn record_profile(&self, e: UserProfileUpdated, at: DateTime<Utc>) -> Result<()> {
+        let (name, display) = (Some(e.username.as_str()), e.display_name.as_deref());
+        Ok(users::update_profile(&self.db, e.user_id, name, display, version(at)).await?)
+    }
+
+    /// A user's presence changed; only when they were last seen matters here.
+    pub async fn record_last_seen(&self, e: UserOnlineStatusChanged) -> Result<()> {
+        match e.last_seen_at {
+            Some(at) => Ok(users::touch_last_seen(&self.db, e.user_id, at).await?),
+            None => Ok(()),
+        }
+    }
+}
