@@ -7,12 +7,13 @@
 //! `user.events` and `friend.events` into local read models; what it does
 //! goes out as `chat.events` and `message.events` through its outbox.
 
+pub mod app;
 pub mod domain;
 pub mod events;
 pub mod http;
 pub mod store;
 
-use kit::db::{Database, Migrations};
+use kit::db::Migrations;
 use kit::events::topics::{FRIEND_EVENTS, MESSAGE_EVENTS, USER_EVENTS};
 use kit::module::{BuildError, Consumer, Deps, Module};
 use kit::sse::Hub;
@@ -41,18 +42,15 @@ impl Default for Config {
     }
 }
 
-/// Everything the handlers share.
+/// Everything the handlers and consumers share.
 pub struct Chat {
-    pub store: Arc<dyn store::ChatStore>,
-    pub db: Database,
+    /// The use cases.
+    pub app: Arc<app::App>,
     /// Live items of room streams connected to this process, by room id.
     pub hub: Arc<Hub<i64>>,
-    /// Which users stream which rooms (in Redis when the deployment has one,
-    /// so every instance sees the streams of every other).
+    /// Which users stream which rooms (shared with the use cases).
     pub streaming: Arc<dyn events::Streaming>,
     pub verifier: Arc<kit::auth::TokenVerifier>,
-    /// Asked when the users read model has not yet heard of a user.
-    pub users: kit::users::UsersDirectory,
     pub keep_alive: Duration,
     /// Ends streams when the process shuts down.
     pub shutdown: tokio_util::sync::CancellationToken,
@@ -69,10 +67,10 @@ impl Module for Chat {
         kit::migrations!()
     }
 
-    /// Migrates the database and picks where "who streams which room" lives.
+    /// Picks where "who streams which room" lives: in Redis when the
+    /// deployment has one, so every instance sees the streams of every other.
     async fn build(config: &Config, deps: Deps<'_>) -> Result<Arc<Self>, BuildError> {
         let Deps { db, ctx } = deps;
-        let store: Arc<dyn store::ChatStore> = Arc::new(store::SqlChatStore::new(db.clone()));
         let keep_alive = Duration::from_secs(config.keep_alive_secs);
         let streaming: Arc<dyn events::Streaming> = match &ctx.redis {
             // Two keep-alives: a stream's entry outlives one missed refresh.
@@ -83,13 +81,13 @@ impl Module for Chat {
             )),
             None => Arc::new(events::InMemoryStreaming::default()),
         };
+        let hub = Arc::new(Hub::default());
+        let app = app::App::new(db, hub.clone(), streaming.clone(), ctx.users.clone());
         Ok(Arc::new(Self {
-            store,
-            db,
-            hub: Arc::new(Hub::default()),
+            app: Arc::new(app),
+            hub,
             streaming,
             verifier: ctx.verifier.clone(),
-            users: ctx.users.clone(),
             keep_alive,
             shutdown: ctx.shutdown.clone(),
         }))
@@ -106,12 +104,12 @@ impl Module for Chat {
             Consumer::durable(
                 USER_EVENTS,
                 SERVICE,
-                Arc::new(events::UsersModel(self.store.clone())),
+                Arc::new(events::UsersModel(self.app.clone())),
             ),
             Consumer::durable(
                 FRIEND_EVENTS,
                 SERVICE,
-                Arc::new(events::BlocksModel(self.store.clone())),
+                Arc::new(events::BlocksModel(self.app.clone())),
             ),
             Consumer::live(
                 MESSAGE_EVENTS,

@@ -1,6 +1,13 @@
-//! Chat's rules, free of I/O: rooms, messages, and what valid input looks like.
+//! Chat's rules, free of I/O: rooms, messages, what valid input looks like
+//! (here) and who may do what (`rules`).
+
+mod rules;
 
 pub use kit::validate::{Invalid, plain_text};
+pub use rules::{
+    PeerFacts, Refusal, block_scope, direct_pair, may_change, may_create_group, may_edit,
+    may_open_direct, may_send,
+};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
@@ -14,6 +21,8 @@ pub const GROUP_NAME_MAX: usize = 100;
 pub const GROUP_MAX_MEMBERS: usize = 100;
 /// Most message ids one read receipt may carry.
 pub const READ_BATCH_MAX: usize = 500;
+/// Longest message id accepted (ids are 32 hex characters).
+const MESSAGE_ID_MAX: usize = 64;
 
 /// "Now" at the precision both databases keep (microseconds), so a value
 /// returned right after a write equals the one read back later.
@@ -71,6 +80,12 @@ pub struct Participant {
 }
 
 /// A message; the JSON of SPEC §2 (ids of messages are strings).
+///
+/// `contracts::ChatMessage` is the same record on the bus; it stays a type of
+/// its own because the contracts crate knows neither [`RoomType`] nor the
+/// OpenAPI schema, and the two must serialise alike (room streams replay this
+/// type from the log and send `ChatMessage` live), which `From` below keeps
+/// and a test checks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Message {
     pub id: String,
@@ -92,6 +107,23 @@ impl Message {
             self.content = String::new();
         }
         self
+    }
+}
+
+impl From<&Message> for contracts::ChatMessage {
+    fn from(m: &Message) -> Self {
+        Self {
+            id: m.id.clone(),
+            user_id: m.user_id,
+            room_id: m.room_id,
+            room_type: m.room_type.as_str().to_owned(),
+            content: m.content.clone(),
+            message_type: m.message_type.clone(),
+            is_deleted: m.is_deleted,
+            is_edited: m.is_edited,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
     }
 }
 
@@ -160,6 +192,27 @@ pub fn group_members(creator: i64, requested: &[i64]) -> Result<Vec<i64>, Invali
     Ok(members)
 }
 
+/// Whether `id` could be a message id at all (so it is worth looking up).
+pub fn plausible_message_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MESSAGE_ID_MAX && plain_text("id", id, false).is_ok()
+}
+
+/// The ids of a read receipt: at most [`READ_BATCH_MAX`], each plausible,
+/// returned sorted without repeats.
+pub fn read_ids(mut ids: Vec<String>) -> Result<Vec<String>, Invalid> {
+    if ids.len() > READ_BATCH_MAX {
+        return Err(Invalid(format!(
+            "message_ids: at most {READ_BATCH_MAX} per request"
+        )));
+    }
+    if !ids.iter().all(|id| plausible_message_id(id)) {
+        return Err(Invalid("message_ids: each must be a message id".into()));
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
 /// Paging: `skip` ≥ 0, `limit` within `1..=max` (default `default`).
 pub fn page(
     skip: Option<i64>,
@@ -226,6 +279,39 @@ mod tests {
         assert!(page(Some(-1), None, 20, 100).is_err());
         assert!(page(None, Some(0), 20, 100).is_err());
         assert!(page(None, Some(101), 20, 100).is_err());
+    }
+
+    #[test]
+    fn read_receipts_carry_plausible_ids_once() {
+        let ids = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(read_ids(ids(&["b", "a", "b"])).unwrap(), ids(&["a", "b"]));
+        assert!(read_ids(Vec::new()).unwrap().is_empty());
+        assert!(read_ids(ids(&[""])).is_err());
+        assert!(read_ids(ids(&[&"x".repeat(65)])).is_err());
+        assert!(read_ids(ids(&["a\nb"])).is_err());
+        assert!(read_ids(vec!["a".to_owned(); READ_BATCH_MAX]).is_ok());
+        assert!(read_ids(vec!["a".to_owned(); READ_BATCH_MAX + 1]).is_err());
+    }
+
+    #[test]
+    fn the_bus_record_of_a_message_serialises_as_the_message() {
+        let m = Message {
+            id: "m".into(),
+            user_id: 1,
+            room_id: 2,
+            room_type: RoomType::Group,
+            content: "hi".into(),
+            message_type: "text".into(),
+            is_deleted: false,
+            is_edited: true,
+            created_at: now(),
+            updated_at: now(),
+        };
+        let bus = contracts::ChatMessage::from(&m);
+        assert_eq!(
+            serde_json::to_value(&bus).unwrap(),
+            serde_json::to_value(&m).unwrap()
+        );
     }
 
     #[test]

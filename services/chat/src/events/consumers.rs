@@ -1,8 +1,9 @@
-//! Handlers of the events chat consumes. Each is idempotent (upserts, set
-//! semantics), since delivery is at least once.
+//! Handlers of the events chat consumes: each decodes a contract and calls
+//! one use case. Each is idempotent (upserts, set semantics), since delivery
+//! is at least once.
 
+use crate::app::{App, ChatError};
 use crate::domain::Participant;
-use crate::store::ChatStore;
 use async_trait::async_trait;
 use contracts::{
     MessageDeleted, MessageEdited, MessageSent, UserBlocked, UserProfileUpdated, UserRegistered,
@@ -12,12 +13,12 @@ use kit::events::{Event, Handler, HandlerError};
 use kit::sse::{Hub, Item};
 use std::sync::Arc;
 
-fn transient(err: crate::store::StoreError) -> HandlerError {
+fn transient(err: ChatError) -> HandlerError {
     HandlerError::Transient(err.to_string())
 }
 
 /// `user.events` → the users read model (ids, usernames, display names).
-pub struct UsersModel(pub Arc<dyn ChatStore>);
+pub struct UsersModel(pub Arc<App>);
 
 #[async_trait]
 impl Handler for UsersModel {
@@ -39,12 +40,12 @@ impl Handler for UsersModel {
         } else {
             return Ok(());
         };
-        self.0.upsert_user(&user).await.map_err(transient)
+        self.0.record_user(&user).await.map_err(transient)
     }
 }
 
 /// `friend.events` → who blocked whom.
-pub struct BlocksModel(pub Arc<dyn ChatStore>);
+pub struct BlocksModel(pub Arc<App>);
 
 #[async_trait]
 impl Handler for BlocksModel {
@@ -59,7 +60,7 @@ impl Handler for BlocksModel {
             return Ok(());
         };
         self.0
-            .set_blocked(blocker, blocked, is_blocked)
+            .record_block(blocker, blocked, is_blocked)
             .await
             .map_err(transient)
     }

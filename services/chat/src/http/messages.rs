@@ -1,18 +1,15 @@
 //! Messages: send, page through, edit, delete, read receipts, unread counts.
 
-use super::{AppState, invalid, room_not_found};
-use crate::domain::{self, Message, RoomType};
-use crate::store::NewMessage;
+use super::AppState;
+use crate::app::MessagePage;
+use crate::domain::Message;
 use axum::http::StatusCode;
+use kit::ApiResult;
 use kit::auth::AuthUser;
 use kit::error::ErrorBody;
 use kit::extract::{Json, Path, Query};
-use kit::{ApiError, ApiResult};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
-/// Longest message id accepted (ids are 32 hex characters).
-const MESSAGE_ID_MAX: usize = 64;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewMessageBody {
@@ -36,15 +33,6 @@ pub struct PageParams {
     skip: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MessagePage {
-    /// Oldest first.
-    messages: Vec<Message>,
-    total_count: i64,
-    /// Whether older messages remain.
-    has_more: bool,
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ReadBody {
     room_id: i64,
@@ -66,50 +54,6 @@ pub struct UnreadCount {
     unread_count: i64,
 }
 
-fn blocked() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "BLOCKED",
-        "you cannot message this user",
-    )
-}
-
-fn message_not_found() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "MESSAGE_NOT_FOUND",
-        "message not found",
-    )
-}
-
-fn plausible_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= MESSAGE_ID_MAX && domain::plain_text("id", id, false).is_ok()
-}
-
-/// A message the caller wrote, in a room they are in: unknown or invisible
-/// messages are 404, other people's 403.
-async fn own_message(state: &AppState, user: i64, message_id: &str) -> Result<Message, ApiError> {
-    if !plausible_id(message_id) {
-        return Err(message_not_found());
-    }
-    let message = state
-        .store
-        .message(message_id)
-        .await?
-        .ok_or_else(message_not_found)?;
-    if state.store.room_for(message.room_id, user).await?.is_none() {
-        return Err(message_not_found());
-    }
-    if message.user_id != user {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "NOT_AUTHOR",
-            "only the author may change a message",
-        ));
-    }
-    Ok(message)
-}
-
 /// Send a message to a room (members only).
 #[utoipa::path(post, path = "/api/messages/{id}", tag = "messages", security(("bearer" = [])),
     params(("id" = i64, Path, description = "room id")), request_body = NewMessageBody,
@@ -121,31 +65,14 @@ pub async fn send(
     Path(room_id): Path<i64>,
     Json(body): Json<NewMessageBody>,
 ) -> ApiResult<(StatusCode, Json<Message>)> {
-    let content = domain::content(&body.content).map_err(invalid)?;
-    let message_type = domain::message_type(body.message_type.as_deref()).map_err(invalid)?;
-    let room = state.member_room(room_id, user.id).await?;
-    let member_ids = state.store.member_ids(room.id).await?;
-    if room.room_type == RoomType::Direct {
-        let others: Vec<i64> = member_ids
-            .iter()
-            .copied()
-            .filter(|id| *id != user.id)
-            .collect();
-        if state.store.blocked_between(user.id, &others).await? {
-            return Err(blocked());
-        }
-    }
-    let streaming = state.streaming.watching(room.id, &member_ids).await;
     let message = state
-        .store
-        .send(NewMessage {
-            room: &room,
-            sender: user.id,
-            content: &content,
-            message_type: &message_type,
-            member_ids: &member_ids,
-            streaming_user_ids: &streaming,
-        })
+        .app
+        .send(
+            user.id,
+            room_id,
+            &body.content,
+            body.message_type.as_deref(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(message)))
 }
@@ -161,15 +88,11 @@ pub async fn list(
     Path(room_id): Path<i64>,
     Query(p): Query<PageParams>,
 ) -> ApiResult<Json<MessagePage>> {
-    let (skip, limit) = domain::page(p.skip, p.limit, 50, 100).map_err(invalid)?;
-    let room = state.member_room(room_id, user.id).await?;
-    let (messages, total_count) = state.store.messages(room.id, skip, limit).await?;
-    let has_more = skip.saturating_add(messages.len() as i64) < total_count;
-    Ok(Json(MessagePage {
-        messages,
-        total_count,
-        has_more,
-    }))
+    let page = state
+        .app
+        .messages(user.id, room_id, p.skip, p.limit)
+        .await?;
+    Ok(Json(page))
 }
 
 /// Edit one of your messages.
@@ -183,9 +106,7 @@ pub async fn edit(
     Path(message_id): Path<String>,
     Json(body): Json<EditBody>,
 ) -> ApiResult<Json<Message>> {
-    let content = domain::content(&body.content).map_err(invalid)?;
-    let message = own_message(&state, user.id, &message_id).await?;
-    let edited = state.store.edit(&message, &content).await?;
+    let edited = state.app.edit(user.id, &message_id, &body.content).await?;
     Ok(Json(edited))
 }
 
@@ -199,9 +120,7 @@ pub async fn delete(
     user: AuthUser,
     Path(message_id): Path<String>,
 ) -> ApiResult<Json<Message>> {
-    let message = own_message(&state, user.id, &message_id).await?;
-    let deleted = state.store.delete(&message).await?;
-    Ok(Json(deleted))
+    Ok(Json(state.app.delete(user.id, &message_id).await?))
 }
 
 /// Mark messages of a room read.
@@ -212,22 +131,10 @@ pub async fn mark_read(
     user: AuthUser,
     Json(body): Json<ReadBody>,
 ) -> ApiResult<Json<ReadResult>> {
-    if body.message_ids.len() > domain::READ_BATCH_MAX {
-        return Err(ApiError::validation(format!(
-            "message_ids: at most {} per request",
-            domain::READ_BATCH_MAX
-        )));
-    }
-    if !body.message_ids.iter().all(|id| plausible_id(id)) {
-        return Err(ApiError::validation(
-            "message_ids: each must be a message id",
-        ));
-    }
-    let room = state.member_room(body.room_id, user.id).await?;
-    let mut ids = body.message_ids;
-    ids.sort_unstable();
-    ids.dedup();
-    let read_count = state.store.mark_read(user.id, room.id, &ids).await?;
+    let read_count = state
+        .app
+        .mark_read(user.id, body.room_id, body.message_ids)
+        .await?;
     Ok(Json(ReadResult {
         success: true,
         read_count,
@@ -244,14 +151,9 @@ pub async fn unread_count(
     user: AuthUser,
     Path(room_id): Path<i64>,
 ) -> ApiResult<Json<UnreadCount>> {
-    let room = state
-        .store
-        .room_for(room_id, user.id)
-        .await?
-        .ok_or_else(room_not_found)?;
-    let counts = state.store.unread_counts(user.id, &[room.id]).await?;
+    let unread_count = state.app.unread_count(user.id, room_id).await?;
     Ok(Json(UnreadCount {
         room_id,
-        unread_count: counts.get(&room.id).copied().unwrap_or(0),
+        unread_count,
     }))
 }

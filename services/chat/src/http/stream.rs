@@ -24,22 +24,18 @@ pub async fn stream(
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
     let last_event_id = kit::sse::last_event_id(&headers)?;
-    let room = state.member_room(room_id, user.id).await?;
-    // An id from the future (another room's, an old database's) would hide
-    // every event up to it: resume from the present instead.
-    let last_event_id = last_event_id.map(|id| id.min(room.last_seq));
-    // Subscribe before the backlog is read, so nothing falls in between.
-    let live = state.hub.subscribe(&room.id);
-    let watching = state.streaming.open(room.id, user.id).await;
-    let store = state.store.clone();
+    let open = state
+        .app
+        .open_stream(user.id, room_id, last_event_id)
+        .await?;
+    let (app, watching, room_id) = (state.app.clone(), open.watching, open.room_id);
     let backlog = move |after: i64| {
         // The stream owns this closure, so the user counts as watching the
         // room exactly as long as the connection lives.
         let _watching = &watching;
-        let store = store.clone();
+        let app = app.clone();
         async move {
-            store
-                .events_after(room_id, after)
+            app.room_log(room_id, after)
                 .await
                 .map_err(|e| e.to_string())
         }
@@ -51,8 +47,8 @@ pub async fn stream(
             contiguous: true,
             keep_alive: state.keep_alive,
         },
-        live,
-        last_event_id,
+        open.live,
+        open.resume_after,
         backlog,
         state.shutdown.clone(),
     ))

@@ -1,96 +1,113 @@
-//! Persistence of rooms, messages, read receipts, room stream logs and the
-//! read models, behind [`ChatStore`], with SQLite and PostgreSQL adapters
-//! sharing one set of queries (see `sql.rs`).
+//! Plain reads and writes of chat's tables, one file per area: rooms and
+//! their members (`rooms`), messages (`messages`), each room's stream log
+//! (`room_log`), read receipts (`reads`) and the users and blocks read
+//! models (`read_models`).
 //!
-//! Every write that other services must hear about enqueues its event in the
-//! same transaction (transactional outbox); every write that a room stream
-//! shows appends to `room_events` under the room's counter.
+//! Functions, not a trait: there is one implementation for both databases
+//! (kit's query layer runs the same SQL on SQLite and PostgreSQL) and nothing
+//! decorates it. Each function takes where it runs — the pool (`&Database`)
+//! or the use case's unit of work (`&mut Tx`) — and never begins, commits or
+//! enqueues anything, nor decides what an empty answer means: that is `app/`.
 
-mod sql;
+pub mod messages;
+pub mod read_models;
+pub mod reads;
+pub mod room_log;
+pub mod rooms;
 
-pub use sql::SqlChatStore;
+use crate::domain::{Message, Participant, Room, RoomType};
+use chrono::{DateTime, Utc};
 
-use crate::domain::{Message, Participant, Room};
-use async_trait::async_trait;
-use std::collections::HashMap;
+const ROOM_COLUMNS: &str = "r.id, r.room_type, r.name, r.user_1_id, r.user_2_id, r.created_by, r.created_at, r.updated_at, r.last_message_id, r.last_seq";
+/// The same columns unqualified, for `RETURNING` (SQLite refuses aliases there).
+const ROOM_RETURNING: &str = "id, room_type, name, user_1_id, user_2_id, created_by, created_at, updated_at, last_message_id, last_seq";
+const MESSAGE_COLUMNS: &str = "m.id, m.user_id, m.room_id, r.room_type, m.content, m.message_type, \
+     m.is_deleted, m.is_edited, m.created_at, m.updated_at";
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("the message was deleted")]
-    Deleted,
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+#[derive(sqlx::FromRow)]
+struct RoomRow {
+    id: i64,
+    room_type: String,
+    name: Option<String>,
+    user_1_id: Option<i64>,
+    user_2_id: Option<i64>,
+    created_by: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    last_message_id: Option<String>,
+    last_seq: i64,
 }
 
-impl From<StoreError> for kit::ApiError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Deleted => {
-                kit::ApiError::conflict("MESSAGE_DELETED", "the message was deleted")
-            }
-            other => kit::ApiError::internal(other),
+impl From<RoomRow> for Room {
+    fn from(r: RoomRow) -> Self {
+        Self {
+            id: r.id,
+            room_type: RoomType::parse(&r.room_type),
+            name: r.name,
+            user_1_id: r.user_1_id,
+            user_2_id: r.user_2_id,
+            created_by: r.created_by,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            last_message_id: r.last_message_id,
+            last_seq: r.last_seq,
         }
     }
 }
 
-pub type StoreResult<T> = Result<T, StoreError>;
-
-/// A message to append to a room.
-pub struct NewMessage<'a> {
-    pub room: &'a Room,
-    pub sender: i64,
-    pub content: &'a str,
-    pub message_type: &'a str,
-    /// Members at send time, and those of them streaming the room (for `MessageSent`).
-    pub member_ids: &'a [i64],
-    pub streaming_user_ids: &'a [i64],
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    id: String,
+    user_id: i64,
+    room_id: i64,
+    room_type: String,
+    content: String,
+    message_type: String,
+    is_deleted: bool,
+    is_edited: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
 }
 
-#[async_trait]
-pub trait ChatStore: Send + Sync {
-    // Read models.
-    async fn upsert_user(&self, user: &Participant) -> StoreResult<()>;
-    /// Known users among `ids`, in ascending id order.
-    async fn users(&self, ids: &[i64]) -> StoreResult<Vec<Participant>>;
-    async fn set_blocked(&self, blocker: i64, blocked: i64, is_blocked: bool) -> StoreResult<()>;
-    /// Whether `user` blocked any of `others` or any of them blocked `user`.
-    async fn blocked_between(&self, user: i64, others: &[i64]) -> StoreResult<bool>;
+impl From<MessageRow> for Message {
+    fn from(r: MessageRow) -> Self {
+        Self {
+            id: r.id,
+            user_id: r.user_id,
+            room_id: r.room_id,
+            room_type: RoomType::parse(&r.room_type),
+            content: r.content,
+            message_type: r.message_type,
+            is_deleted: r.is_deleted,
+            is_edited: r.is_edited,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+        .hidden()
+    }
+}
 
-    // Rooms.
-    /// The direct room of a pair, created (with its `ChatRoomCreated`) on first use.
-    async fn direct_room(&self, caller: i64, other: i64) -> StoreResult<Room>;
-    async fn create_group(&self, creator: i64, name: &str, members: &[i64]) -> StoreResult<Room>;
-    /// The room, if `user` is a member of it.
-    async fn room_for(&self, room_id: i64, user: i64) -> StoreResult<Option<Room>>;
-    /// Rooms of `user`, most recent activity first.
-    async fn rooms_of(&self, user: i64, skip: i64, limit: i64) -> StoreResult<Vec<Room>>;
-    /// Members of each room, with what the users read model knows of them.
-    async fn participants(&self, room_ids: &[i64]) -> StoreResult<HashMap<i64, Vec<Participant>>>;
-    async fn member_ids(&self, room_id: i64) -> StoreResult<Vec<i64>>;
+/// A user of the users read model, as a room member (`room_id`) or on its own
+/// (`room_id` is then the user id); unknown members have no name.
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    room_id: i64,
+    user_id: i64,
+    username: Option<String>,
+    display_name: Option<String>,
+}
 
-    // Messages.
-    async fn send(&self, new: NewMessage<'_>) -> StoreResult<Message>;
-    /// The page of `limit` messages after skipping the `skip` newest, oldest
-    /// first, and the room's message count.
-    async fn messages(
-        &self,
-        room_id: i64,
-        skip: i64,
-        limit: i64,
-    ) -> StoreResult<(Vec<Message>, i64)>;
-    async fn message(&self, id: &str) -> StoreResult<Option<Message>>;
-    async fn messages_by_id(&self, ids: &[String]) -> StoreResult<Vec<Message>>;
-    /// Replaces the content; [`StoreError::Deleted`] if the message is gone.
-    async fn edit(&self, message: &Message, content: &str) -> StoreResult<Message>;
-    /// Soft-deletes (content wiped, also from the room's stream log); deleting
-    /// twice changes nothing.
-    async fn delete(&self, message: &Message) -> StoreResult<Message>;
-    /// Marks those of `ids` that are in the room, by others and not deleted, as
-    /// read by `user`; returns how many were not read before.
-    async fn mark_read(&self, user: i64, room_id: i64, ids: &[String]) -> StoreResult<u64>;
-    /// Messages by others, not deleted, not read by `user`, per room.
-    async fn unread_counts(&self, user: i64, room_ids: &[i64]) -> StoreResult<HashMap<i64, i64>>;
+impl From<MemberRow> for Participant {
+    fn from(r: MemberRow) -> Self {
+        Self {
+            user_id: r.user_id,
+            username: r.username.unwrap_or_default(),
+            display_name: r.display_name,
+        }
+    }
+}
 
-    /// The room's stream log after `after`, in order.
-    async fn events_after(&self, room_id: i64, after: i64) -> StoreResult<Vec<kit::sse::Item>>;
+/// How a message is kept in the room's stream log (the JSON clients get).
+fn encode(message: &Message) -> Result<String, sqlx::Error> {
+    serde_json::to_string(message).map_err(|e| sqlx::Error::Encode(Box::new(e)))
 }

@@ -91,7 +91,7 @@ impl TestApp {
     pub async fn wait_until_known(&self, user_id: i64) {
         eventually(
             &format!("user {user_id} to reach chat's users read model"),
-            || async move { !self.chat.store.users(&[user_id]).await.unwrap().is_empty() },
+            || async move { self.chat.app.has_heard_of(user_id).await.unwrap() },
         )
         .await;
     }
@@ -121,8 +121,8 @@ impl TestApp {
             || async move {
                 let now = self
                     .chat
-                    .store
-                    .blocked_between(blocker, &[blocked])
+                    .app
+                    .blocked_between(blocker, blocked)
                     .await
                     .unwrap();
                 now == is_blocked
