@@ -9,6 +9,7 @@
 //! notification is announced as `NotificationCreated` on
 //! `notification.events` through the transactional outbox.
 
+pub mod app;
 pub mod domain;
 pub mod events;
 pub mod http;
@@ -47,9 +48,10 @@ impl Default for Config {
     }
 }
 
-/// Everything the handlers and consumers share.
+/// The service: what its use cases (`app`) work with, shared by handlers
+/// and consumers.
 pub struct Notifications {
-    pub store: Arc<dyn store::NotificationStore>,
+    pub store: Arc<store::SqlNotificationStore>,
     pub db: Database,
     pub verifier: Arc<TokenVerifier>,
     /// Live notifications of this process, keyed by recipient.
@@ -71,8 +73,7 @@ impl Module for Notifications {
 
     async fn build(config: &Config, deps: Deps<'_>) -> Result<Arc<Self>, BuildError> {
         let Deps { db, ctx } = deps;
-        let store: Arc<dyn store::NotificationStore> =
-            Arc::new(store::SqlNotificationStore::new(db.clone()));
+        let store = Arc::new(store::SqlNotificationStore::new(db.clone()));
         Ok(Arc::new(Self {
             store,
             db,
@@ -90,7 +91,7 @@ impl Module for Notifications {
     /// Other services' events become notifications (durable); new
     /// notifications fan out to this process's streams (live).
     fn consumers(self: &Arc<Self>) -> Vec<Consumer> {
-        let inbound: Arc<dyn Handler> = Arc::new(self.inbound());
+        let inbound: Arc<dyn Handler> = Arc::new(events::Inbound(self.clone()));
         let mut consumers: Vec<Consumer> = [USER_EVENTS, FRIEND_EVENTS, MESSAGE_EVENTS]
             .into_iter()
             .map(|topic| Consumer::durable(topic, SERVICE, inbound.clone()))
@@ -104,14 +105,8 @@ impl Module for Notifications {
 }
 
 impl Notifications {
-    fn inbound(&self) -> events::Inbound {
-        events::Inbound {
-            store: self.store.clone(),
-        }
-    }
-
     /// Handles one event as the consumers do (tests replay duplicates).
-    pub async fn handle_event(&self, event: &Event) -> Result<(), HandlerError> {
-        self.inbound().handle(event).await
+    pub async fn handle_event(self: &Arc<Self>, event: &Event) -> Result<(), HandlerError> {
+        events::Inbound(self.clone()).handle(event).await
     }
 }

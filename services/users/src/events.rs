@@ -1,69 +1,24 @@
-//! What the users service publishes (user.events, user.online_status) and
-//! how it consumes friend.events into its friendships read model.
+//! What the users service consumes: friend.events into the friendships read
+//! model, its own `UserProfileUpdated` into cache invalidation, and
+//! `UserOnlineStatusChanged` into this process's status streams. Each
+//! consumer decodes its contract and calls one use case of `app`; what the
+//! service publishes is built by the use cases that write it.
 
-use crate::domain::User;
-use crate::store::{ProfileCache, UserStore};
+use crate::Users;
+use crate::store::PresenceChange;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use contracts::{
-    Contract, FriendDeleted, FriendRequestAccepted, UserBlocked, UserOnlineStatusChanged,
-    UserProfileUpdated, UserRegistered,
+    FriendDeleted, FriendRequestAccepted, UserBlocked, UserOnlineStatusChanged, UserProfileUpdated,
 };
 use kit::events::{Event, Handler, HandlerError};
 use std::sync::Arc;
 
-pub const SOURCE: &str = "users";
-
-/// An event and the topic it goes to.
-pub type Outgoing = (&'static str, Event);
-
-pub fn registered(user: &User) -> Outgoing {
-    let payload = UserRegistered {
-        user_id: user.id,
-        email: user.email.clone(),
-        username: user.username.clone(),
-        display_name: user.display_name.clone(),
-        created_at: user.created_at,
-    };
-    (UserRegistered::TOPIC, Event::of(SOURCE, user.id, &payload))
-}
-
-pub fn profile_updated(user: &User) -> Outgoing {
-    let payload = UserProfileUpdated {
-        user_id: user.id,
-        username: user.username.clone(),
-        display_name: user.display_name.clone(),
-        status_message: user.status_message.clone(),
-        profile_image_url: user.profile_image_url(),
-    };
-    (
-        UserProfileUpdated::TOPIC,
-        Event::of(SOURCE, user.id, &payload),
-    )
-}
-
-pub fn status_changed(user_id: i64, is_online: bool, at: DateTime<Utc>, seq: i64) -> Outgoing {
-    let payload = UserOnlineStatusChanged {
-        user_id,
-        is_online,
-        last_seen_at: Some(at),
-        seq,
-    };
-    (
-        UserOnlineStatusChanged::TOPIC,
-        Event::of(SOURCE, user_id, &payload),
-    )
-}
-
 /// Keeps the friendships read model in step with friend.events.
-pub struct FriendshipProjection {
-    pub store: Arc<dyn UserStore>,
-}
+pub struct FriendshipProjection(pub Arc<Users>);
 
 #[async_trait]
 impl Handler for FriendshipProjection {
     async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
-        let transient = |e: crate::store::StoreError| HandlerError::Transient(e.to_string());
         let (a, b, friends) = if event.is::<FriendRequestAccepted>() {
             let p: FriendRequestAccepted = event.data()?;
             (p.requester_id, p.addressee_id, true)
@@ -76,17 +31,14 @@ impl Handler for FriendshipProjection {
         } else {
             return Ok(());
         };
-        self.store
-            .set_friends(a, b, friends)
-            .await
-            .map_err(transient)
+        Ok(self.0.record_friendship(a, b, friends).await?)
     }
 }
 
 /// Drops a cached profile when `user.events` says it changed. The instance
 /// that made the change evicted it already; this also repairs an entry that a
 /// read on another instance refilled with the old row meanwhile.
-pub struct ProfileCacheInvalidation(pub ProfileCache);
+pub struct ProfileCacheInvalidation(pub Arc<Users>);
 
 #[async_trait]
 impl Handler for ProfileCacheInvalidation {
@@ -95,9 +47,26 @@ impl Handler for ProfileCacheInvalidation {
             return Ok(());
         }
         let changed: UserProfileUpdated = event.data()?;
-        self.0
-            .forget(changed.user_id)
-            .await
-            .map_err(HandlerError::Transient)
+        Ok(self.0.profile_updated(changed.user_id).await?)
+    }
+}
+
+/// Feeds live status changes to the streams of the changed user's friends.
+pub struct StatusFeed(pub Arc<Users>);
+
+#[async_trait]
+impl Handler for StatusFeed {
+    async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
+        let change: UserOnlineStatusChanged = event.data()?;
+        let changed_at = change.last_seen_at.ok_or_else(|| {
+            HandlerError::Permanent("UserOnlineStatusChanged without last_seen_at".into())
+        })?;
+        let change = PresenceChange {
+            seq: change.seq,
+            user_id: change.user_id,
+            is_online: change.is_online,
+            changed_at,
+        };
+        Ok(self.0.status_changed(&change).await?)
     }
 }

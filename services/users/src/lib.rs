@@ -5,6 +5,7 @@
 //! It owns the `users` database and nothing else; other services learn about
 //! users from its events and its HTTP API, never from its tables.
 
+pub mod app;
 pub mod domain;
 pub mod events;
 pub mod http;
@@ -134,9 +135,12 @@ impl LoginLimits {
     }
 }
 
-/// Everything the handlers share.
+/// The service: what its use cases (`app`) work with, shared by handlers
+/// and consumers.
 pub struct Users {
-    pub store: Arc<dyn store::UserStore>,
+    pub store: Arc<store::SqlUserStore>,
+    /// Users by id, through the profile cache when there is one.
+    pub lookup: Arc<dyn store::UserLookup>,
     pub passwords: password::Passwords,
     pub signing_key: SigningKey,
     pub verifier: Arc<TokenVerifier>,
@@ -148,7 +152,7 @@ pub struct Users {
     /// Live status changes, keyed by the viewer who should see them.
     pub status_hub: kit::sse::Hub<i64>,
     pub ctx: Context,
-    /// Users cached in Redis (behind `store`); none in the embedded setup,
+    /// Users cached in Redis (behind `lookup`); none in the embedded setup,
     /// where the database is in-process anyway.
     profile_cache: Option<store::ProfileCache>,
 }
@@ -169,17 +173,17 @@ impl Module for Users {
     /// context's verifier trust it.
     async fn build(config: &Config, deps: Deps<'_>) -> Result<Arc<Self>, BuildError> {
         let Deps { db, ctx } = deps;
-        let store: Arc<dyn store::UserStore> = Arc::new(store::SqlUserStore::new(db.clone()));
+        let store = Arc::new(store::SqlUserStore::new(db.clone()));
         let profile_cache = ctx
             .redis
             .as_ref()
             .map(|redis| store::ProfileCache::new(redis.clone(), PROFILE_CACHE_TTL));
-        let store: Arc<dyn store::UserStore> = match &profile_cache {
-            Some(cache) => Arc::new(store::CachedUserStore {
-                store,
+        let lookup: Arc<dyn store::UserLookup> = match &profile_cache {
+            Some(cache) => Arc::new(store::CachedLookup {
+                store: store.clone(),
                 cache: cache.clone(),
             }),
-            None => store,
+            None => store.clone(),
         };
         let verifier: Arc<TokenVerifier> = ctx.verifier.clone();
         let signing_key = match &config.signing_key_file {
@@ -200,9 +204,10 @@ impl Module for Users {
         // Other modules of this process ask us, not our events, whether a
         // user exists (read-your-writes right after a registration).
         ctx.users
-            .serve_locally(Arc::new(LocalLookup(store.clone())));
+            .serve_locally(Arc::new(LocalLookup(lookup.clone())));
         Ok(Arc::new(Self {
             store,
+            lookup,
             passwords: password::Passwords::new(concurrency),
             signing_key,
             verifier,
@@ -228,15 +233,13 @@ impl Module for Users {
     /// and the profile cache's invalidation (one instance per event deletes
     /// the shared entry).
     fn consumers(self: &Arc<Self>) -> Vec<Consumer> {
-        let projection = Arc::new(events::FriendshipProjection {
-            store: self.store.clone(),
-        });
+        let projection = Arc::new(events::FriendshipProjection(self.clone()));
         let mut consumers = vec![Consumer::durable(FRIEND_EVENTS, "users", projection)];
-        if let Some(cache) = &self.profile_cache {
-            let invalidation = Arc::new(events::ProfileCacheInvalidation(cache.clone()));
+        if self.profile_cache.is_some() {
+            let invalidation = Arc::new(events::ProfileCacheInvalidation(self.clone()));
             consumers.push(Consumer::durable(USER_EVENTS, "users-cache", invalidation));
         }
-        let feed = Arc::new(http::StatusFeed(self.clone()));
+        let feed = Arc::new(events::StatusFeed(self.clone()));
         consumers.push(Consumer::live(USER_ONLINE_STATUS, "sse", feed));
         consumers
     }
@@ -259,26 +262,8 @@ impl Module for Users {
     }
 }
 
-impl Users {
-    async fn sweep_presence(&self) {
-        let expired = match self.presence.take_expired().await {
-            Ok(ids) => ids,
-            Err(err) => return tracing::warn!(error = %err, "presence sweep failed"),
-        };
-        for user_id in expired {
-            if let Err(err) = self
-                .store
-                .record_presence(user_id, false, chrono::Utc::now())
-                .await
-            {
-                tracing::warn!(user_id, error = %err, "could not record going offline");
-            }
-        }
-    }
-}
-
 /// Who exists, answered from this process's users store.
-struct LocalLookup(Arc<dyn store::UserStore>);
+struct LocalLookup(Arc<dyn store::UserLookup>);
 
 #[async_trait::async_trait]
 impl kit::users::LocalUsers for LocalLookup {

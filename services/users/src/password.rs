@@ -2,7 +2,6 @@
 //! hashes run at once, on blocking threads, so hashing never stalls the async
 //! workers that serve other requests.
 
-use kit::ApiError;
 use libsodium_rs::crypto_pwhash::argon2id;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -14,6 +13,11 @@ use tokio::sync::Semaphore;
 /// this one).
 const PASSES: u64 = 5;
 const MEMORY_BYTES: usize = 7 * 1024 * 1024;
+
+/// The hashing pool failed (a closed pool, a panicked hash): an internal error.
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed: {0}")]
+pub struct HashError(String);
 
 #[derive(Clone)]
 pub struct Passwords {
@@ -33,12 +37,12 @@ impl Passwords {
         }
     }
 
-    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
+    pub async fn hash(&self, password: String) -> Result<String, HashError> {
         self.on_pool("hash", move || hash_with(&password)).await?
     }
 
     /// Whether `password` matches `hash`; `None` checks against the decoy.
-    pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, ApiError> {
+    pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, HashError> {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.decoy.as_str().to_owned());
         // Any argon2id PHC string verifies, whatever produced it.
@@ -54,18 +58,22 @@ impl Passwords {
         &self,
         op: &'static str,
         f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
+    ) -> Result<T, HashError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| HashError(e.to_string()))?;
         metrics::counter!("auth_password_hashes_total", "operation" => op).increment(1);
         tokio::task::spawn_blocking(f)
             .await
-            .map_err(ApiError::internal)
+            .map_err(|e| HashError(e.to_string()))
     }
 }
 
-fn hash_with(password: &str) -> Result<String, ApiError> {
+fn hash_with(password: &str) -> Result<String, HashError> {
     argon2id::pwhash_str(password.as_bytes(), PASSES, MEMORY_BYTES)
-        .map_err(|e| ApiError::internal(format!("hashing a password: {e}")))
+        .map_err(|e| HashError(format!("hashing a password: {e}")))
 }
 
 #[cfg(test)]

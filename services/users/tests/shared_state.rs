@@ -249,7 +249,7 @@ async fn a_profile_event_evicts_what_the_instance_did_not_write() {
     // The other instance's outbox publishes the change.
     let changed = Event::new(
         "UserProfileUpdated",
-        users::events::SOURCE,
+        users::app::SOURCE,
         ada_id,
         json!({"user_id": ada_id, "username": "ada", "display_name": "Countess"}),
     );

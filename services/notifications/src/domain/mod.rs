@@ -283,6 +283,41 @@ pub fn message(
         .collect())
 }
 
+/// A user as `user.events` describe them, names cleaned; `kind` names the
+/// event in the refusal.
+pub fn known_user(
+    kind: &str,
+    user_id: i64,
+    username: &str,
+    display_name: Option<&str>,
+) -> Result<KnownUser, Unprocessable> {
+    let username = clean_name(username);
+    if user_id <= 0 || username.is_empty() {
+        return Err(Unprocessable(format!(
+            "{kind}: user_id and username are required"
+        )));
+    }
+    Ok(KnownUser {
+        user_id,
+        username,
+        display_name: display_name.map(clean_name),
+    })
+}
+
+/// The drafts still to store when the recipients in `delivered` already got
+/// theirs from an earlier delivery of the same event: one per recipient, in
+/// recipient order (the order counter rows are locked in, so two events
+/// never deadlock).
+pub fn undelivered<'a>(drafts: &'a [Draft], delivered: &[i64]) -> Vec<&'a Draft> {
+    let mut todo: Vec<&Draft> = drafts
+        .iter()
+        .filter(|d| !delivered.contains(&d.user_id))
+        .collect();
+    todo.sort_by_key(|d| d.user_id);
+    todo.dedup_by_key(|d| d.user_id);
+    todo
+}
+
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
 /// Most ids one read request may carry.
@@ -368,6 +403,37 @@ pub fn read_target(ids: Option<Vec<i64>>, all: Option<bool>) -> Result<ReadTarge
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn undelivered_skips_notified_recipients_once_each_in_order() {
+        let draft = |user_id| Draft {
+            user_id,
+            kind: Kind::Message,
+            title: "t".into(),
+            body: "b".into(),
+            data: Value::Null,
+        };
+        let drafts = [draft(3), draft(1), draft(2), draft(3)];
+        let todo: Vec<i64> = undelivered(&drafts, &[2])
+            .iter()
+            .map(|d| d.user_id)
+            .collect();
+        assert_eq!(todo, vec![1, 3]);
+        assert!(undelivered(&drafts, &[1, 2, 3]).is_empty());
+    }
+
+    #[test]
+    fn known_users_need_an_id_and_a_name() {
+        let user = known_user("UserRegistered", 7, " ada\u{0} ", Some(" Ada ")).unwrap();
+        assert_eq!(user.username, "ada");
+        assert_eq!(user.display_name.as_deref(), Some("Ada"));
+        let refused = known_user("UserRegistered", 0, "ada", None).unwrap_err();
+        assert_eq!(
+            refused.0,
+            "UserRegistered: user_id and username are required"
+        );
+        assert!(known_user("UserProfileUpdated", 7, " \u{7} ", None).is_err());
+    }
 
     fn alice() -> KnownUser {
         KnownUser {

@@ -1,27 +1,17 @@
-//! Listing, counting, marking read and streaming the caller's notifications.
-//! Every query is scoped to the caller: another user's notification is
-//! indistinguishable from one that does not exist.
+//! Listing, counting, marking read and streaming the caller's notifications:
+//! each handler extracts, calls one use case of `crate::app` and maps its
+//! result into the response body.
 
 use super::AppState;
-use crate::domain::{self, Cursor, NotificationView, ReadTarget};
-use crate::events;
+use crate::domain::NotificationView;
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
+use kit::ApiResult;
 use kit::auth::AuthUser;
 use kit::error::ErrorBody;
 use kit::extract::{Json, Query};
-use kit::sse::StreamSpec;
-use kit::{ApiError, ApiResult};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
-/// Most notifications one SSE catch-up reads at once; the stream re-reads
-/// when it notices it is still behind.
-const BACKLOG_MAX: u32 = 1000;
-
-fn invalid(e: domain::Invalid) -> ApiError {
-    ApiError::validation(e.0)
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListParams {
@@ -73,22 +63,21 @@ pub async fn list(
     user: AuthUser,
     Query(p): Query<ListParams>,
 ) -> ApiResult<Json<NotificationPage>> {
-    let unread_only = domain::flag("unread_only", p.unread_only.as_deref()).map_err(invalid)?;
-    let limit = domain::limit(p.limit.as_deref()).map_err(invalid)?;
-    let cursor = Cursor::parse(p.cursor.as_deref()).map_err(invalid)?;
-    // One extra row tells whether another page follows.
-    let mut found = state
-        .store
-        .list(user.id, unread_only, limit + 1, cursor.map(|c| c.0))
+    let page = state
+        .list(
+            user.id,
+            p.unread_only.as_deref(),
+            p.limit.as_deref(),
+            p.cursor.as_deref(),
+        )
         .await?;
-    let more = found.len() > limit as usize;
-    found.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| found.last().map(|n| Cursor(n.id).encode()))
-        .flatten();
     Ok(Json(NotificationPage {
-        notifications: found.iter().map(NotificationView::from).collect(),
-        next_cursor,
+        notifications: page
+            .notifications
+            .iter()
+            .map(NotificationView::from)
+            .collect(),
+        next_cursor: page.next_cursor,
     }))
 }
 
@@ -97,7 +86,7 @@ pub async fn list(
     responses((status = 200, body = UnreadCount), (status = 401, body = ErrorBody)))]
 pub async fn unread_count(state: AppState, user: AuthUser) -> ApiResult<Json<UnreadCount>> {
     Ok(Json(UnreadCount {
-        unread_count: state.store.unread_count(user.id).await?,
+        unread_count: state.unread_count(user.id).await?,
     }))
 }
 
@@ -110,10 +99,9 @@ pub async fn mark_read(
     user: AuthUser,
     Json(req): Json<ReadRequest>,
 ) -> ApiResult<Json<ReadResult>> {
-    let read_count = match domain::read_target(req.notification_ids, req.all).map_err(invalid)? {
-        ReadTarget::All => state.store.mark_all_read(user.id).await?,
-        ReadTarget::Ids(ids) => state.store.mark_read(user.id, &ids).await?,
-    };
+    let read_count = state
+        .mark_read(user.id, req.notification_ids, req.all)
+        .await?;
     Ok(Json(ReadResult {
         success: true,
         read_count,
@@ -132,37 +120,6 @@ pub async fn stream(
     user: AuthUser,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
-    let mut last_event_id = kit::sse::last_event_id(&headers)?;
-    // Subscribe before reading the backlog, so nothing falls in between.
-    let live = state.hub.subscribe(&user.id);
-    // An id from the future (another deployment, a reset database) would
-    // hide every new notification up to it: resume from the newest instead.
-    if let Some(last) = last_event_id {
-        last_event_id = Some(last.min(state.store.last_seq(user.id).await?));
-    }
-    let store = state.store.clone();
-    let user_id = user.id;
-    let backlog = move |after: i64| {
-        let store = store.clone();
-        async move {
-            store
-                .after_seq(user_id, after, BACKLOG_MAX)
-                .await
-                .map(|found| found.iter().map(events::sse_item).collect())
-                .map_err(|e| e.to_string())
-        }
-    };
-    let spec = StreamSpec {
-        service: crate::SERVICE,
-        stream: "notifications",
-        contiguous: true,
-        keep_alive: state.keep_alive,
-    };
-    Ok(kit::sse::resumable(
-        spec,
-        live,
-        last_event_id,
-        backlog,
-        state.shutdown.clone(),
-    ))
+    let last_event_id = kit::sse::last_event_id(&headers)?;
+    Ok(state.stream(user.id, last_event_id).await?)
 }

@@ -1,14 +1,11 @@
-//! One implementation of [`NotificationStore`] for both databases. The SQL is
-//! written once: numbered `$n` parameters work on PostgreSQL and on SQLite,
-//! and the schema differences live in the per-database migrations.
+//! The queries of [`SqlNotificationStore`], written once for both databases:
+//! numbered `$n` parameters work on PostgreSQL and on SQLite, and the schema
+//! differences live in the per-database migrations.
 
-use super::{NotificationStore, StoreError, StoreResult};
+use super::{SqlNotificationStore, StoreError, StoreResult};
 use crate::domain::{Draft, Kind, KnownUser, Notification};
-use crate::events;
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kit::db::{Database, placeholders, query, query_as, query_scalar, timed};
-use kit::events::topics::NOTIFICATION_EVENTS;
+use kit::db::{On, Tx, placeholders, query, query_as, query_scalar, timed};
 use std::collections::HashMap;
 
 const SERVICE: &str = crate::SERVICE;
@@ -61,21 +58,9 @@ struct UserRow {
     display_name: Option<String>,
 }
 
-/// Notifications on either database.
-pub struct SqlNotificationStore {
-    db: Database,
-}
-
 impl SqlNotificationStore {
-    /// The store of `db`, whose schema the module runner brought up to date.
-    pub fn new(db: Database) -> Self {
-        Self { db }
-    }
-}
-
-#[async_trait]
-impl NotificationStore for SqlNotificationStore {
-    async fn upsert_user(&self, user: &KnownUser) -> StoreResult<()> {
+    /// Records (or refreshes) a user's names.
+    pub async fn upsert_user(&self, on: impl Into<On<'_>>, user: &KnownUser) -> StoreResult<()> {
         timed(SERVICE, "upsert_known_user", query(
             "INSERT INTO known_users (user_id, username, display_name, updated_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (user_id) DO UPDATE SET username = excluded.username, \
@@ -85,12 +70,13 @@ impl NotificationStore for SqlNotificationStore {
         .bind(&user.username)
         .bind(&user.display_name)
         .bind(Utc::now())
-        .execute(&self.db))
+        .execute(on))
         .await?;
         Ok(())
     }
 
-    async fn users(&self, ids: &[i64]) -> StoreResult<HashMap<i64, KnownUser>> {
+    /// The known users among `ids`.
+    pub async fn users(&self, ids: &[i64]) -> StoreResult<HashMap<i64, KnownUser>> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
@@ -117,20 +103,9 @@ impl NotificationStore for SqlNotificationStore {
             .collect())
     }
 
-    async fn create(
-        &self,
-        source_event_id: &str,
-        drafts: &[Draft],
-    ) -> StoreResult<Vec<Notification>> {
-        if drafts.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Recipients already notified by an earlier delivery of this
-        // event. Read before the transaction so that it starts with a
-        // write (SQLite then takes its write lock up front); a
-        // concurrent delivery racing past this check hits the unique
-        // constraint and the whole transaction is retried.
-        let done: Vec<i64> = timed(
+    /// Recipients already notified by (an earlier delivery of) this event.
+    pub async fn delivered(&self, source_event_id: &str) -> StoreResult<Vec<i64>> {
+        let done = timed(
             SERVICE,
             "select_delivered",
             query_scalar("SELECT user_id FROM notifications WHERE source_event_id = $1")
@@ -138,66 +113,56 @@ impl NotificationStore for SqlNotificationStore {
                 .fetch_all(&self.db),
         )
         .await?;
-        let mut todo: Vec<&Draft> = drafts
-            .iter()
-            .filter(|d| !done.contains(&d.user_id))
-            .collect();
-        // Counter rows are locked in one order, so two events never deadlock.
-        todo.sort_by_key(|d| d.user_id);
-        todo.dedup_by_key(|d| d.user_id);
-        if todo.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = self.db.begin().await?;
-        let mut created = Vec::with_capacity(todo.len());
-        for draft in todo {
-            let seq: i64 = timed(
-                SERVICE,
-                "next_seq",
-                query_scalar(
-                    "INSERT INTO notification_counters (user_id, last_seq) VALUES ($1, 1) \
-                 ON CONFLICT (user_id) DO UPDATE SET last_seq = notification_counters.last_seq + 1 \
-                 RETURNING last_seq",
-                )
-                .bind(draft.user_id)
-                .fetch_one(&mut tx),
-            )
-            .await?;
-            let data = serde_json::to_string(&draft.data)
-                .map_err(|e| StoreError::Corrupt(format!("data does not serialize: {e}")))?;
-            let sql = format!(
-                "INSERT INTO notifications (user_id, seq, kind, title, body, data, is_read, source_event_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8) RETURNING {COLUMNS}"
-            );
-            let row = timed(
-                SERVICE,
-                "insert_notification",
-                query_as::<NotificationRow>(&sql)
-                    .bind(draft.user_id)
-                    .bind(seq)
-                    .bind(draft.kind.as_str())
-                    .bind(&draft.title)
-                    .bind(&draft.body)
-                    .bind(data)
-                    .bind(source_event_id)
-                    .bind(Utc::now())
-                    .fetch_one(&mut tx),
-            )
-            .await?;
-            let notification = Notification::try_from(row)?;
-            timed(
-                SERVICE,
-                "enqueue_event",
-                tx.enqueue(NOTIFICATION_EVENTS, &events::created(&notification)),
-            )
-            .await?;
-            created.push(notification);
-        }
-        tx.commit().await?;
-        Ok(created)
+        Ok(done)
     }
 
-    async fn list(
+    /// Stores `draft` as the next notification of its recipient (taking the
+    /// recipient's next seq). A second notification of one recipient from
+    /// one event violates a unique constraint.
+    pub async fn insert(
+        &self,
+        tx: &mut Tx,
+        source_event_id: &str,
+        draft: &Draft,
+    ) -> StoreResult<Notification> {
+        let seq: i64 = timed(
+            SERVICE,
+            "next_seq",
+            query_scalar(
+                "INSERT INTO notification_counters (user_id, last_seq) VALUES ($1, 1) \
+                 ON CONFLICT (user_id) DO UPDATE SET last_seq = notification_counters.last_seq + 1 \
+                 RETURNING last_seq",
+            )
+            .bind(draft.user_id)
+            .fetch_one(&mut *tx),
+        )
+        .await?;
+        let data = serde_json::to_string(&draft.data)
+            .map_err(|e| StoreError::Corrupt(format!("data does not serialize: {e}")))?;
+        let sql = format!(
+            "INSERT INTO notifications (user_id, seq, kind, title, body, data, is_read, source_event_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8) RETURNING {COLUMNS}"
+        );
+        let row = timed(
+            SERVICE,
+            "insert_notification",
+            query_as::<NotificationRow>(&sql)
+                .bind(draft.user_id)
+                .bind(seq)
+                .bind(draft.kind.as_str())
+                .bind(&draft.title)
+                .bind(&draft.body)
+                .bind(data)
+                .bind(source_event_id)
+                .bind(Utc::now())
+                .fetch_one(tx),
+        )
+        .await?;
+        Notification::try_from(row)
+    }
+
+    /// A user's notifications, newest first, with ids below `before`.
+    pub async fn list(
         &self,
         user_id: i64,
         unread_only: bool,
@@ -222,7 +187,7 @@ impl NotificationStore for SqlNotificationStore {
         convert(rows)
     }
 
-    async fn unread_count(&self, user_id: i64) -> StoreResult<i64> {
+    pub async fn unread_count(&self, user_id: i64) -> StoreResult<i64> {
         let n = timed(
             SERVICE,
             "count_unread",
@@ -236,7 +201,8 @@ impl NotificationStore for SqlNotificationStore {
         Ok(n)
     }
 
-    async fn mark_read(&self, user_id: i64, ids: &[i64]) -> StoreResult<u64> {
+    /// Marks these of the user's notifications read; returns how many were unread.
+    pub async fn mark_read(&self, user_id: i64, ids: &[i64]) -> StoreResult<u64> {
         if ids.is_empty() {
             return Ok(0);
         }
@@ -251,7 +217,8 @@ impl NotificationStore for SqlNotificationStore {
         Ok(done)
     }
 
-    async fn mark_all_read(&self, user_id: i64) -> StoreResult<u64> {
+    /// Marks all of the user's notifications read; returns how many were unread.
+    pub async fn mark_all_read(&self, user_id: i64) -> StoreResult<u64> {
         let done = timed(SERVICE, "mark_all_read", query(
             "UPDATE notifications SET is_read = TRUE, read_at = $2 WHERE user_id = $1 AND is_read = FALSE",
         )
@@ -262,7 +229,8 @@ impl NotificationStore for SqlNotificationStore {
         Ok(done)
     }
 
-    async fn last_seq(&self, user_id: i64) -> StoreResult<i64> {
+    /// The newest seq of a user's stream (0 before the first notification).
+    pub async fn last_seq(&self, user_id: i64) -> StoreResult<i64> {
         let seq: Option<i64> = timed(
             SERVICE,
             "select_last_seq",
@@ -274,7 +242,8 @@ impl NotificationStore for SqlNotificationStore {
         Ok(seq.unwrap_or(0))
     }
 
-    async fn after_seq(
+    /// A user's notifications with `seq > after`, in seq order (SSE backlog).
+    pub async fn after_seq(
         &self,
         user_id: i64,
         after: i64,

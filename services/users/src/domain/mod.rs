@@ -160,6 +160,55 @@ pub fn registration(
     })
 }
 
+/// Most ids one batch lookup accepts.
+pub const MAX_BATCH: usize = 100;
+
+/// A search term: 1-50 characters once trimmed, no control characters.
+pub fn search_query(raw: Option<&str>) -> Result<String, Invalid> {
+    let query = raw.map(str::trim).unwrap_or_default();
+    if !(1..=50).contains(&query.chars().count()) {
+        return Err(Invalid("query: must be 1-50 characters".into()));
+    }
+    plain_text("query", query, false)?;
+    Ok(query.to_owned())
+}
+
+/// How many search results a page holds: 1-50, default 20.
+pub fn search_limit(raw: Option<u32>) -> Result<u32, Invalid> {
+    let limit = raw.unwrap_or(20);
+    if !(1..=50).contains(&limit) {
+        return Err(Invalid("limit: must be between 1 and 50".into()));
+    }
+    Ok(limit)
+}
+
+/// Comma-separated ids (`1,2,3`; blanks skipped), as a batch lookup takes them.
+pub fn id_list(raw: &str) -> Result<Vec<i64>, Invalid> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<i64>()
+                .map_err(|_| Invalid(format!("user_ids: `{s}` is not an integer id")))
+        })
+        .collect()
+}
+
+/// The distinct ids of a batch lookup, ascending: 1 to [`MAX_BATCH`] of them.
+pub fn batch_ids(mut ids: Vec<i64>) -> Result<Vec<i64>, Invalid> {
+    if ids.is_empty() {
+        return Err(Invalid("user_ids: give at least one id".into()));
+    }
+    if ids.len() > MAX_BATCH {
+        return Err(Invalid(format!(
+            "user_ids: at most {MAX_BATCH} ids per request"
+        )));
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +246,21 @@ mod tests {
         assert!(display_name("Bob\u{7}").is_err());
         assert!(status_message("line one\nline two").is_ok());
         assert!(status_message("nul\0").is_err());
+    }
+
+    #[test]
+    fn lookups() {
+        assert_eq!(search_query(Some(" ada ")).unwrap(), "ada");
+        assert!(search_query(None).is_err());
+        assert!(search_query(Some(&"x".repeat(51))).is_err());
+        assert_eq!(search_limit(None).unwrap(), 20);
+        assert!(search_limit(Some(0)).is_err());
+        assert!(search_limit(Some(51)).is_err());
+        assert_eq!(id_list(" 3, ,1,").unwrap(), vec![3, 1]);
+        assert!(id_list("1,x").is_err());
+        assert_eq!(batch_ids(vec![3, 1, 3]).unwrap(), vec![1, 3]);
+        assert!(batch_ids(Vec::new()).is_err());
+        assert!(batch_ids((0..101).collect()).is_err());
     }
 
     #[test]

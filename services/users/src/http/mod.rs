@@ -1,14 +1,15 @@
 //! HTTP surface of the users service (SPEC §2, users table).
+//!
+//! Handlers extract, call one use case of `crate::app` and map its result
+//! into a response body; the use case's error maps itself to `{detail, code}`.
 
 mod auth;
 mod profile;
 mod status;
-
-pub use status::StatusFeed;
 mod users;
 
 use crate::Users;
-use crate::domain::User;
+use crate::app::UserStatus;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -51,21 +52,6 @@ pub fn router(users: Arc<Users>) -> (Router, utoipa::openapi::OpenApi) {
     (router, openapi)
 }
 
-/// A user as its owner sees it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Profile {
-    pub id: i64,
-    pub email: String,
-    pub username: String,
-    pub display_name: Option<String>,
-    pub status_message: Option<String>,
-    pub profile_image_url: Option<String>,
-    pub is_online: bool,
-    pub last_seen_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
 /// A user as anybody else sees them (no email).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PublicProfile {
@@ -78,25 +64,19 @@ pub struct PublicProfile {
     pub last_seen_at: Option<DateTime<Utc>>,
 }
 
-impl Profile {
-    fn new(user: User, is_online: bool) -> Self {
-        Self {
-            profile_image_url: user.profile_image_url(),
-            id: user.id,
-            email: user.email,
-            username: user.username,
-            display_name: user.display_name,
-            status_message: user.status_message,
-            is_online,
-            last_seen_at: user.last_seen_at,
-            created_at: user.created_at,
-            updated_at: user.updated_at,
-        }
-    }
+/// A user as their owner sees themselves: the public profile and what only
+/// they may see.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Profile {
+    #[serde(flatten)]
+    pub public: PublicProfile,
+    pub email: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
-impl PublicProfile {
-    fn new(user: User, is_online: bool) -> Self {
+impl From<UserStatus> for PublicProfile {
+    fn from(UserStatus { user, is_online }: UserStatus) -> Self {
         Self {
             profile_image_url: user.profile_image_url(),
             id: user.id,
@@ -109,32 +89,23 @@ impl PublicProfile {
     }
 }
 
-impl Users {
-    async fn online(&self, ids: &[i64]) -> Result<Vec<bool>, kit::ApiError> {
-        self.presence
-            .online_many(ids)
-            .await
-            .map_err(|e| kit::ApiError::unavailable(format!("presence unavailable: {e}")))
+impl From<UserStatus> for Profile {
+    fn from(status: UserStatus) -> Self {
+        let (email, created_at, updated_at) = (
+            status.user.email.clone(),
+            status.user.created_at,
+            status.user.updated_at,
+        );
+        Self {
+            public: status.into(),
+            email,
+            created_at,
+            updated_at,
+        }
     }
+}
 
-    /// One user's public profile, or 404.
-    async fn public_profile(&self, user_id: i64) -> Result<PublicProfile, kit::ApiError> {
-        let user = self
-            .store
-            .get(user_id)
-            .await?
-            .ok_or_else(|| kit::ApiError::not_found("user not found"))?;
-        let mut list = self.public_profiles(vec![user]).await?;
-        Ok(list.remove(0))
-    }
-
-    async fn public_profiles(&self, users: Vec<User>) -> Result<Vec<PublicProfile>, kit::ApiError> {
-        let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
-        let online = self.online(&ids).await?;
-        Ok(users
-            .into_iter()
-            .zip(online)
-            .map(|(u, on)| PublicProfile::new(u, on))
-            .collect())
-    }
+/// Public profiles of a list of users.
+fn public_profiles(found: Vec<UserStatus>) -> Vec<PublicProfile> {
+    found.into_iter().map(PublicProfile::from).collect()
 }

@@ -1,9 +1,7 @@
 //! The caller's own profile, its image, and other users' public profiles.
 
 use super::{AppState, Profile, PublicProfile};
-use crate::domain::image::{ImageKind, MAX_IMAGE_BYTES};
-use crate::domain::{self, ProfileUpdate};
-use crate::store::StoredImage;
+use crate::domain::image::MAX_IMAGE_BYTES;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -35,22 +33,11 @@ pub struct ImageUpload {
     file: String,
 }
 
-async fn own_profile(state: &AppState, user_id: i64) -> ApiResult<Profile> {
-    let user = state.store.get(user_id).await?.ok_or_else(|| {
-        ApiError::unauthorized(
-            "INVALID_TOKEN",
-            "the account of this token no longer exists",
-        )
-    })?;
-    let online = state.online(&[user_id]).await?[0];
-    Ok(Profile::new(user, online))
-}
-
 /// The caller's profile.
 #[utoipa::path(get, path = "/api/profile/me", tag = "profile", security(("bearer" = [])),
     responses((status = 200, body = Profile), (status = 401, body = ErrorBody)))]
 pub async fn me(state: AppState, user: AuthUser) -> ApiResult<Json<Profile>> {
-    own_profile(&state, user.id).await.map(Json)
+    Ok(Json(state.own_profile(user.id).await?.into()))
 }
 
 /// Change display name and/or status message.
@@ -61,23 +48,14 @@ pub async fn update_me(
     user: AuthUser,
     Json(req): Json<UpdateProfile>,
 ) -> ApiResult<Json<Profile>> {
-    let invalid = |e: domain::Invalid| ApiError::validation(e.0);
-    let update = ProfileUpdate {
-        display_name: req
-            .display_name
-            .as_deref()
-            .map(domain::display_name)
-            .transpose()
-            .map_err(invalid)?,
-        status_message: req
-            .status_message
-            .as_deref()
-            .map(domain::status_message)
-            .transpose()
-            .map_err(invalid)?,
-    };
-    state.store.update_profile(user.id, &update).await?;
-    own_profile(&state, user.id).await.map(Json)
+    let profile = state
+        .update_profile(
+            user.id,
+            req.display_name.as_deref(),
+            req.status_message.as_deref(),
+        )
+        .await?;
+    Ok(Json(profile.into()))
 }
 
 /// Upload a profile image (multipart field `file`).
@@ -99,39 +77,14 @@ pub async fn upload_image(
     }
     let bytes = bytes
         .ok_or_else(|| ApiError::validation("expected a multipart file field named `file`"))?;
-    if bytes.len() > MAX_IMAGE_BYTES {
-        return Err(ApiError::too_large(format!(
-            "image is larger than {} MB",
-            MAX_IMAGE_BYTES / 1024 / 1024
-        )));
-    }
-    let kind = ImageKind::sniff(&bytes).ok_or_else(|| {
-        ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "UNSUPPORTED_IMAGE",
-            "file is not a PNG, JPEG, WebP or GIF image",
-        )
-    })?;
-    let image = StoredImage {
-        content_type: kind.content_type().into(),
-        bytes: bytes.to_vec(),
-    };
-    state.store.set_image(user.id, &image).await?;
-    tracing::info!(
-        user_id = user.id,
-        bytes = image.bytes.len(),
-        content_type = kind.content_type(),
-        "profile image set"
-    );
-    own_profile(&state, user.id).await.map(Json)
+    Ok(Json(state.set_image(user.id, &bytes).await?.into()))
 }
 
 /// Remove the profile image.
 #[utoipa::path(delete, path = "/api/profile/me/image", tag = "profile", security(("bearer" = [])),
     responses((status = 200, body = Profile)))]
 pub async fn delete_image(state: AppState, user: AuthUser) -> ApiResult<Json<Profile>> {
-    state.store.delete_image(user.id).await?;
-    own_profile(&state, user.id).await.map(Json)
+    Ok(Json(state.delete_image(user.id).await?.into()))
 }
 
 /// Another user's public profile (no email).
@@ -142,7 +95,7 @@ pub async fn public_profile(
     _user: AuthUser,
     Path(user_id): Path<i64>,
 ) -> ApiResult<Json<PublicProfile>> {
-    state.public_profile(user_id).await.map(Json)
+    Ok(Json(state.public_profile(user_id).await?.into()))
 }
 
 /// A user's profile image.
@@ -153,11 +106,7 @@ pub async fn image(
     _user: AuthUser,
     Path(user_id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
-    let image = state
-        .store
-        .image(user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no profile image"))?;
+    let image = state.image(user_id).await?;
     Ok((
         [
             (header::CONTENT_TYPE, image.content_type),

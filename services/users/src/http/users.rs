@@ -1,16 +1,12 @@
 //! Looking users up: search, by id, in batches, existence.
 
-use super::{AppState, PublicProfile};
-use crate::domain;
+use super::{AppState, PublicProfile, public_profiles};
+use kit::ApiResult;
 use kit::auth::AuthUser;
 use kit::error::ErrorBody;
 use kit::extract::{Json, Path, Query};
-use kit::{ApiError, ApiResult};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
-/// Most ids one batch lookup accepts.
-pub const MAX_BATCH: usize = 100;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct SearchParams {
@@ -55,19 +51,11 @@ pub async fn search(
     user: AuthUser,
     Query(p): Query<SearchParams>,
 ) -> ApiResult<Json<SearchResult>> {
-    let query = p.query.as_deref().map(str::trim).unwrap_or_default();
-    let len = query.chars().count();
-    if !(1..=50).contains(&len) {
-        return Err(ApiError::validation("query: must be 1-50 characters"));
-    }
-    domain::plain_text("query", query, false).map_err(|e| ApiError::validation(e.0))?;
-    let limit = p.limit.unwrap_or(20);
-    if !(1..=50).contains(&limit) {
-        return Err(ApiError::validation("limit: must be between 1 and 50"));
-    }
-    let (found, total_count) = state.store.search(query, limit, user.id).await?;
-    let users = state.public_profiles(found).await?;
-    Ok(Json(SearchResult { users, total_count }))
+    let (found, total_count) = state.search(user.id, p.query.as_deref(), p.limit).await?;
+    Ok(Json(SearchResult {
+        users: public_profiles(found),
+        total_count,
+    }))
 }
 
 /// One user's public profile.
@@ -78,7 +66,7 @@ pub async fn get_user(
     _user: AuthUser,
     Path(user_id): Path<i64>,
 ) -> ApiResult<Json<PublicProfile>> {
-    state.public_profile(user_id).await.map(Json)
+    Ok(Json(state.public_profile(user_id).await?.into()))
 }
 
 /// Several users by id (`?user_ids=1,2,3`); unknown ids are left out.
@@ -89,17 +77,12 @@ pub async fn batch_get(
     _user: AuthUser,
     Query(p): Query<BatchParams>,
 ) -> ApiResult<Json<UserList>> {
-    let raw = p.user_ids.unwrap_or_default();
-    let ids = raw
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<i64>()
-                .map_err(|_| ApiError::validation(format!("user_ids: `{s}` is not an integer id")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    batch(&state, ids).await
+    let found = state
+        .users_by_id_list(p.user_ids.as_deref().unwrap_or_default())
+        .await?;
+    Ok(Json(UserList {
+        users: public_profiles(found),
+    }))
 }
 
 /// Several users by id, in a JSON body.
@@ -110,23 +93,9 @@ pub async fn batch_post(
     _user: AuthUser,
     Json(req): Json<BatchRequest>,
 ) -> ApiResult<Json<UserList>> {
-    batch(&state, req.user_ids).await
-}
-
-async fn batch(state: &AppState, mut ids: Vec<i64>) -> ApiResult<Json<UserList>> {
-    if ids.is_empty() {
-        return Err(ApiError::validation("user_ids: give at least one id"));
-    }
-    if ids.len() > MAX_BATCH {
-        return Err(ApiError::validation(format!(
-            "user_ids: at most {MAX_BATCH} ids per request"
-        )));
-    }
-    ids.sort_unstable();
-    ids.dedup();
-    let found = state.store.get_many(&ids).await?;
+    let found = state.users_by_ids(req.user_ids).await?;
     Ok(Json(UserList {
-        users: state.public_profiles(found).await?,
+        users: public_profiles(found),
     }))
 }
 
@@ -139,6 +108,6 @@ pub async fn exists(
     Path(user_id): Path<i64>,
 ) -> ApiResult<Json<Exists>> {
     Ok(Json(Exists {
-        exists: state.store.get(user_id).await?.is_some(),
+        exists: state.exists(user_id).await?,
     }))
 }

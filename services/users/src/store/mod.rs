@@ -1,96 +1,102 @@
-//! Persistence of users behind [`UserStore`]: one implementation for SQLite
-//! and PostgreSQL (`sql.rs`), and a Redis profile cache in front of it.
+//! Plain reads and writes of the users service's tables, one implementation
+//! for SQLite and PostgreSQL ([`SqlUserStore`]): accounts and profiles in
+//! `users.rs`, presence and the friendships read model in `presence.rs`.
+//! Writes take the use case's `&mut Tx`; no method begins or commits a
+//! transaction or builds an event (that is `crate::app`'s job).
+//!
+//! The one trait, [`UserLookup`], earns its keep as the read path that a
+//! Redis cache can sit in front of ([`CachedLookup`]); everything else is a
+//! concrete struct.
 
 mod cached;
-mod sql;
+mod presence;
+mod users;
 
-pub use cached::{CachedUserStore, ProfileCache};
-pub use sql::SqlUserStore;
+pub use cached::{CachedLookup, ProfileCache};
+pub use presence::PresenceChange;
+pub use users::{StoredImage, taken};
 
-use crate::domain::{NewUser, ProfileUpdate, User};
+use crate::domain::User;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use kit::db::Database;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("{0} is already taken")]
-    Taken(&'static str),
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+/// The `service` label of the store's query timings.
+const SERVICE: &str = "users";
+
+/// The columns of a [`UserRow`], in its order.
+const COLUMNS: &str = "id, email, username, display_name, status_message, image_updated_at, last_seen_at, created_at, updated_at";
+
+/// A user as stored: a `users` row (without its password hash) and, as JSON,
+/// a profile cache entry, so both formats are spelled out once, here.
+#[derive(sqlx::FromRow, Serialize, Deserialize)]
+struct UserRow {
+    id: i64,
+    email: String,
+    username: String,
+    display_name: Option<String>,
+    status_message: Option<String>,
+    image_updated_at: Option<DateTime<Utc>>,
+    last_seen_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
 }
 
-impl From<StoreError> for kit::ApiError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Taken(field) => {
-                let code = if field == "email" {
-                    "EMAIL_TAKEN"
-                } else {
-                    "USERNAME_TAKEN"
-                };
-                kit::ApiError::conflict(code, format!("{field} is already registered"))
-            }
-            other => kit::ApiError::internal(other),
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        Self {
+            id: r.id,
+            email: r.email,
+            username: r.username,
+            display_name: r.display_name,
+            status_message: r.status_message,
+            image_updated_at: r.image_updated_at,
+            last_seen_at: r.last_seen_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
         }
     }
 }
 
-pub type StoreResult<T> = Result<T, StoreError>;
-
-/// A stored profile image.
-#[derive(Debug, Clone)]
-pub struct StoredImage {
-    pub content_type: String,
-    pub bytes: Vec<u8>,
+impl From<&User> for UserRow {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email.clone(),
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
+            status_message: u.status_message.clone(),
+            image_updated_at: u.image_updated_at,
+            last_seen_at: u.last_seen_at,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
 }
 
-/// One online/offline transition.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct PresenceChange {
-    pub seq: i64,
-    pub user_id: i64,
-    pub is_online: bool,
-    pub changed_at: DateTime<Utc>,
-}
-
-/// Writes that change what other services know about a user also publish an
-/// event through the outbox, in the same transaction.
+/// Users by id: the hot read path (profiles, lookups, batches), which a
+/// cache may answer.
 #[async_trait]
-pub trait UserStore: Send + Sync {
-    /// Inserts an account; [`StoreError::Taken`] names the duplicate field.
-    async fn create(&self, new: &NewUser, password_hash: &str) -> StoreResult<User>;
-    /// The account with this (normalised) email and its password hash.
-    async fn credentials(&self, email: &str) -> StoreResult<Option<(User, String)>>;
-    async fn get(&self, id: i64) -> StoreResult<Option<User>>;
+pub trait UserLookup: Send + Sync {
+    async fn get(&self, id: i64) -> sqlx::Result<Option<User>>;
     /// Users with these ids, in ascending id order; unknown ids are skipped.
-    async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<User>>;
-    /// Users whose username or display name contains `query` (any case),
-    /// except `exclude`, with the total number of matches.
-    async fn search(&self, query: &str, limit: u32, exclude: i64) -> StoreResult<(Vec<User>, i64)>;
-    async fn update_profile(&self, id: i64, update: &ProfileUpdate) -> StoreResult<Option<User>>;
-    async fn set_image(&self, id: i64, image: &StoredImage) -> StoreResult<Option<User>>;
-    async fn delete_image(&self, id: i64) -> StoreResult<Option<User>>;
-    async fn image(&self, id: i64) -> StoreResult<Option<StoredImage>>;
-    async fn touch_last_seen(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
-    /// Records an online/offline transition (and its event); returns its seq.
-    async fn record_presence(
-        &self,
-        user_id: i64,
-        is_online: bool,
-        at: DateTime<Utc>,
-    ) -> StoreResult<i64>;
-    /// Transitions of `viewer`'s friends with seq > `after`, oldest first.
-    async fn friend_presence_changes(
-        &self,
-        viewer: i64,
-        after: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<PresenceChange>>;
-    /// Records (or removes) an accepted friendship in the read model.
-    async fn set_friends(&self, a: i64, b: i64, friends: bool) -> StoreResult<()>;
-    /// Ids of `user_id`'s friends.
-    async fn friend_ids(&self, user_id: i64) -> StoreResult<Vec<i64>>;
-    /// The token signing key every instance shares: stores `candidate` when
-    /// none exists yet, and returns the oldest stored `(kid, pkcs8)`.
-    async fn signing_key(&self, kid: &str, pkcs8: &[u8]) -> StoreResult<(String, Vec<u8>)>;
+    async fn get_many(&self, ids: &[i64]) -> sqlx::Result<Vec<User>>;
+    /// `id`'s row changed (and the change is committed): drop whatever was
+    /// remembered of it. Nothing to do without a cache.
+    async fn forget(&self, _id: i64) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The users database.
+pub struct SqlUserStore {
+    db: Database,
+}
+
+impl SqlUserStore {
+    /// The store of `db`, whose schema the module runner brought up to date.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
 }

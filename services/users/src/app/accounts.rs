@@ -1,0 +1,144 @@
+//! Accounts and tokens: registering, logging in (with its rate limits and
+//! the password check on the hashing pool), logging out, the public keys.
+
+use super::{Error, Result, SOURCE};
+use crate::Users;
+use crate::domain::{self, User};
+use crate::store;
+use chrono::{DateTime, Utc};
+use contracts::{Contract, UserRegistered};
+use kit::auth::{Claims, ISSUER, Jwks};
+use kit::events::Event;
+use kit::ratelimit::{ClientAddr, enforce};
+
+/// Longest password a login will hash: bounds the work an anonymous caller
+/// can ask of the hasher.
+const LOGIN_PASSWORD_MAX: usize = 256;
+
+/// A signed access token.
+#[derive(Debug)]
+pub struct Token {
+    pub access_token: String,
+    /// Seconds until it expires.
+    pub expires_in: u64,
+}
+
+impl Users {
+    /// Creates an account (display name defaults to the username) and
+    /// announces it as `UserRegistered`.
+    pub async fn register(
+        &self,
+        email: &str,
+        username: &str,
+        password: String,
+        display_name: Option<&str>,
+    ) -> Result<User> {
+        let mut new = domain::registration(email, username, &password, display_name)?;
+        if new.display_name.is_none() {
+            new.display_name = Some(new.username.clone());
+        }
+        let hash = self.passwords.hash(password).await?;
+        let mut tx = self.db.begin().await?;
+        let user = self
+            .store
+            .create(&mut tx, &new, &hash)
+            .await
+            .map_err(|e| store::taken(&e).map_or(Error::Database(e), Error::Taken))?;
+        let registered = UserRegistered {
+            user_id: user.id,
+            email: user.email.clone(),
+            username: user.username.clone(),
+            display_name: user.display_name.clone(),
+            created_at: user.created_at,
+        };
+        let event = Event::of(SOURCE, user.id, &registered);
+        tx.enqueue(UserRegistered::TOPIC, &event).await?;
+        tx.commit().await?;
+        tracing::info!(user_id = user.id, "user registered");
+        Ok(user)
+    }
+
+    /// Every attempt counts against the client's address; failed ones count
+    /// against the account, which then refuses even the right password until
+    /// the window ends (guessing stays slow however many addresses the
+    /// guesser has).
+    pub async fn login(&self, client: &ClientAddr, email: &str, password: String) -> Result<Token> {
+        let limits = &self.login_limits;
+        if let Some(ip) = client
+            .ip(limits.trust_forwarded_for)
+            .filter(|ip| limits.loopback || !ip.is_loopback())
+        {
+            let hit = self
+                .ctx
+                .limiter
+                .hit(&format!("login:address:{ip}"), limits.address)
+                .await;
+            enforce(hit, "login-address").map_err(Error::RateLimited)?;
+        }
+        if email.len() > domain::EMAIL_MAX || password.len() > LOGIN_PASSWORD_MAX {
+            return Err(domain::Invalid("email or password is too long".into()).into());
+        }
+        let found = match domain::email(email) {
+            Ok(email) => self.store.credentials(&email).await?,
+            Err(_) => None,
+        };
+        let (user, hash) = found.unzip();
+        let account_key = user.as_ref().map(|u| format!("login:account:{}", u.id));
+        if let Some(key) = &account_key {
+            let seen = self.ctx.limiter.check(key, limits.account).await;
+            enforce(seen, "login-account").map_err(Error::RateLimited)?;
+        }
+        // An unknown account is checked against a decoy hash: same cost.
+        let ok = self.passwords.verify(password, hash).await?;
+        let Some(user) = user.filter(|_| ok) else {
+            if let Some(key) = &account_key {
+                // This failure is answered with 401; the next attempt sees the count.
+                let _ = self.ctx.limiter.hit(key, limits.account).await;
+            }
+            return Err(Error::InvalidCredentials);
+        };
+        let now = Utc::now();
+        self.store.touch_last_seen(&self.db, user.id, now).await?;
+        self.changed(user.id).await;
+        let token = self.issue(user.id, now)?;
+        tracing::info!(user_id = user.id, "user logged in");
+        Ok(token)
+    }
+
+    fn issue(&self, user_id: i64, now: DateTime<Utc>) -> Result<Token> {
+        let ttl = self.token_ttl.as_secs();
+        let claims = Claims {
+            sub: user_id.to_string(),
+            jti: uuid::Uuid::new_v4().simple().to_string(),
+            iat: now.timestamp(),
+            exp: now.timestamp() + i64::try_from(ttl).unwrap_or(i64::MAX / 2),
+            iss: ISSUER.into(),
+        };
+        let access_token = self
+            .signing_key
+            .sign(&claims)
+            .map_err(|e| Error::Signing(e.to_string()))?;
+        Ok(Token {
+            access_token,
+            expires_in: ttl,
+        })
+    }
+
+    /// Revokes the token `jti` until it expires (`exp`).
+    pub async fn logout(&self, user_id: i64, jti: &str, exp: i64) -> Result<()> {
+        self.verifier
+            .revocations()
+            .revoke(jti, exp)
+            .await
+            .map_err(|e| Error::Unavailable(format!("cannot revoke token: {e}")))?;
+        tracing::info!(user_id, "user logged out");
+        Ok(())
+    }
+
+    /// The public keys that verify this service's tokens.
+    pub fn jwks(&self) -> Jwks {
+        Jwks {
+            keys: vec![self.signing_key.jwk()],
+        }
+    }
+}
