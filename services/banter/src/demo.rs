@@ -120,18 +120,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<i32> {
     step(&format!(
         "client-side metrics on http://127.0.0.1:{metrics_port}/metrics (the load-test dashboard)"
     ));
-    let config = RunConfig {
-        targets: loadgen::target::Targets::single(&base).map_err(anyhow::Error::msg)?,
-        journeys,
-        plan,
-        settings: Default::default(),
-        out: None,
-        metrics_port: Some(metrics_port),
-        progress: true,
-        slo_spec: None,
-        max_stages: 1,
-        rate_factor: 1.5,
-    };
+    let config = run_config(&base, journeys, plan, Some(metrics_port), true)?;
     let output = tokio::select! {
         r = run_load(config) => r.context("load run failed")?,
         _ = tokio::signal::ctrl_c() => {
@@ -219,6 +208,28 @@ fn verdict(server: &Report, client: &Report, interrupted: bool) -> (i32, String)
         _ => format!("SLO could not be measured: exit 2{detail}"),
     };
     (code, line)
+}
+
+/// One load run of `journeys` on the platform at `base` (demo and bench).
+pub(crate) fn run_config(
+    base: &str,
+    journeys: Vec<Journey>,
+    plan: Plan,
+    metrics_port: Option<u16>,
+    progress: bool,
+) -> anyhow::Result<RunConfig> {
+    Ok(RunConfig {
+        targets: loadgen::target::Targets::single(base).map_err(anyhow::Error::msg)?,
+        journeys,
+        plan,
+        settings: Default::default(),
+        out: None,
+        metrics_port,
+        progress,
+        slo_spec: None,
+        max_stages: 1,
+        rate_factor: 1.5,
+    })
 }
 
 /// Runs the load on a runtime of its own with one thread, so the load

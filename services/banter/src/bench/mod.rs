@@ -26,8 +26,8 @@ pub struct BenchArgs {
     #[arg(long, conflicts_with = "long")]
     short: bool,
 
-    /// About an hour: more capacity steps, longer comparisons and a 20-minute
-    /// soak on each storage (the figures of docs/benchmarks.md).
+    /// About 30 minutes: more capacity steps, longer comparisons and a
+    /// 20-minute soak on each storage, both at once: docs/benchmarks.md.
     #[arg(long)]
     long: bool,
 
@@ -67,10 +67,10 @@ const SHORT: Durations = Durations {
 
 const LONG: Durations = Durations {
     seed: 80,
-    capacity_users: &[100, 110, 150, 200, 250],
-    capacity: 45,
-    route: 20,
-    journey: 60,
+    capacity_users: &[100, 110, 150, 200],
+    capacity: 40,
+    route: 15,
+    journey: 45,
     soak: 20 * 60,
 };
 

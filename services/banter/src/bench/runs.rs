@@ -5,8 +5,8 @@
 use super::measure::{self, Memory, RssSampler};
 use crate::platform::Platform;
 use anyhow::Context as _;
+use loadgen::Journey;
 use loadgen::profile::{Plan, ProfileName, Request};
-use loadgen::{Journey, RunConfig};
 use serde::Serialize;
 use std::path::Path;
 use std::time::Duration;
@@ -117,18 +117,7 @@ pub async fn load(
         },
     )
     .map_err(anyhow::Error::msg)?;
-    let config = RunConfig {
-        targets: loadgen::target::Targets::single(&running.base).map_err(anyhow::Error::msg)?,
-        journeys: journeys.to_vec(),
-        plan,
-        settings: Default::default(),
-        out: None,
-        metrics_port: None,
-        progress: false,
-        slo_spec: None,
-        max_stages: 1,
-        rate_factor: 1.5,
-    };
+    let config = crate::demo::run_config(&running.base, journeys.to_vec(), plan, None, false)?;
     let sampler = RssSampler::start(running.pid);
     let server_before = measure::cpu_seconds(running.pid)?;
     // The load generator is the only busy thread of this process meanwhile.
