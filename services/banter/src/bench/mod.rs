@@ -31,6 +31,10 @@ pub struct BenchArgs {
     #[arg(long)]
     long: bool,
 
+    /// Length of the memory soak, overriding the mode's (1m short, 20m long).
+    #[arg(long, value_name = "DURATION", value_parser = loadgen::profile::parse_duration)]
+    soak: Option<std::time::Duration>,
+
     /// Where bench.json, bench.md and the platforms' logs go.
     #[arg(long, default_value = "bench-out", value_name = "DIR")]
     out: PathBuf,
@@ -97,6 +101,7 @@ pub struct Alternated<T> {
 #[derive(Debug, Serialize)]
 pub struct Results {
     pub mode: &'static str,
+    pub soak_seconds: u64,
     pub git_sha: &'static str,
     pub date: String,
     pub machine: String,
@@ -119,6 +124,7 @@ fn step(msg: &str) {
 /// Runs the benchmark; returns the exit code (1: a gate failed).
 pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
     let d = if args.long { &LONG } else { &SHORT };
+    let soak = args.soak.map_or(d.soak, |s| s.as_secs().max(1));
     let mode = if args.long { "long" } else { "short" };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
@@ -201,16 +207,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
     let all = Journey::ALL.to_vec();
     step(&format!(
         "soak on SQLite and on PostgreSQL at once: every journey, 50 users each, {}s",
-        d.soak
+        soak
     ));
     let sqlite = Setup::new("soak-sqlite", &[]);
     let postgres = async {
         let url = runs::fresh_postgres(&args.postgres, "banter_bench").await?;
         let setup = Setup::new("soak-postgres", &["--database-url", &url]);
-        runs::load(&setup, &out, ProfileName::Load, &all, 50, d.soak).await
+        runs::load(&setup, &out, ProfileName::Load, &all, 50, soak).await
     };
     let (soak_sqlite, soak_postgres) = tokio::join!(
-        runs::load(&sqlite, &out, ProfileName::Load, &all, 50, d.soak),
+        runs::load(&sqlite, &out, ProfileName::Load, &all, 50, soak),
         postgres
     );
     let soak_sqlite = soak_sqlite?;
@@ -218,6 +224,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
 
     let results = Results {
         mode,
+        soak_seconds: soak,
         git_sha: kit::GIT_SHA,
         date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
         machine: report::machine(),

@@ -145,7 +145,12 @@ pub fn markdown(r: &Results) -> (String, Vec<String>) {
         |x| x.server_cpu_us_per_request,
     );
 
-    out.push_str("## d. memory (RSS of the platform process)\n\n| run | peak MiB | last MiB | slope after warm-up, MiB/min | samples |\n|---|---:|---:|---:|---:|\n");
+    let _ = writeln!(
+        out,
+        "## d. memory (RSS of the platform process)\n\nSoak: {} s on each storage, both at once.\n",
+        r.soak_seconds
+    );
+    out.push_str("| run | peak MiB | last MiB | slope after warm-up, MiB/min | samples |\n|---|---:|---:|---:|---:|\n");
     let mut memory = vec![
         ("seed-benchmark, 50 users, SQLite", &r.seed),
         ("soak, every journey, SQLite", &r.soak_sqlite),
