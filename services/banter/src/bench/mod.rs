@@ -132,7 +132,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
     let seed_only = [Journey::SeedBenchmark];
     let on = Setup::new("on", &[]);
 
-    step(&format!("seed-benchmark profile, 50 users, {}s", d.seed));
+    step(&format!("seed-benchmark journey, 50 users, {}s", d.seed));
     let seed = runs::load(
         &on,
         &out,

@@ -88,7 +88,7 @@ pub fn markdown(r: &Results) -> (String, Vec<String>) {
     );
     let _ = writeln!(
         out,
-        "## a. seed-benchmark, 50 users (the original's profile)\n\n{:.2} journeys/s against a think-time ceiling of {:.2} \
+        "## a. seed-benchmark journey, 50 users (pauses as the original)\n\n{:.2} journeys/s against a think-time ceiling of {:.2} \
          (50 users ÷ {:.1} s of pauses per journey): {:.0} %. {} requests, {} errors.\n",
         r.seed.journeys_per_second,
         r.think_time_ceiling,
