@@ -8,16 +8,15 @@
 //! it then takes at most one core, and the platform's latency is not the load
 //! generator's CPU starvation.
 
+use crate::platform::Platform;
 use anyhow::{Context as _, bail};
 use loadgen::profile::{Plan, ProfileName, Request};
 use loadgen::{Journey, RunConfig};
 use slo::check::{Report, Verdict};
 use slo::render::check::{Format, render};
 use slo::sources::scrape::{ScrapeSource, Snapshot};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
@@ -102,7 +101,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<i32> {
         "starting the platform on {base} (fresh data in {})",
         data.path().display()
     ));
-    let mut platform = Platform::start(port, data.path(), &out.join("platform.log"))?;
+    let mut platform = Platform::start(port, data.path(), &out.join("platform.log"), &[], &[])?;
     platform.wait_ready(&base).await?;
 
     let before = Snapshot::scrape(std::slice::from_ref(&base))
@@ -121,18 +120,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<i32> {
     step(&format!(
         "client-side metrics on http://127.0.0.1:{metrics_port}/metrics (the load-test dashboard)"
     ));
-    let config = RunConfig {
-        targets: loadgen::target::Targets::single(&base).map_err(anyhow::Error::msg)?,
-        journeys,
-        plan,
-        settings: Default::default(),
-        out: None,
-        metrics_port: Some(metrics_port),
-        progress: true,
-        slo_spec: None,
-        max_stages: 1,
-        rate_factor: 1.5,
-    };
+    let config = run_config(&base, journeys, plan, Some(metrics_port), true)?;
     let output = tokio::select! {
         r = run_load(config) => r.context("load run failed")?,
         _ = tokio::signal::ctrl_c() => {
@@ -222,9 +210,31 @@ fn verdict(server: &Report, client: &Report, interrupted: bool) -> (i32, String)
     (code, line)
 }
 
+/// One load run of `journeys` on the platform at `base` (the demo; a benchmark would reuse it).
+pub(crate) fn run_config(
+    base: &str,
+    journeys: Vec<Journey>,
+    plan: Plan,
+    metrics_port: Option<u16>,
+    progress: bool,
+) -> anyhow::Result<RunConfig> {
+    Ok(RunConfig {
+        targets: loadgen::target::Targets::single(base).map_err(anyhow::Error::msg)?,
+        journeys,
+        plan,
+        settings: Default::default(),
+        out: None,
+        metrics_port,
+        progress,
+        slo_spec: None,
+        max_stages: 1,
+        rate_factor: 1.5,
+    })
+}
+
 /// Runs the load on a runtime of its own with one thread, so the load
 /// generator never takes more than one core from the platform.
-async fn run_load(config: RunConfig) -> anyhow::Result<loadgen::RunOutput> {
+pub(crate) async fn run_load(config: RunConfig) -> anyhow::Result<loadgen::RunOutput> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("loadgen".into())
@@ -278,109 +288,10 @@ fn with_verdict(page: &str, server: &Report, client: &Report) -> String {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
-}
-
-/// The platform child process.
-struct Platform {
-    child: tokio::process::Child,
-    last_error: std::sync::Arc<std::sync::Mutex<String>>,
-}
-
-impl Platform {
-    fn start(port: u16, data: &Path, log: &Path) -> anyhow::Result<Self> {
-        let exe = std::env::current_exe().context("cannot find the banter executable")?;
-        let log_file = std::fs::File::create(log)
-            .with_context(|| format!("cannot create {}", log.display()))?;
-        let mut child = tokio::process::Command::new(exe)
-            .args([
-                "serve",
-                "--target",
-                "all",
-                "--port",
-                &port.to_string(),
-                "--data-dir",
-            ])
-            .arg(data)
-            .env_remove("DATABASE_URL")
-            .stdout(log_file)
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .context("cannot start the platform")?;
-        let last_error = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        if let Some(stderr) = child.stderr.take() {
-            let sink = last_error.clone();
-            let stderr = stderr.into_owned_fd().map(std::fs::File::from);
-            if let Ok(file) = stderr {
-                std::thread::spawn(move || {
-                    for line in BufReader::new(file).lines().map_while(Result::ok) {
-                        eprintln!("platform: {line}");
-                        *sink.lock().unwrap_or_else(|e| e.into_inner()) = line;
-                    }
-                });
-            }
-        }
-        Ok(Self { child, last_error })
-    }
-
-    fn exited(&mut self) -> Option<String> {
-        match self.child.try_wait() {
-            Ok(Some(status)) => {
-                let last = self
-                    .last_error
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .clone();
-                Some(if last.is_empty() {
-                    status.to_string()
-                } else {
-                    last
-                })
-            }
-            _ => None,
-        }
-    }
-
-    async fn wait_ready(&mut self, base: &str) -> anyhow::Result<()> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()?;
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(reason) = self.exited() {
-                bail!("the platform did not start: {reason}");
-            }
-            if let Ok(res) = client.get(format!("{base}/ready")).send().await
-                && res.status().is_success()
-            {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                self.stop().await;
-                bail!("the platform was not ready after 60 s");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// SIGTERM, then SIGKILL if it has not stopped after 10 s.
-    async fn stop(&mut self) {
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status();
-        }
-        if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
-            .await
-            .is_err()
-        {
-            let _ = self.child.kill().await;
-        }
-    }
 }
 
 #[cfg(test)]

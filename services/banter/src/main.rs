@@ -5,6 +5,7 @@
 
 mod completions;
 mod demo;
+mod platform;
 mod ports;
 mod serve;
 

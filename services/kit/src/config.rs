@@ -22,10 +22,18 @@ pub struct StorageConfig {
     #[arg(long, env = "DATABASE_URL", value_name = "URL", value_parser = parse_database_url)]
     pub database_url: Option<String>,
 
-    /// Largest number of database connections per service.
-    #[arg(long, env = "BANTER_DB_MAX_CONNECTIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub db_max_connections: u32,
+    /// Largest number of database connections per service [default: 16 on
+    /// PostgreSQL, 4 on SQLite, whose writers take turns anyway and whose
+    /// every connection holds a page cache of its own].
+    #[arg(long, env = "BANTER_DB_MAX_CONNECTIONS", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_max_connections: Option<u32>,
 }
+
+/// Connections per service's database when `--db-max-connections` is unset.
+pub const POSTGRES_MAX_CONNECTIONS: u32 = 16;
+/// SQLite: one writer at a time, a 2 MiB page cache per connection; with four
+/// databases in one process, 4 each keeps the caches under 32 MiB.
+pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
 
 /// Validates a PostgreSQL URL up front so a typo fails at startup, not at the
 /// first request.
@@ -94,6 +102,20 @@ pub struct TelemetryConfig {
     /// Grafana Loki base URL (e.g. http://localhost:3100). Unset: logs go to stdout only.
     #[arg(long = "loki-url", env = "LOKI_URL", value_name = "URL")]
     pub loki_url: Option<Url>,
+
+    /// FOR BENCHMARKING ONLY: `off` drops request metrics, traces and access
+    /// log lines (warnings and errors are still logged), to measure what
+    /// telemetry costs (bench/, docs/benchmarks.md). Never run a deployment so:
+    /// its dashboards, alerts and SLO checks would see nothing.
+    #[arg(long, env = "BANTER_TELEMETRY", value_enum, default_value_t = Telemetry::On)]
+    pub telemetry: Telemetry,
+}
+
+/// Whether requests are measured, traced and logged (`off`: benchmarks only).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Telemetry {
+    On,
+    Off,
 }
 
 impl Default for TelemetryConfig {
@@ -103,6 +125,7 @@ impl Default for TelemetryConfig {
             log_format: LogFormat::Auto,
             otlp_endpoint: None,
             loki_url: None,
+            telemetry: Telemetry::On,
         }
     }
 }

@@ -47,6 +47,9 @@ impl Drop for InFlight {
 }
 
 async fn record(State(service): State<&'static str>, req: Request, next: Next) -> Response {
+    if !crate::telemetry::enabled() {
+        return next.run(req).await;
+    }
     let route = req
         .extensions()
         .get::<MatchedPath>()

@@ -70,7 +70,10 @@ impl Database {
     pub async fn connect(config: &StorageConfig, service: &str) -> Result<Self, ConnectError> {
         match &config.database_url {
             Some(url) => {
-                Self::connect_postgres_schema(url, config.db_max_connections, service).await
+                let max = config
+                    .db_max_connections
+                    .unwrap_or(crate::config::POSTGRES_MAX_CONNECTIONS);
+                Self::connect_postgres_schema(url, max, service).await
             }
             None => {
                 std::fs::create_dir_all(&config.data_dir).map_err(|source| {
@@ -80,7 +83,10 @@ impl Database {
                     }
                 })?;
                 let path = config.data_dir.join(format!("{service}.db"));
-                Self::connect_sqlite(&path, config.db_max_connections).await
+                let max = config
+                    .db_max_connections
+                    .unwrap_or(crate::config::SQLITE_MAX_CONNECTIONS);
+                Self::connect_sqlite(&path, max).await
             }
         }
     }
@@ -95,6 +101,8 @@ impl Database {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
+            // Idle connections (and their page caches) go after a burst.
+            .idle_timeout(Duration::from_secs(60))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await
@@ -358,6 +366,9 @@ where
     F: std::future::Future<Output = T>,
 {
     use tracing::Instrument;
+    if !crate::telemetry::enabled() {
+        return fut.await;
+    }
     let span = tracing::info_span!(
         "db",
         otel.name = operation,

@@ -25,11 +25,19 @@ const SENSITIVE: &[&str] = &[
     "private_key",
 ];
 
+/// Whether `name` is, or ends in `_<key>` / `.<key>` of, a sensitive key, in
+/// any case. It runs for every field of every span and event, so it allocates
+/// nothing.
 fn is_sensitive(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    SENSITIVE
-        .iter()
-        .any(|s| name == *s || name.ends_with(&format!("_{s}")) || name.ends_with(&format!(".{s}")))
+    let name = name.as_bytes();
+    SENSITIVE.iter().any(|s| {
+        let s = s.as_bytes();
+        let Some(start) = name.len().checked_sub(s.len()) else {
+            return false;
+        };
+        name[start..].eq_ignore_ascii_case(s)
+            && (start == 0 || matches!(name[start - 1], b'_' | b'.'))
+    })
 }
 
 /// Fields recorded on a span, kept in the span's extensions.
@@ -106,12 +114,40 @@ pub struct JsonLayer<W> {
     make_writer: W,
 }
 
-impl JsonLayer<fn() -> std::io::Stdout> {
+impl JsonLayer<fn() -> super::writer::Background> {
+    /// Lines to stdout through the background writer, so a request never
+    /// waits on the write itself.
     pub fn stdout(service: &'static str) -> Self {
         Self {
             service,
-            make_writer: std::io::stdout,
+            make_writer: super::writer::Background::default,
         }
+    }
+}
+
+thread_local! {
+    /// The line being built, reused so a line costs no buffer allocation.
+    static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Appends `"key":value` (with a leading comma after the first).
+fn put(line: &mut Vec<u8>, key: &str, value: &impl serde::Serialize) {
+    if line.len() > 1 {
+        line.push(b',');
+    }
+    // Writing to a Vec cannot fail, and neither can serialising a str or Value.
+    let _ = serde_json::to_writer(&mut *line, key);
+    line.push(b':');
+    let _ = serde_json::to_writer(&mut *line, value);
+}
+
+fn level_name(level: tracing::Level) -> &'static str {
+    match level {
+        tracing::Level::ERROR => "error",
+        tracing::Level::WARN => "warn",
+        tracing::Level::INFO => "info",
+        tracing::Level::DEBUG => "debug",
+        tracing::Level::TRACE => "trace",
     }
 }
 
@@ -127,39 +163,59 @@ where
         }
     }
 
-    fn line<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>) -> Map<String, Value>
+    /// Writes the event's line into `line`: the event's fields, then those of
+    /// the enclosing spans (an inner span's value wins over an outer one's,
+    /// the event's over any span's), then timestamp, level, service and
+    /// target unless a field already had that name. Straight to bytes: no
+    /// intermediate map, no copy of a span's fields.
+    fn write_line<S>(&self, line: &mut Vec<u8>, event: &Event<'_>, ctx: &Context<'_, S>)
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let meta = event.metadata();
-        let mut line = Map::new();
-        line.insert(
-            "timestamp".into(),
-            Value::from(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
-        );
-        line.insert(
-            "level".into(),
-            Value::from(meta.level().as_str().to_ascii_lowercase()),
-        );
-        line.insert("service".into(), Value::from(self.service));
-        line.insert("target".into(), Value::from(meta.target()));
-        // Span fields from the outermost inwards, so inner spans win.
-        if let Some(scope) = ctx.event_scope(event) {
-            for span in scope.from_root() {
-                if let Some(fields) = span.extensions().get::<SpanFields>() {
-                    for (k, v) in &fields.0 {
-                        line.insert(k.clone(), v.clone());
-                    }
+        let mut fields = Map::new();
+        event.record(&mut JsonVisitor(&mut fields));
+        let spans: Vec<_> = ctx
+            .event_scope(event)
+            .map(|scope| scope.collect())
+            .unwrap_or_default();
+        let extensions: Vec<_> = spans.iter().map(|s| s.extensions()).collect();
+        // Innermost first, as `event_scope` yields them.
+        let maps: Vec<&Map<String, Value>> = extensions
+            .iter()
+            .filter_map(|e| e.get::<SpanFields>())
+            .map(|f| &f.0)
+            .collect();
+        let taken = |key: &str, inner: &[&Map<String, Value>]| {
+            fields.contains_key(key) || inner.iter().any(|m| m.contains_key(key))
+        };
+
+        line.push(b'{');
+        for (k, v) in &fields {
+            put(line, k, v);
+        }
+        for (i, map) in maps.iter().enumerate() {
+            for (k, v) in map.iter() {
+                if !taken(k, &maps[..i]) {
+                    put(line, k, v);
                 }
             }
         }
-        let mut fields = Map::new();
-        event.record(&mut JsonVisitor(&mut fields));
-        for (k, v) in fields {
-            line.insert(k, v);
+        if !taken("message", &maps) {
+            put(line, "message", &"");
         }
-        line.entry("message").or_insert_with(|| Value::from(""));
-        line
+        let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        for (key, value) in [
+            ("timestamp", timestamp.as_str()),
+            ("level", level_name(*meta.level())),
+            ("service", self.service),
+            ("target", meta.target()),
+        ] {
+            if !taken(key, &maps) {
+                put(line, key, &value);
+            }
+        }
+        line.extend_from_slice(b"}\n");
     }
 }
 
@@ -178,11 +234,21 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let line = self.line(event, &ctx);
-        let mut buf = serde_json::to_vec(&line).unwrap_or_default();
-        buf.push(b'\n');
-        // One write per line keeps lines whole when threads log concurrently.
-        let _ = (self.make_writer)().write_all(&buf);
+        let write = |line: &mut Vec<u8>| {
+            line.clear();
+            self.write_line(line, event, &ctx);
+            // One write per line keeps lines whole when threads log concurrently.
+            let _ = (self.make_writer)().write_all(line);
+        };
+        LINE.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut line) => {
+                write(&mut line);
+                // A huge line once must not pin its buffer for good.
+                line.shrink_to(16 << 10);
+            }
+            // An event logged while a line is being written (by a writer).
+            Err(_) => write(&mut Vec::new()),
+        });
     }
 }
 
@@ -233,5 +299,42 @@ mod tests {
         assert_eq!(v["email"], "[redacted]");
         assert_eq!(v["user_password"], "[redacted]");
         assert!(!text.contains("hunter2") && !text.contains("a@b.c"));
+    }
+
+    #[test]
+    fn inner_values_win_and_sensitive_names_match_whole_words() {
+        let buf = Buf::default();
+        let w = buf.clone();
+        let subscriber =
+            tracing_subscriber::registry().with(JsonLayer::new("banter", move || w.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            let outer = tracing::info_span!("outer", service = "users", step = "outer");
+            let _o = outer.enter();
+            let inner = tracing::info_span!("inner", step = "inner", Auth_Token = "t0k3n");
+            let _i = inner.enter();
+            tracing::warn!(emailed = true, message_count = 2, "done");
+            tracing::info!(step = "event");
+        });
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        let first = &lines[0];
+        assert_eq!(first["service"], "users", "a span's service wins: {first}");
+        assert_eq!(first["step"], "inner", "the inner span wins: {first}");
+        assert_eq!(first["Auth_Token"], "[redacted]");
+        assert_eq!(first["emailed"], true, "only whole names are sensitive");
+        assert_eq!(first["level"], "warn");
+        assert_eq!(first["message"], "done");
+        assert!(
+            first["timestamp"]
+                .as_str()
+                .is_some_and(|t| t.ends_with('Z'))
+        );
+        assert_eq!(lines[1]["step"], "event", "the event's own field wins");
+        assert_eq!(lines[1]["message"], "");
+        assert!(!text.contains("t0k3n"));
     }
 }

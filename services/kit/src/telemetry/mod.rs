@@ -1,20 +1,44 @@
 //! Telemetry set up once per process: Prometheus metrics, logs (JSON lines, or
 //! human-readable lines on a terminal; optionally shipped to Loki) and
-//! OpenTelemetry traces (optionally exported over OTLP).
+//! OpenTelemetry traces (optionally exported over OTLP). `--telemetry off`
+//! (benchmarks only) turns request metrics, traces and access logs off.
 
 pub mod exposition;
 pub mod logs;
 pub mod metrics;
 pub mod text;
 pub mod traces;
+pub mod writer;
 
-use crate::config::{LogFormat, TelemetryConfig};
+use crate::config::{LogFormat, Telemetry, TelemetryConfig};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
+/// Off only after `init` with `--telemetry off`: then requests and database
+/// calls are neither timed, traced nor logged.
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Whether requests are measured, traced and logged (always, except when a
+/// benchmark runs with `--telemetry off`).
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// Writes out buffered log lines when dropped, also on an early error return.
+struct FlushLogs;
+
+impl Drop for FlushLogs {
+    fn drop(&mut self) {
+        writer::flush(Duration::from_secs(5));
+    }
+}
+
 /// Keeps exporters alive; flushes them when the process shuts down.
 pub struct TelemetryGuard {
+    _logs: FlushLogs,
     tracer: opentelemetry_sdk::trace::SdkTracerProvider,
     loki: Option<(
         tracing_loki::BackgroundTaskController,
@@ -64,10 +88,18 @@ pub fn init(
     config: &TelemetryConfig,
 ) -> Result<TelemetryGuard, TelemetryError> {
     metrics::install();
-    let filter = EnvFilter::try_new(&config.log_level)
-        .map_err(|e| TelemetryError::Filter(config.log_level.clone(), e.to_string()))?;
+    let on = config.telemetry == Telemetry::On;
+    ENABLED.store(on, Ordering::Relaxed);
+    // Off: warnings and errors only, and no span is given to OpenTelemetry.
+    let level = if on {
+        config.log_level.as_str()
+    } else {
+        "warn"
+    };
+    let filter = EnvFilter::try_new(level)
+        .map_err(|e| TelemetryError::Filter(level.to_owned(), e.to_string()))?;
     let tracer = traces::provider(service, config.otlp_endpoint.as_ref())?;
-    let otel = traces::layer(&tracer);
+    let otel = on.then(|| traces::layer(&tracer));
     let fmt = match config.log_format.resolve() {
         LogFormat::Text => text::TextLayer::stdout(service).boxed(),
         LogFormat::Json | LogFormat::Auto => logs::JsonLayer::stdout(service).boxed(),
@@ -91,6 +123,7 @@ pub fn init(
         .try_init()
         .map_err(|_| TelemetryError::AlreadyInstalled)?;
     Ok(TelemetryGuard {
+        _logs: FlushLogs,
         tracer,
         loki: loki_task,
     })
