@@ -33,7 +33,10 @@ impl User {
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub email: String,
+    /// As the user typed it (trimmed), for display.
     pub username: String,
+    /// What makes a username unique: [`username_key`] of `username`.
+    pub username_key: String,
     pub display_name: Option<String>,
 }
 
@@ -72,8 +75,12 @@ pub fn email(raw: &str) -> Result<String, Invalid> {
     Ok(email)
 }
 
+/// A username as it will be shown: trimmed and in NFC, so a decomposed
+/// `A` + combining diaeresis is the letter `Ä` it looks like.
 pub fn username(raw: &str) -> Result<String, Invalid> {
-    let name = raw.trim();
+    use unicode_normalization::UnicodeNormalization;
+    let name: String = raw.trim().nfc().collect();
+    let name = name.as_str();
     let len = name.chars().count();
     if !USERNAME_LEN.contains(&len) {
         return Err(Invalid(format!(
@@ -91,6 +98,23 @@ pub fn username(raw: &str) -> Result<String, Invalid> {
         ));
     }
     Ok(name.to_owned())
+}
+
+/// The form of a username that uniqueness and search compare: NFKC, then
+/// lower case, then NFKC again (lower-casing can denormalise, e.g. `İ`).
+///
+/// NFKC folds compatibility variants onto their base letters (fullwidth
+/// `ａｌｉｃｅ`, mathematical `𝔞𝔩𝔦𝔠𝔢` → `alice`); Rust's `to_lowercase` is the
+/// full Unicode lower-case mapping (`ÄRGER` → `ärger`), the same on every
+/// database. Lower case rather than full case folding, as the PRECIS
+/// username profile (RFC 8265, UsernameCaseMapped) does: folding would also
+/// merge distinct names such as `Maße`/`Masse` (`ß` → `ss`), and a
+/// lower-cased key stays what kit's `contains_pattern` makes of a search
+/// term, so search and uniqueness agree.
+pub fn username_key(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let lower = name.trim().nfkc().collect::<String>().to_lowercase();
+    lower.nfkc().collect()
 }
 
 /// Checks password strength: 8-16 characters with a letter, a digit and a
@@ -155,6 +179,7 @@ pub fn registration(
     let display_name = display.map(display_name).transpose()?;
     Ok(NewUser {
         email,
+        username_key: username_key(&username),
         username,
         display_name,
     })
@@ -228,6 +253,33 @@ mod tests {
         assert!(username(&"x".repeat(51)).is_err());
         assert!(username("bob smith").is_err());
         assert!(username("bob'; drop").is_err());
+        assert_eq!(username(" A\u{308}rger ").unwrap(), "Ärger");
+    }
+
+    #[test]
+    fn username_keys_fold_case_and_lookalikes() {
+        for same in [
+            "alice",
+            "ALICE",
+            "Alice",
+            "ａｌｉｃｅ",
+            "𝔞𝔩𝔦𝔠𝔢",
+            "𝐀𝐋𝐈𝐂𝐄",
+            " alice ",
+        ] {
+            assert_eq!(username_key(same), "alice", "{same:?}");
+        }
+        assert_eq!(username_key("ÄRGER"), username_key("ärger"));
+        // Composed and decomposed forms are one name.
+        assert_eq!(username_key("A\u{308}rger"), username_key("ärger"));
+        assert_eq!(username_key("ΟΔΥΣΣΕΥΣ"), username_key("οδυσσευς"));
+        assert_ne!(username_key("maße"), username_key("masse"));
+        // The key is stable: search terms built from it find it.
+        for name in ["ÄRGER", "İstanbul", "ＢＯＢ", "Ǆemal"] {
+            let key = username_key(name);
+            assert_eq!(username_key(&key), key, "{name:?}");
+            assert_eq!(key.to_lowercase(), key, "{name:?}");
+        }
     }
 
     #[test]

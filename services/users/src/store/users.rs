@@ -46,8 +46,8 @@ impl SqlUserStore {
         password_hash: &str,
     ) -> sqlx::Result<User> {
         let sql = format!(
-            "INSERT INTO users (email, username, password_hash, display_name, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) RETURNING {COLUMNS}"
+            "INSERT INTO users (email, username, username_key, password_hash, display_name, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {COLUMNS}"
         );
         let row = timed(
             SERVICE,
@@ -55,6 +55,7 @@ impl SqlUserStore {
             query_as::<UserRow>(&sql)
                 .bind(&new.email)
                 .bind(&new.username)
+                .bind(&new.username_key)
                 .bind(password_hash)
                 .bind(&new.display_name)
                 .bind(Utc::now())
@@ -78,24 +79,28 @@ impl SqlUserStore {
         Ok(row.map(|r| (r.user.into(), r.password_hash)))
     }
 
-    /// Users whose username or display name contains `query` (any case),
-    /// except `exclude`, with the total number of matches.
+    /// Users whose username key contains `username_key` or whose display
+    /// name contains `query` (any case), except `exclude`, with the total
+    /// number of matches.
     pub async fn search(
         &self,
         query: &str,
+        username_key: &str,
         limit: u32,
         exclude: i64,
     ) -> sqlx::Result<(Vec<User>, i64)> {
+        let key_pattern = contains_pattern(username_key);
         let pattern = contains_pattern(query);
-        let filter = "id <> $1 AND (lower(username) LIKE $2 ESCAPE '\\' \
-                      OR lower(COALESCE(display_name, '')) LIKE $2 ESCAPE '\\')";
+        let filter = "id <> $1 AND (username_key LIKE $2 ESCAPE '\\' \
+                      OR lower(COALESCE(display_name, '')) LIKE $3 ESCAPE '\\')";
         let sql =
-            format!("SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY lower(username) LIMIT $3");
+            format!("SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY username_key LIMIT $4");
         let rows = timed(
             SERVICE,
             "search_users",
             query_as::<UserRow>(&sql)
                 .bind(exclude)
+                .bind(&key_pattern)
                 .bind(&pattern)
                 .bind(i64::from(limit))
                 .fetch_all(&self.db),
@@ -107,11 +112,32 @@ impl SqlUserStore {
             "count_users",
             query_scalar(&count_sql)
                 .bind(exclude)
+                .bind(&key_pattern)
                 .bind(&pattern)
                 .fetch_one(&self.db),
         )
         .await?;
         Ok((rows.into_iter().map(User::from).collect(), total))
+    }
+
+    /// Accounts stored before usernames had a key (migration 0004): their
+    /// `(id, username)`, a page at a time.
+    pub async fn without_username_key(&self, page: u32) -> sqlx::Result<Vec<(i64, String)>> {
+        query_as("SELECT id, username FROM users WHERE username_key IS NULL ORDER BY id LIMIT $1")
+            .bind(i64::from(page))
+            .fetch_all(&self.db)
+            .await
+    }
+
+    /// Sets the username key of an account that has none; a key another
+    /// account holds fails with a unique violation.
+    pub async fn set_username_key(&self, id: i64, key: &str) -> sqlx::Result<()> {
+        query("UPDATE users SET username_key = $2 WHERE id = $1 AND username_key IS NULL")
+            .bind(id)
+            .bind(key)
+            .execute(&self.db)
+            .await?;
+        Ok(())
     }
 
     /// Sets the fields `update` carries; the changed user, or `None` when
