@@ -266,9 +266,9 @@ impl Module for Users {
             ctx: ctx.clone(),
             profile_cache,
         });
-        let filled = users.fill_username_keys().await?;
+        let filled = users.fill_name_keys().await?;
         if filled > 0 {
-            tracing::info!(accounts = filled, "username keys filled");
+            tracing::info!(accounts = filled, "name keys filled");
         }
         // Before any route answers: a token logged out before the restart
         // must not work again.

@@ -817,6 +817,27 @@ async fn usernames_are_compared_normalised(app: &TestApp) {
     }
     let found = app.json("/api/users/search?query=ärger", &token).await;
     assert_eq!(found["users"][0]["username"], "ÄRGER");
+    // Display names too, as given at registration and as changed later.
+    let (_, token_b) = app.user("bert").await;
+    let created = app
+        .register("z@example.com", "zed", Some("ÉMILE Zola"))
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let res = app
+        .put_json(
+            "/api/profile/me",
+            &json!({"display_name": "ÖDÖN Bárány"}),
+            Some(&token_b),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    for (query, username) in [("émile", "zed"), ("ödön", "bert"), ("BÁRÁNY", "bert")] {
+        let found = app
+            .json(&format!("/api/users/search?query={query}"), &token)
+            .await;
+        assert_eq!(found["total_count"], 1, "{query}: {found}");
+        assert_eq!(found["users"][0]["username"], username, "{query}");
+    }
 }
 
 async fn public_profile_hides_email(app: &TestApp) {

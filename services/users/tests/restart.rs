@@ -66,23 +66,24 @@ async fn a_logout_survives_a_restart_on_postgres() {
     a_logout_survives_a_restart(Backend::Postgres).await;
 }
 
-/// Accounts written before migration 0004 (no key), including two whose
+/// Accounts written before migration 0004 (no keys), including two whose
 /// names only differ in case beyond ASCII — SQLite used to allow that.
 async fn old_accounts_get_their_username_key_at_start(backend: Backend) {
     let db = Arc::new(TestDb::create(backend, "users").await);
     drop(start(&db).await); // migrates
     let pool = db.connect(1).await;
-    for (email, username) in [
-        ("a@example.com", "ärger"),
-        ("b@example.com", "ÄRGER"),
-        ("c@example.com", "Zoë"),
+    for (email, username, display_name) in [
+        ("a@example.com", "ärger", None),
+        ("b@example.com", "ÄRGER", None),
+        ("c@example.com", "Zoë", Some("ÉLODIE Zoë")),
     ] {
         kit::db::query(
-            "INSERT INTO users (email, username, password_hash, created_at, updated_at) \
-             VALUES ($1, $2, 'x', $3, $3)",
+            "INSERT INTO users (email, username, password_hash, display_name, created_at, updated_at) \
+             VALUES ($1, $2, 'x', $3, $4, $4)",
         )
         .bind(email)
         .bind(username)
+        .bind(display_name)
         .bind(chrono::Utc::now())
         .execute(&pool)
         .await
@@ -90,11 +91,13 @@ async fn old_accounts_get_their_username_key_at_start(backend: Backend) {
     }
 
     let app = start(&db).await;
-    let missing: i64 =
-        kit::db::query_scalar("SELECT COUNT(*) FROM users WHERE username_key IS NULL")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let missing: i64 = kit::db::query_scalar(
+        "SELECT COUNT(*) FROM users \
+         WHERE username_key IS NULL OR (display_key IS NULL AND display_name IS NOT NULL)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(missing, 0, "every account has a key");
     for taken in ["ZOË", "Ärger", "ärger"] {
         let res = app
@@ -112,6 +115,10 @@ async fn old_accounts_get_their_username_key_at_start(backend: Backend) {
         found["total_count"], 2,
         "both old accounts are found: {found}"
     );
+    let found = app
+        .json("/api/users/search?query=%C3%A9lodie", &token)
+        .await;
+    assert_eq!(found["total_count"], 1, "by display name: {found}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -44,10 +44,7 @@ impl Users {
                 .await;
             enforce(hit, "register-address").map_err(Error::RateLimited)?;
         }
-        let mut new = domain::registration(email, username, &password, display_name)?;
-        if new.display_name.is_none() {
-            new.display_name = Some(new.username.clone());
-        }
+        let new = domain::registration(email, username, &password, display_name)?;
         let hash = self.passwords.hash(password).await?;
         let mut tx = self.db.begin().await?;
         let user = self
@@ -175,27 +172,28 @@ impl Users {
         Ok(self.store.prune_revocations(Utc::now().timestamp()).await?)
     }
 
-    /// At start: gives accounts stored before usernames had a key
-    /// (migration 0004) theirs. Two old accounts whose names now share a
-    /// key (`ärger` and `ÄRGER`, once allowed on SQLite) keep working: the
-    /// later one gets a key no username can have (`ärger#7`), so the name
-    /// is taken by the first.
-    pub async fn fill_username_keys(&self) -> Result<u64> {
+    /// At start: gives accounts stored before names had keys (migration
+    /// 0004) theirs. Two old accounts whose usernames now share a key
+    /// (`ärger` and `ÄRGER`, once allowed on SQLite) keep working: the later
+    /// one gets a key no username can have (`ärger#7`), so the name is taken
+    /// by the first.
+    pub async fn fill_name_keys(&self) -> Result<u64> {
         const PAGE: u32 = 500;
         let mut filled = 0;
         loop {
-            let rows = self.store.without_username_key(PAGE).await?;
-            for (id, username) in &rows {
-                let key = domain::username_key(username);
-                match self.store.set_username_key(*id, &key).await {
+            let rows = self.store.without_name_keys(PAGE).await?;
+            for (id, username, display_name) in &rows {
+                let key = domain::name_key(username);
+                let display_key = display_name.as_deref().map(domain::name_key);
+                let display_key = display_key.as_deref();
+                match self.store.set_name_keys(*id, &key, display_key).await {
                     Err(e) if kit::db::is_unique_violation(&e) => {
                         tracing::warn!(
                             user_id = id,
                             "username clashes with an older account once normalised"
                         );
-                        self.store
-                            .set_username_key(*id, &format!("{key}#{id}"))
-                            .await?;
+                        let unique = format!("{key}#{id}");
+                        self.store.set_name_keys(*id, &unique, display_key).await?;
                     }
                     other => other?,
                 }

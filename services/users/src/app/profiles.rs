@@ -29,8 +29,10 @@ impl Users {
         display_name: Option<&str>,
         status_message: Option<&str>,
     ) -> Result<UserStatus> {
+        let display_name = display_name.map(domain::display_name).transpose()?;
         let update = ProfileUpdate {
-            display_name: display_name.map(domain::display_name).transpose()?,
+            display_key: display_name.as_deref().map(domain::name_key),
+            display_name,
             status_message: status_message.map(domain::status_message).transpose()?,
         };
         let mut tx = self.db.begin().await?;

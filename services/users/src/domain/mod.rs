@@ -35,15 +35,20 @@ pub struct NewUser {
     pub email: String,
     /// As the user typed it (trimmed), for display.
     pub username: String,
-    /// What makes a username unique: [`username_key`] of `username`.
+    /// What makes a username unique: [`name_key`] of `username`.
     pub username_key: String,
-    pub display_name: Option<String>,
+    /// Given, or the username.
+    pub display_name: String,
+    /// [`name_key`] of `display_name`, what search compares.
+    pub display_key: String,
 }
 
 /// Changes to a profile; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct ProfileUpdate {
     pub display_name: Option<String>,
+    /// [`name_key`] of `display_name`, set with it.
+    pub display_key: Option<String>,
     /// `Some(None)` clears the status message.
     pub status_message: Option<Option<String>>,
 }
@@ -100,7 +105,8 @@ pub fn username(raw: &str) -> Result<String, Invalid> {
     Ok(name.to_owned())
 }
 
-/// The form of a username that uniqueness and search compare: NFKC, then
+/// The form in which names are compared — usernames for uniqueness and
+/// search, display names for search: NFKC, then
 /// lower case, then NFKC again (lower-casing can denormalise, e.g. `İ`).
 ///
 /// NFKC folds compatibility variants onto their base letters (fullwidth
@@ -111,7 +117,7 @@ pub fn username(raw: &str) -> Result<String, Invalid> {
 /// merge distinct names such as `Maße`/`Masse` (`ß` → `ss`), and a
 /// lower-cased key stays what kit's `contains_pattern` makes of a search
 /// term, so search and uniqueness agree.
-pub fn username_key(name: &str) -> String {
+pub fn name_key(name: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     let lower = name.trim().nfkc().collect::<String>().to_lowercase();
     lower.nfkc().collect()
@@ -176,10 +182,14 @@ pub fn registration(
     let email = email(email_raw)?;
     let username = username(username_raw)?;
     password(password_raw)?;
-    let display_name = display.map(display_name).transpose()?;
+    let display_name = display
+        .map(display_name)
+        .transpose()?
+        .unwrap_or_else(|| username.clone());
     Ok(NewUser {
         email,
-        username_key: username_key(&username),
+        username_key: name_key(&username),
+        display_key: name_key(&display_name),
         username,
         display_name,
     })
@@ -267,17 +277,17 @@ mod tests {
             "𝐀𝐋𝐈𝐂𝐄",
             " alice ",
         ] {
-            assert_eq!(username_key(same), "alice", "{same:?}");
+            assert_eq!(name_key(same), "alice", "{same:?}");
         }
-        assert_eq!(username_key("ÄRGER"), username_key("ärger"));
+        assert_eq!(name_key("ÄRGER"), name_key("ärger"));
         // Composed and decomposed forms are one name.
-        assert_eq!(username_key("A\u{308}rger"), username_key("ärger"));
-        assert_eq!(username_key("ΟΔΥΣΣΕΥΣ"), username_key("οδυσσευς"));
-        assert_ne!(username_key("maße"), username_key("masse"));
+        assert_eq!(name_key("A\u{308}rger"), name_key("ärger"));
+        assert_eq!(name_key("ΟΔΥΣΣΕΥΣ"), name_key("οδυσσευς"));
+        assert_ne!(name_key("maße"), name_key("masse"));
         // The key is stable: search terms built from it find it.
         for name in ["ÄRGER", "İstanbul", "ＢＯＢ", "Ǆemal"] {
-            let key = username_key(name);
-            assert_eq!(username_key(&key), key, "{name:?}");
+            let key = name_key(name);
+            assert_eq!(name_key(&key), key, "{name:?}");
             assert_eq!(key.to_lowercase(), key, "{name:?}");
         }
     }
