@@ -32,6 +32,18 @@ async fn peer(ConnectInfo(addr): ConnectInfo<SocketAddr>) -> String {
     addr.ip().to_string()
 }
 
+/// A response that takes its time: a tick every 200 ms, 20 of them.
+async fn ticks() -> axum::body::Body {
+    let ticks = futures::stream::unfold(0, |n| async move {
+        if n == 20 {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        Some((Ok::<_, std::io::Error>(format!("tick {n}\n")), n + 1))
+    });
+    axum::body::Body::from_stream(ticks)
+}
+
 /// A server with a JSON route (the default 2 MB limit), one taking up to
 /// 6 MB (like the image upload), and one telling the peer's address.
 async fn serve() -> SocketAddr {
@@ -41,7 +53,8 @@ async fn serve() -> SocketAddr {
             "/upload",
             post(echo).layer(DefaultBodyLimit::max(6 * 1024 * 1024)),
         )
-        .route("/peer", get(peer));
+        .route("/peer", get(peer))
+        .route("/ticks", get(ticks));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -129,6 +142,21 @@ async fn requests_are_served_with_keep_alive_and_the_peer_address() {
     }
     let res = reqwest::get(format!("http://{addr}/peer")).await.unwrap();
     assert_eq!(res.text().await.unwrap(), "127.0.0.1");
+}
+
+/// The read limits bound what the client sends, not how long a response
+/// (a stream) may take.
+#[tokio::test]
+async fn a_long_response_outlives_the_read_limits() {
+    let addr = serve().await;
+    let mut res = reqwest::get(format!("http://{addr}/ticks")).await.unwrap();
+    let start = Instant::now();
+    let mut text = String::new();
+    while let Some(chunk) = res.chunk().await.unwrap() {
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(text.ends_with("tick 19\n"), "{text}");
+    assert!(start.elapsed() > LIMITS.header_read_timeout() + LIMITS.body_read_timeout());
 }
 
 #[tokio::test]
