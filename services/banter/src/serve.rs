@@ -67,6 +67,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     telemetry: TelemetryConfig,
+
+    #[command(flatten)]
+    connections: kit::config::ConnectionLimits,
 }
 
 /// The values `--target` accepts: `all` and every module's name.
@@ -182,7 +185,7 @@ pub async fn serve(args: ServeArgs, plan: Plan) -> anyhow::Result<()> {
         // Ends SSE streams so connections can drain.
         shutdown.cancel();
     };
-    kit::server::run(listener, router, signal, drain).await?;
+    kit::server::run(listener, router, signal, drain, &args.connections).await?;
     ctx.stop(drain).await;
     running.close().await;
     tracing::info!("stopped");

@@ -52,6 +52,59 @@ pub fn parse_database_url(raw: &str) -> Result<String, String> {
     Ok(raw.to_owned())
 }
 
+/// How long a client may take to send a request, so that slow or stalled
+/// clients cannot hold connections open (a body larger than its route
+/// accepts is refused with 413 from its `Content-Length`, before any of it
+/// is read).
+#[derive(Args, Debug, Clone, Copy, PartialEq, Eq)]
+#[command(next_help_heading = "Connections")]
+pub struct ConnectionLimits {
+    /// Seconds a client has to send a request's line and headers, counted
+    /// from the start of the connection or the end of its previous request
+    /// (so it also bounds idle keep-alive connections); past it the
+    /// connection is closed. E.g. `--header-read-timeout 10`.
+    #[arg(
+        long = "header-read-timeout",
+        env = "BANTER_HEADER_READ_TIMEOUT_SECS",
+        default_value_t = 10,
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a client has to send a request's whole body once its headers
+    /// arrived; past it the request gets 408 `{detail, code}` and the
+    /// connection is closed. Bounds uploads too: 30 s carries the largest
+    /// (5 MB) profile image at ~1.4 Mbit/s. E.g. `--body-read-timeout 60`.
+    #[arg(
+        long = "body-read-timeout",
+        env = "BANTER_BODY_READ_TIMEOUT_SECS",
+        default_value_t = 30,
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub body_read_timeout_secs: u64,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 30,
+        }
+    }
+}
+
+impl ConnectionLimits {
+    pub fn header_read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.header_read_timeout_secs)
+    }
+
+    pub fn body_read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.body_read_timeout_secs)
+    }
+}
+
 /// How logs are written.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {

@@ -111,6 +111,7 @@ pub async fn mark_read(
 /// New notifications of the caller as server-sent events (`notification.created`,
 /// data = the notification). Each event's `id` is the caller's notification
 /// sequence number; reconnect with `Last-Event-ID` to get exactly what was missed.
+/// The stream ends when the caller's token expires or is revoked.
 #[utoipa::path(get, path = "/api/notifications/stream", tag = "notifications", security(("bearer" = [])),
     params(("Last-Event-ID" = Option<i64>, Header, description = "id of the last event received")),
     responses((status = 200, content_type = "text/event-stream", body = String),
@@ -121,5 +122,6 @@ pub async fn stream(
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
     let last_event_id = kit::sse::last_event_id(&headers)?;
-    Ok(state.stream(user.id, last_event_id).await?)
+    let session = kit::sse::Session::of(&user, state.verifier.clone());
+    Ok(state.stream(user.id, last_event_id, session).await?)
 }
