@@ -78,9 +78,10 @@ impl Platform {
         for service in self.services {
             metrics::build_info(service.name);
             app = app.merge(service.router);
-            openapi.merge(service.openapi);
+            crate::openapi::merge(&mut openapi, service.openapi);
             checks.extend(service.checks);
         }
+        crate::openapi::document_common_errors(&mut openapi);
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",

@@ -54,7 +54,7 @@ pub struct TokenResponse {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Message {
+pub struct LoggedOut {
     message: String,
 }
 
@@ -126,12 +126,12 @@ impl From<Token> for TokenResponse {
 
 /// Revoke the presented token until it expires.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = Message), (status = 401, body = ErrorBody)))]
-pub async fn logout(state: AppState, user: AuthUser) -> ApiResult<Json<Message>> {
+    responses((status = 200, body = LoggedOut), (status = 401, body = ErrorBody)))]
+pub async fn logout(state: AppState, user: AuthUser) -> ApiResult<Json<LoggedOut>> {
     state
         .logout(user.id, &user.claims.jti, user.claims.exp)
         .await?;
-    Ok(Json(Message {
+    Ok(Json(LoggedOut {
         message: "logged out".into(),
     }))
 }
