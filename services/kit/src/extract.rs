@@ -91,6 +91,13 @@ impl From<QueryRejection> for ApiError {
 
 impl From<FormRejection> for ApiError {
     fn from(rej: FormRejection) -> Self {
+        // A form route given another body (e.g. JSON) finds none of its
+        // fields: a validation error, as the original FastAPI services answer.
+        if let FormRejection::InvalidFormContentType(_) = rej {
+            return ApiError::validation(
+                "expected a form body (`Content-Type: application/x-www-form-urlencoded`)",
+            );
+        }
         match rej.status() {
             StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => {
                 ApiError::validation(format!("invalid form body: {}", source_text(&rej)))

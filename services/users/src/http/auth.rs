@@ -61,7 +61,8 @@ pub struct LoggedOut {
 /// Create an account.
 #[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest,
     responses((status = 201, body = Registered), (status = 409, description = "email or username taken", body = ErrorBody),
-              (status = 422, description = "invalid field", body = ErrorBody)))]
+              (status = 422, description = "invalid field", body = ErrorBody),
+              (status = 429, description = "too many registrations from this address; see Retry-After", body = ErrorBody)))]
 pub async fn register(
     state: AppState,
     Json(req): Json<RegisterRequest>,
@@ -91,6 +92,7 @@ pub async fn register(
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth",
     request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody),
+              (status = 422, description = "a missing field, or a body that is not a form (e.g. JSON)", body = ErrorBody),
               (status = 429, description = "too many attempts; see Retry-After", body = ErrorBody)))]
 pub async fn login_form(
     state: AppState,
