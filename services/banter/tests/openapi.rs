@@ -83,8 +83,10 @@ async fn every_schema_name_means_one_schema_in_the_merged_document() {
             );
         }
     }
-    // The message of a chat room is the one with the original's fields.
-    let message = &merged_schemas["Message"]["properties"];
+    // The message of a chat room is the one with the original's fields, each
+    // always present (required), null or not.
+    let message = &merged_schemas["Message"];
+    let required = message["required"].as_array().unwrap();
     for field in [
         "room_id",
         "deleted_at",
@@ -93,7 +95,14 @@ async fn every_schema_name_means_one_schema_in_the_merged_document() {
         "is_read",
         "read_by",
     ] {
-        assert!(message.get(field).is_some(), "Message.{field}: {message}");
+        assert!(
+            message["properties"].get(field).is_some(),
+            "Message.{field}: {message}"
+        );
+        assert!(
+            required.contains(&field.into()),
+            "Message.{field} required: {message}"
+        );
     }
 }
 

@@ -2,15 +2,21 @@
 //! with the error statuses the shared plumbing answers documented on every
 //! operation they apply to.
 //!
-//! Two rules keep generated clients working:
+//! Three rules keep generated clients working:
 //! - a schema name means one schema: merging two services' documents that
 //!   give one name to different schemas is refused (as axum refuses two
 //!   handlers for one route), since one would silently replace the other;
 //! - a status the server sends is documented: the extractors, the
 //!   authentication and the per-user rate limit answer the same way on every
-//!   route, so their statuses are added here once rather than per handler.
+//!   route, so their statuses are added here once rather than per handler;
+//! - a field a response has is always there (SPEC §2: `null`, never
+//!   omitted — no response type skips a field when serialising), so every
+//!   property of a schema only responses use is marked required, which the
+//!   schema generator leaves off `Option` fields.
 
 use crate::error::ErrorBody;
+use serde_json::Value;
+use std::collections::BTreeSet;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder, Schema};
 use utoipa::{PartialSchema, ToSchema};
@@ -63,6 +69,119 @@ pub fn document_common_errors(doc: &mut OpenApi) {
                     .entry(status.to_string())
                     .or_insert_with(|| error_response(why));
             }
+        }
+    }
+}
+
+/// The document as served: `doc` with [`document_common_errors`], as JSON,
+/// with [`require_response_fields`].
+pub fn published(mut doc: OpenApi) -> Value {
+    document_common_errors(&mut doc);
+    let mut value = serde_json::to_value(&doc).unwrap_or_else(|e| {
+        // Serialising plain data structures does not fail; should it, the
+        // document says so rather than the process going down.
+        serde_json::json!({"openapi": "3.1.0", "info": {"title": format!("unserialisable: {e}"), "version": ""}, "paths": {}})
+    });
+    require_response_fields(&mut value);
+    value
+}
+
+/// Marks every property of the schemas only responses use required (see
+/// the module's opening) in the JSON document `doc`. Schemas a request body
+/// or parameter also uses keep their optional fields.
+pub fn require_response_fields(doc: &mut Value) {
+    let mut responses = BTreeSet::new();
+    let mut requests = BTreeSet::new();
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for item in paths.values_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for op in item.values_mut() {
+                refs(&op["requestBody"], &mut requests);
+                refs(&op["parameters"], &mut requests);
+                if let Some(answers) = op["responses"].as_object_mut() {
+                    for answer in answers.values_mut() {
+                        if let Some(content) = answer["content"].as_object_mut() {
+                            for media in content.values_mut() {
+                                refs(&media["schema"], &mut responses);
+                                require_all(&mut media["schema"]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let Some(schemas) = doc.get_mut("components").and_then(|c| c.get_mut("schemas")) else {
+        return;
+    };
+    let responses = closure(schemas, responses);
+    let requests = closure(schemas, requests);
+    for name in responses.difference(&requests) {
+        if let Some(schema) = schemas.get_mut(name) {
+            require_all(schema);
+        }
+    }
+}
+
+/// Names of the component schemas `v` refers to.
+fn refs(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(map) => {
+            if let Some(name) = map
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                out.insert(name.to_owned());
+            }
+            map.values().for_each(|v| refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+/// `names` and every schema they refer to, transitively.
+fn closure(schemas: &Value, mut names: BTreeSet<String>) -> BTreeSet<String> {
+    let mut todo: Vec<String> = names.iter().cloned().collect();
+    while let Some(name) = todo.pop() {
+        let mut found = BTreeSet::new();
+        refs(&schemas[&name], &mut found);
+        for f in found {
+            if names.insert(f.clone()) {
+                todo.push(f);
+            }
+        }
+    }
+    names
+}
+
+/// Requires every property of `schema` and of the object schemas inline in it.
+fn require_all(schema: &mut Value) {
+    let Some(map) = schema.as_object_mut() else {
+        return;
+    };
+    if let Some(props) = map.get("properties").and_then(Value::as_object) {
+        let all: Vec<Value> = props.keys().cloned().map(Value::String).collect();
+        map.insert("required".into(), Value::Array(all));
+    }
+    for key in [
+        "properties",
+        "items",
+        "allOf",
+        "oneOf",
+        "anyOf",
+        "additionalProperties",
+    ] {
+        match map.get_mut(key) {
+            Some(Value::Object(inner)) if key == "properties" => {
+                inner.values_mut().for_each(require_all);
+            }
+            Some(Value::Array(inner)) => inner.iter_mut().for_each(require_all),
+            Some(inner @ Value::Object(_)) => require_all(inner),
+            _ => {}
         }
     }
 }
@@ -122,6 +241,34 @@ mod tests {
         merge(&mut doc, with_schema("A", Type::Object));
         merge(&mut doc, with_schema("B", Type::String));
         assert_eq!(doc.components.unwrap().schemas.len(), 2);
+    }
+
+    #[test]
+    fn response_fields_are_required_request_fields_stay_optional() {
+        let mut v = serde_json::json!({
+            "openapi": "3.1.0",
+            "info": {"title": "t", "version": "1"},
+            "paths": {"/x": {"post": {
+                "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/In"}}}},
+                "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Out"}}}}}
+            }}},
+            "components": {"schemas": {
+                "In": {"type": "object", "properties": {"a": {"type": ["string", "null"]}}},
+                "Out": {"type": "object", "properties": {
+                    "b": {"type": ["string", "null"]},
+                    "inner": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Inner"}]}
+                }},
+                "Inner": {"type": "object", "properties": {"c": {"type": ["integer", "null"]}}}
+            }}
+        });
+        require_response_fields(&mut v);
+        let schemas = &v["components"]["schemas"];
+        assert_eq!(
+            schemas["Out"]["required"],
+            serde_json::json!(["b", "inner"])
+        );
+        assert_eq!(schemas["Inner"]["required"], serde_json::json!(["c"]));
+        assert!(schemas["In"].get("required").is_none());
     }
 
     #[test]

@@ -81,7 +81,6 @@ impl Platform {
             crate::openapi::merge(&mut openapi, service.openapi);
             checks.extend(service.checks);
         }
-        crate::openapi::document_common_errors(&mut openapi);
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
@@ -95,7 +94,10 @@ impl Platform {
         let infra = Router::new()
             .merge(health::router(&self.title, checks))
             .route("/metrics", get(metrics::handler))
-            .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi));
+            .merge(
+                SwaggerUi::new("/docs")
+                    .external_url_unchecked("/openapi.json", crate::openapi::published(openapi)),
+            );
         let request_id = HeaderName::from_static(REQUEST_ID);
         app.merge(observe(infra, self.label))
             .fallback(not_found)
