@@ -176,6 +176,13 @@ impl From<FormRejection> for ApiError {
         if timed_out(&rej) {
             return body_timeout();
         }
+        // A form route given another body (e.g. JSON) finds none of its
+        // fields: a validation error, as the original FastAPI services answer.
+        if let FormRejection::InvalidFormContentType(_) = rej {
+            return ApiError::validation(
+                "expected a form body (`Content-Type: application/x-www-form-urlencoded`)",
+            );
+        }
         match rej.status() {
             StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => {
                 ApiError::validation(format!("invalid form body: {}", source_text(&rej)))

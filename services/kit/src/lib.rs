@@ -17,6 +17,7 @@ pub mod extract;
 pub mod health;
 pub mod http;
 pub mod module;
+pub mod openapi;
 pub mod platform;
 pub mod ratelimit;
 pub mod redis;

@@ -287,13 +287,13 @@ async fn names_follow_profile_updates(app: &TestApp) {
     let (alice, alice_token) = app.user("alice").await;
     let (bob, bob_token) = app.user("bob").await;
     let res = app
-        .client
-        .put(app.url("/api/profile/me"))
-        .bearer_auth(&alice_token)
-        .json(&json!({"display_name": "Alice Liddell"}))
-        .send()
-        .await
-        .unwrap();
+        .execute(
+            app.client
+                .put(app.url("/api/profile/me"))
+                .bearer_auth(&alice_token)
+                .json(&json!({"display_name": "Alice Liddell"})),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let store = app.notifications.store.clone();
     eventually("the display name in the read model", || {
@@ -781,13 +781,13 @@ async fn stream_sends_keep_alives_and_refuses_bad_ids(app: &TestApp) {
     assert!(frame.id.is_none());
     for bad in ["abc", "1.5", "-", "99999999999999999999999"] {
         let res = app
-            .client
-            .get(app.url("/api/notifications/stream"))
-            .bearer_auth(&token)
-            .header("last-event-id", bad)
-            .send()
-            .await
-            .unwrap();
+            .execute(
+                app.client
+                    .get(app.url("/api/notifications/stream"))
+                    .bearer_auth(&token)
+                    .header("last-event-id", bad),
+            )
+            .await;
         expect_error(res, 422, bad).await;
     }
 }

@@ -34,7 +34,7 @@ pub struct NotificationPage {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct UnreadCount {
+pub struct NotificationUnreadCount {
     unread_count: i64,
 }
 
@@ -48,7 +48,7 @@ pub struct ReadRequest {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ReadResult {
+pub struct NotificationsReadResult {
     success: bool,
     /// How many notifications went from unread to read.
     read_count: u64,
@@ -83,9 +83,12 @@ pub async fn list(
 
 /// How many of the caller's notifications are unread.
 #[utoipa::path(get, path = "/api/notifications/unread-count", tag = "notifications", security(("bearer" = [])),
-    responses((status = 200, body = UnreadCount), (status = 401, body = ErrorBody)))]
-pub async fn unread_count(state: AppState, user: AuthUser) -> ApiResult<Json<UnreadCount>> {
-    Ok(Json(UnreadCount {
+    responses((status = 200, body = NotificationUnreadCount), (status = 401, body = ErrorBody)))]
+pub async fn unread_count(
+    state: AppState,
+    user: AuthUser,
+) -> ApiResult<Json<NotificationUnreadCount>> {
+    Ok(Json(NotificationUnreadCount {
         unread_count: state.unread_count(user.id).await?,
     }))
 }
@@ -93,16 +96,16 @@ pub async fn unread_count(state: AppState, user: AuthUser) -> ApiResult<Json<Unr
 /// Mark some (`notification_ids`) or all (`all: true`) of the caller's notifications read.
 #[utoipa::path(post, path = "/api/notifications/read", tag = "notifications", security(("bearer" = [])),
     request_body = ReadRequest,
-    responses((status = 200, body = ReadResult), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = NotificationsReadResult), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn mark_read(
     state: AppState,
     user: AuthUser,
     Json(req): Json<ReadRequest>,
-) -> ApiResult<Json<ReadResult>> {
+) -> ApiResult<Json<NotificationsReadResult>> {
     let read_count = state
         .mark_read(user.id, req.notification_ids, req.all)
         .await?;
-    Ok(Json(ReadResult {
+    Ok(Json(NotificationsReadResult {
         success: true,
         read_count,
     }))

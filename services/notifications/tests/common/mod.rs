@@ -43,6 +43,7 @@ impl TestApp {
             .module_on::<Users>(users_db, users_config)
             .module::<Notifications>(notifications::Config { keep_alive_secs: 1 })
             .titled::<Notifications>()
+            .check_openapi()
             .serve()
             .await;
         Self {
