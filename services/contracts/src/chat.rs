@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// The fields after `updated_at` are those the original service sends too;
 /// events recorded before they existed decode with them empty.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Message))]
 pub struct ChatMessage {
     pub id: String,
     pub user_id: i64,

@@ -5,6 +5,27 @@ use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use url::Url;
 
+/// A config struct with every flag at the default its `#[arg]` declares, as
+/// `--help` shows it — the environment is not read. `Default` impls call
+/// this, so a default is written once, in its `#[arg]`, and tests and
+/// `banter serve` cannot disagree on it.
+///
+/// # Panics
+/// When a field of `T` has no default (a programming error, caught by the
+/// first test that builds the struct).
+pub fn defaults<T: Args + clap::FromArgMatches>() -> T {
+    let command = T::augment_args(clap::Command::new("defaults")).mut_args(|arg| arg.env(None));
+    command
+        .try_get_matches_from(["defaults"])
+        .and_then(|matches| T::from_arg_matches(&matches))
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} has a flag without a default: {e}",
+                std::any::type_name::<T>()
+            )
+        })
+}
+
 /// Where a service keeps its data.
 #[derive(Args, Debug, Clone)]
 pub struct StorageConfig {
@@ -86,12 +107,10 @@ pub struct ConnectionLimits {
     pub body_read_timeout_secs: u64,
 }
 
+/// Every flag at the default its `#[arg]` gives (written once, there).
 impl Default for ConnectionLimits {
     fn default() -> Self {
-        Self {
-            header_read_timeout_secs: 10,
-            body_read_timeout_secs: 30,
-        }
+        defaults()
     }
 }
 
@@ -171,21 +190,32 @@ pub enum Telemetry {
     Off,
 }
 
+/// Every flag at the default its `#[arg]` gives (written once, there).
 impl Default for TelemetryConfig {
     fn default() -> Self {
-        Self {
-            log_level: "info,sqlx=warn".into(),
-            log_format: LogFormat::Auto,
-            otlp_endpoint: None,
-            loki_url: None,
-            telemetry: Telemetry::On,
-        }
+        defaults()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn defaults_are_the_declared_ones() {
+        let limits = ConnectionLimits::default();
+        assert_eq!(
+            (
+                limits.header_read_timeout_secs,
+                limits.body_read_timeout_secs
+            ),
+            (10, 30)
+        );
+        let telemetry = TelemetryConfig::default();
+        assert_eq!(telemetry.log_level, "info,sqlx=warn");
+        assert_eq!(telemetry.telemetry, Telemetry::On);
+        assert!(telemetry.otlp_endpoint.is_none());
+    }
 
     #[test]
     fn database_url_must_be_postgres() {

@@ -84,11 +84,9 @@ pub struct Participant {
 /// A message; serialised as the JSON of SPEC §2 (`wire`; ids of messages
 /// are strings).
 ///
-/// `contracts::ChatMessage` is the same record on the bus; it stays a type of
-/// its own because the contracts crate knows neither [`RoomType`] nor the
-/// OpenAPI schema, and the two must serialise alike (room streams replay this
-/// type from the log and send `ChatMessage` live), which `From` below keeps
-/// and a test checks.
+/// `contracts::ChatMessage` is the same record on the bus and on the wire
+/// (a message is serialised through it); this type stays apart because the
+/// contracts crate does not know [`RoomType`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub id: String,

@@ -3,12 +3,13 @@
 //! field it has is present under its name and JSON type, `null`/`false`/`[]`
 //! when empty; Banter's own extra fields ride along.
 //!
-//! The domain types stay what chat knows; the JSON is a borrowed view of them
-//! ([`MessageJson`], [`ParticipantJson`]), serialised without copying, and
-//! their OpenAPI schemas are the views' (under the domain types' names).
+//! The domain types stay what chat knows. A message goes out as the
+//! `message.events` contract (`contracts::ChatMessage`, which is the
+//! client's shape too), so HTTP, the room stream and the bus cannot drift
+//! apart; a participant as a borrowed view ([`ParticipantJson`]). The
+//! OpenAPI schemas are theirs, under the domain types' names.
 
-use super::{Message, Participant, RoomType};
-use chrono::{DateTime, Utc};
+use super::{Message, Participant};
 use serde::{Serialize, Serializer};
 use std::borrow::Cow;
 use utoipa::openapi::{RefOr, Schema};
@@ -38,64 +39,9 @@ impl<'a> From<&'a Participant> for ParticipantJson<'a> {
     }
 }
 
-/// A message as the original sends it. It has no attachments or per-reader
-/// state in Banter (text messages only; reads are counted per room), so the
-/// `file_*` fields are always null, `is_read` false and `read_by` empty.
-#[derive(Serialize, ToSchema)]
-#[schema(as = Message)]
-pub struct MessageJson<'a> {
-    id: &'a str,
-    user_id: i64,
-    room_id: i64,
-    room_type: RoomType,
-    /// Empty once deleted.
-    content: &'a str,
-    message_type: &'a str,
-    is_deleted: bool,
-    is_edited: bool,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    /// When the content last changed; null if never edited.
-    edited_at: Option<DateTime<Utc>>,
-    /// When it was deleted; null while it is not.
-    deleted_at: Option<DateTime<Utc>>,
-    file_url: Option<&'a str>,
-    file_name: Option<&'a str>,
-    file_size: Option<i64>,
-    file_type: Option<&'a str>,
-    is_read: bool,
-    /// Ids of users who read it.
-    read_by: &'a [i64],
-}
-
-impl<'a> From<&'a Message> for MessageJson<'a> {
-    fn from(m: &'a Message) -> Self {
-        Self {
-            id: &m.id,
-            user_id: m.user_id,
-            room_id: m.room_id,
-            room_type: m.room_type,
-            content: &m.content,
-            message_type: &m.message_type,
-            is_deleted: m.is_deleted,
-            is_edited: m.is_edited,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-            edited_at: m.edited_at,
-            deleted_at: m.deleted_at,
-            file_url: None,
-            file_name: None,
-            file_size: None,
-            file_type: None,
-            is_read: false,
-            read_by: &[],
-        }
-    }
-}
-
 impl Serialize for Message {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        MessageJson::from(self).serialize(s)
+        contracts::ChatMessage::from(self).serialize(s)
     }
 }
 
@@ -107,17 +53,17 @@ impl Serialize for Participant {
 
 impl PartialSchema for Message {
     fn schema() -> RefOr<Schema> {
-        MessageJson::schema()
+        contracts::ChatMessage::schema()
     }
 }
 
 impl ToSchema for Message {
     fn name() -> Cow<'static, str> {
-        MessageJson::name()
+        contracts::ChatMessage::name()
     }
 
     fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        MessageJson::schemas(schemas);
+        contracts::ChatMessage::schemas(schemas);
     }
 }
 
@@ -140,7 +86,7 @@ impl ToSchema for Participant {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::now;
+    use crate::domain::{RoomType, now};
     use serde_json::json;
 
     #[test]
