@@ -28,7 +28,9 @@ impl App {
             username: e.username,
             display_name: e.display_name,
         };
-        Ok(users::upsert(&self.db, &user, version(at)).await?)
+        users::upsert(&self.db, &user, version(at)).await?;
+        self.owners.user_recorded();
+        Ok(())
     }
 
     /// A user changed their profile (announced at `at`).
