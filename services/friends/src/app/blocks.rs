@@ -13,14 +13,7 @@ impl App {
     /// block took effect.
     pub async fn block(&self, caller: &AuthUser, user_id: i64) -> Result<DateTime<Utc>> {
         domain::check_block_target(caller.id, user_id)?;
-        let known = || self.knows_user(user_id);
-        if !self
-            .owners
-            .resolve_user(user_id, &caller.token, known)
-            .await?
-        {
-            return Err(Error::UnknownUser);
-        }
+        self.require_user(caller, user_id).await?;
         self.record_block(caller.id, user_id).await
     }
 

@@ -19,13 +19,7 @@ impl App {
     ) -> Result<Friendship> {
         domain::check_addressee(caller.id, to)?;
         let message = domain::request_message(message)?;
-        if !self
-            .owners
-            .resolve_user(to, &caller.token, || self.knows_user(to))
-            .await?
-        {
-            return Err(Error::UnknownUser);
-        }
+        self.require_user(caller, to).await?;
         let friendship = self
             .record_request(caller.id, to, message.as_deref())
             .await?;
