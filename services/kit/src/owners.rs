@@ -11,9 +11,11 @@
 //!
 //! - [`Owners::resolve_user`]: a user the read model does not know is looked
 //!   up at the users service; when it has them, the use case waits (at most
-//!   3 s) for the read model to catch up, as it needs the row. Read models
+//!   10 s) for the read model to catch up, as it needs the row. Read models
 //!   call [`Owners::user_recorded`] after recording a user, which wakes the
-//!   waiters to look again (rather than all of them polling the database).
+//!   use cases waiting for that user to look again (rather than every waiter
+//!   polling the database, which under load slows the very consumer they
+//!   wait for).
 //! - [`Owners::blocked_between`]: whether a block stands is asked of the
 //!   friends service every time (a block lifted matters as much as one
 //!   made); the read model serves listings.
@@ -32,17 +34,22 @@ use crate::ApiError;
 use futures::{StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
 use std::future::Future;
-use std::pin::pin;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+use tokio::sync::broadcast;
 use url::Url;
 
 /// How long a request may wait for a read model to learn of a user the users
-/// service already has.
-const CATCH_UP: Duration = Duration::from_secs(3);
-/// How often a waiter looks again when no read model says it recorded a user
-/// (a consumer of another process's model, a wake-up missed).
-const LOOK_AGAIN: Duration = Duration::from_millis(250);
+/// service already has: usually tens of milliseconds, but longer than the
+/// consumer's longest retry backoff (5 s), so a busy database that makes one
+/// attempt to apply the event fail delays the answer rather than turns it
+/// into a 503.
+const CATCH_UP: Duration = Duration::from_secs(10);
+/// How often a waiter looks again when no read model says it recorded the
+/// user (announcements missed under load).
+const LOOK_AGAIN: Duration = Duration::from_millis(500);
+/// Announcements of recorded users kept for slow waiters.
+const RECORDED_BACKLOG: usize = 1024;
 /// How long an owner's HTTP API may take to answer.
 const ASK_TIMEOUT: Duration = Duration::from_secs(2);
 /// Questions about one group's members in flight at once.
@@ -88,8 +95,9 @@ impl From<NoAnswer> for ApiError {
 pub struct Owners {
     users: Owner<dyn LocalUsers>,
     friends: Owner<dyn LocalBlocks>,
-    /// Wakes the use cases waiting for a read model to record a user.
-    user_recorded: Arc<tokio::sync::Notify>,
+    /// Ids of users a read model of this process has just recorded, for the
+    /// use cases waiting for them.
+    user_recorded: broadcast::Sender<i64>,
 }
 
 struct Owner<L: ?Sized> {
@@ -136,7 +144,7 @@ impl Owners {
         Self {
             users: Owner::new("users", remote.clone()),
             friends: Owner::new("friends", remote),
-            user_recorded: Arc::default(),
+            user_recorded: broadcast::channel(RECORDED_BACKLOG).0,
         }
     }
 
@@ -162,18 +170,20 @@ impl Owners {
         let _ = self.friends.local.set(blocks);
     }
 
-    /// Says a read model of this process has just recorded a user, so the
-    /// use cases waiting in [`resolve_user`](Self::resolve_user) look again.
-    pub fn user_recorded(&self) {
-        self.user_recorded.notify_waiters();
+    /// Says a read model of this process has just recorded `user_id`, so
+    /// the use cases waiting for them in [`resolve_user`](Self::resolve_user)
+    /// look again.
+    pub fn user_recorded(&self, user_id: i64) {
+        // No receiver: nobody waits.
+        let _ = self.user_recorded.send(user_id);
     }
 
     /// Whether `user_id` exists, once the read model knows them: `known`
     /// says whether it does. A user the model has not heard of is looked up
     /// at the users service (with the caller's `token`); when it has them,
     /// this waits for `known` to turn true, looking again whenever a read
-    /// model says it recorded a user. `Ok(false)`: the user does not exist
-    /// (or there is nobody but the read model to ask).
+    /// model says it recorded them. `Ok(false)`: the user does not exist (or
+    /// there is nobody but the read model to ask).
     pub async fn resolve_user<E, F, Fut>(
         &self,
         user_id: i64,
@@ -191,11 +201,10 @@ impl Owners {
         if self.user_exists(user_id, token).await? != Some(true) {
             return Ok(false);
         }
+        // Listening before looking, so a record in between wakes us.
+        let mut recorded = self.user_recorded.subscribe();
         let deadline = Instant::now() + CATCH_UP;
         loop {
-            // Listening before looking, so a user recorded in between wakes us.
-            let mut recorded = pin!(self.user_recorded.notified());
-            recorded.as_mut().enable();
             if known().await? {
                 metrics::counter!("read_model_catch_up_total", "outcome" => "caught_up")
                     .increment(1);
@@ -205,7 +214,8 @@ impl Owners {
             if left.is_zero() {
                 break;
             }
-            let _ = tokio::time::timeout(left.min(LOOK_AGAIN), recorded).await;
+            let _ =
+                tokio::time::timeout(left.min(LOOK_AGAIN), announced(&mut recorded, user_id)).await;
         }
         metrics::counter!("read_model_catch_up_total", "outcome" => "timed_out").increment(1);
         tracing::warn!(
@@ -276,6 +286,19 @@ impl Owners {
         let path = format!("api/users/{user_id}/exists");
         let answer: Exists = remote.ask(owner.service, path, token).await?;
         Ok(Some(answer.exists))
+    }
+}
+
+/// Returns once `user_id` is announced as recorded, or announcements were
+/// missed (one of them may have been it).
+async fn announced(recorded: &mut broadcast::Receiver<i64>, user_id: i64) {
+    loop {
+        match recorded.recv().await {
+            Ok(id) if id != user_id => {}
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => return,
+            // Never while `Owners` lives; the caller's timeout ends the wait.
+            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+        }
     }
 }
 
@@ -363,6 +386,45 @@ mod tests {
             blocked(&remote, false).await,
             Err(NoAnswer::OwnerSilent("friends"))
         ));
+    }
+
+    struct Users(bool);
+
+    #[async_trait::async_trait]
+    impl LocalUsers for Users {
+        async fn exists(&self, _user_id: i64) -> Option<bool> {
+            Some(self.0)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_waiter_wakes_when_its_user_is_recorded() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let owners = Owners::default();
+        owners.serve_users_locally(Arc::new(Users(true)));
+        let model = Arc::new(AtomicBool::new(false));
+        let (recorder, recorded) = (owners.clone(), model.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            recorder.user_recorded(8);
+            recorded.store(true, Ordering::SeqCst);
+            recorder.user_recorded(7);
+        });
+        let started = Instant::now();
+        let known = || {
+            let model = model.clone();
+            async move { Ok::<_, NoAnswer>(model.load(Ordering::SeqCst)) }
+        };
+        assert!(owners.resolve_user(7, "token", known).await.unwrap());
+        assert!(started.elapsed() < LOOK_AGAIN, "woken, not polled");
+    }
+
+    #[tokio::test]
+    async fn a_user_the_owner_does_not_have_does_not_exist() {
+        let owners = Owners::default();
+        owners.serve_users_locally(Arc::new(Users(false)));
+        let known = || async { Ok::<_, NoAnswer>(false) };
+        assert!(!owners.resolve_user(7, "token", known).await.unwrap());
     }
 
     #[test]

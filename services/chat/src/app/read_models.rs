@@ -11,7 +11,7 @@ impl App {
     /// A user registered or changed their profile.
     pub async fn record_user(&self, user: &Participant) -> ChatResult<()> {
         read_models::upsert_user(&self.db, user).await?;
-        self.owners.user_recorded();
+        self.owners.user_recorded(user.user_id);
         Ok(())
     }
 

@@ -47,7 +47,7 @@ impl App {
             display_name: e.display_name,
         };
         users::upsert(&self.db, &user, version(at)).await?;
-        self.owners.user_recorded();
+        self.owners.user_recorded(user.user_id);
         Ok(())
     }
 
