@@ -34,6 +34,43 @@ pub fn error<E: std::fmt::Display>(e: E) -> String {
     format!("cannot draw chart: {e}")
 }
 
+/// The y-axis labels of a horizontal bar chart with one bar (or group of
+/// bars) per key, the first key on top: plotters asks for a label at every
+/// half step and only whole steps name a row.
+pub fn row_label<K: AsRef<str>>(keys: &[K]) -> impl Fn(&f64) -> String + '_ {
+    let n = keys.len();
+    move |y: &f64| {
+        let i = y.round();
+        if (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
+            keys.get(n - 1 - i as usize)
+                .map(|k| k.as_ref().to_owned())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// Draws the legend of every labelled series of `chart` in a framed box at
+/// `position`: the one legend look of every report.
+pub fn legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .label_font(LABELS)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .position(position)
+        .draw()
+        .map_err(error)
+}
+
 /// One named line: a value per second of the window (x = seconds from its start).
 pub struct Line {
     pub name: String,
@@ -161,14 +198,7 @@ pub fn lines(look: &Lines, lines: &[Line]) -> Result<String, String> {
             }
         }
         if let Some(position) = look.legend.clone() {
-            chart
-                .configure_series_labels()
-                .label_font(LABELS)
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .position(position)
-                .draw()
-                .map_err(error)?;
+            legend(&mut chart, position)?;
         }
         root.present().map_err(error)?;
     }

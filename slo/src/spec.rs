@@ -281,3 +281,16 @@ use text::{has_window, label_matcher, valid_metric_name, valid_name};
 
 #[cfg(test)]
 mod tests;
+
+/// A spec of latency objectives (95 % of `metric`'s requests ≤ 200 ms), one
+/// per `(name, selector)`: what the sources' tests measure with.
+#[cfg(test)]
+pub(crate) fn latency_objectives(metric: &str, objectives: &[(&str, &str)]) -> Spec {
+    let mut yaml = String::from("version: prometheus/v1\nservice: t\nslos:\n");
+    for (name, selector) in objectives {
+        yaml.push_str(&format!(
+            "  - name: {name}\n    objective: 95\n    sli: {{latency: {{metric: {metric}, selector: '{selector}', threshold: 200ms}}}}\n"
+        ));
+    }
+    Spec::parse(&yaml, "t").unwrap_or_else(|e| panic!("{e}"))
+}

@@ -35,14 +35,7 @@ pub(super) fn latency_chart(r: &RunRecord) -> Result<String, String> {
             .y_label_area_size(300)
             .build_cartesian_2d(0f64..max, -0.5f64..(n as f64 - 0.5))
             .map_err(chart_err)?;
-        let label = |y: &f64| {
-            let i = y.round();
-            if (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
-                keys.get(n - 1 - i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        };
+        let label = chart::row_label(&keys);
         chart
             .configure_mesh()
             .disable_y_mesh()
@@ -82,13 +75,7 @@ pub(super) fn latency_chart(r: &RunRecord) -> Result<String, String> {
                     PathElement::new(vec![(x, y), (x + 14, y)], BLACK.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(chart_err)?;
+        chart::legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present().map_err(chart_err)?;
     }
     Ok(buf)

@@ -50,6 +50,13 @@ pub trait RateLimiter: Send + Sync {
     async fn hit(&self, key: &str, limit: Limit) -> Result<Decision, String>;
     /// Whether `key` is already over `limit`, without counting a hit.
     async fn check(&self, key: &str, limit: Limit) -> Result<Decision, String>;
+    /// Gives back one hit that [`RateLimiter::hit`] counted against `key`
+    /// in the current window, for an attempt that turned out not to count
+    /// (a login whose password was right). Counting every attempt first and
+    /// giving back afterwards is what keeps a limit under concurrency: a
+    /// burst of parallel attempts each holds a reservation before any of
+    /// them does its expensive work.
+    async fn release(&self, key: &str) -> Result<(), String>;
     fn name(&self) -> &'static str;
 }
 
@@ -132,6 +139,17 @@ impl RateLimiter for InMemoryRateLimiter {
         })
     }
 
+    async fn release(&self, key: &str) -> Result<(), String> {
+        let now = Instant::now();
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((count, end)) = windows.get_mut(key)
+            && *end > now
+        {
+            *count = count.saturating_sub(1);
+        }
+        Ok(())
+    }
+
     fn name(&self) -> &'static str {
         "memory"
     }
@@ -143,6 +161,7 @@ impl RateLimiter for InMemoryRateLimiter {
 pub struct RedisRateLimiter {
     redis: Redis,
     hit: redis::Script,
+    release: redis::Script,
 }
 
 const HIT: &str = r"
@@ -155,11 +174,22 @@ end
 return {n, ttl}
 ";
 
+/// Decrements a live window only: a window that expired meanwhile is not
+/// recreated (without its expiry it would never go away) nor pushed below 0.
+const RELEASE: &str = r"
+local n = tonumber(redis.call('GET', KEYS[1]))
+if n and n > 0 then
+  return redis.call('DECR', KEYS[1])
+end
+return 0
+";
+
 impl RedisRateLimiter {
     pub fn new(redis: Redis) -> Self {
         Self {
             redis,
             hit: redis::Script::new(HIT),
+            release: redis::Script::new(RELEASE),
         }
     }
     fn key(&self, key: &str) -> String {
@@ -212,6 +242,16 @@ impl RateLimiter for RedisRateLimiter {
         })
     }
 
+    async fn release(&self, key: &str) -> Result<(), String> {
+        let mut conn = self.redis.conn();
+        self.release
+            .key(self.key(key))
+            .invoke_async::<i64>(&mut conn)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
     fn name(&self) -> &'static str {
         "redis"
     }
@@ -260,6 +300,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     async fn counts_within_a_window(limiter: &dyn RateLimiter) {
         let limit = Limit::per(2, Duration::from_millis(400));
@@ -291,9 +332,65 @@ mod tests {
         );
     }
 
+    /// 60 parallel hits: exactly `max` are allowed, whatever the
+    /// interleaving; a released hit lets exactly one more through.
+    async fn a_parallel_burst_gets_exactly_the_limit(limiter: Arc<dyn RateLimiter>) {
+        let limit = Limit::per(10, Duration::from_secs(30));
+        let burst = (0..60).map(|_| {
+            let limiter = limiter.clone();
+            tokio::spawn(async move { limiter.hit("burst", limit).await.unwrap() })
+        });
+        let mut allowed = 0;
+        for hit in burst {
+            if hit.await.unwrap() == Decision::Allowed {
+                allowed += 1;
+            }
+        }
+        assert_eq!(allowed, 10);
+
+        limiter.release("fresh").await.unwrap();
+        assert!(
+            matches!(
+                limiter.check("fresh", limit).await.unwrap(),
+                Decision::Allowed
+            ),
+            "releasing an unknown key creates nothing"
+        );
+        let one = Limit::per(1, Duration::from_secs(30));
+        assert_eq!(limiter.hit("one", one).await.unwrap(), Decision::Allowed);
+        limiter.release("one").await.unwrap();
+        limiter.release("one").await.unwrap(); // never below zero
+        assert_eq!(limiter.hit("one", one).await.unwrap(), Decision::Allowed);
+        assert!(matches!(
+            limiter.hit("one", one).await.unwrap(),
+            Decision::Limited { .. }
+        ));
+    }
+
     #[tokio::test]
     async fn in_memory_windows() {
         counts_within_a_window(&InMemoryRateLimiter::default()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn in_memory_bursts() {
+        a_parallel_burst_gets_exactly_the_limit(Arc::new(InMemoryRateLimiter::default())).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_bursts() {
+        let redis = crate::redis::connect_for_test().await;
+        a_parallel_burst_gets_exactly_the_limit(Arc::new(RedisRateLimiter::new(redis.clone())))
+            .await;
+        // A released window keeps its expiry.
+        let mut conn = redis.conn();
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(redis.key("ratelimit:one"))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!(ttl > 0, "pttl {ttl}");
+        redis.purge().await.unwrap();
     }
 
     #[tokio::test]

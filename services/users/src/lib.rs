@@ -25,6 +25,9 @@ use std::time::Duration;
 /// How long a cached profile may be served (when the deployment has Redis).
 pub const PROFILE_CACHE_TTL: Duration = Duration::from_secs(60);
 
+/// How often revocations of expired tokens are deleted (also at start).
+const REVOCATION_PRUNE_EVERY: Duration = Duration::from_secs(600);
+
 /// Settings of the users service.
 #[derive(clap::Args, Debug, Clone)]
 #[group(id = "users_config")]
@@ -76,9 +79,30 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub login_limit_window_secs: u64,
 
-    /// Apply the per-address login limit to loopback clients too.
+    /// Apply the per-address login and registration limits to loopback
+    /// clients too.
     #[arg(long = "login-limit-loopback", env = "BANTER_LOGIN_LIMIT_LOOPBACK")]
     pub login_limit_loopback: bool,
+
+    /// Registrations per client address per --register-limit-window (0 = no
+    /// limit); over it, 429 with Retry-After. Each registration costs a
+    /// password hash. Loopback clients are exempt unless
+    /// --login-limit-loopback is set, so `banter demo` and `loadgen` on the
+    /// same machine (about 40 registrations a second from 127.0.0.1) are not
+    /// throttled; a load test reaching the service through a proxy from one
+    /// address needs a higher value (e.g. BANTER_REGISTER_LIMIT_ADDRESS=20000).
+    #[arg(
+        long = "register-limit-address",
+        env = "BANTER_REGISTER_LIMIT_ADDRESS",
+        default_value_t = 20,
+        value_name = "N"
+    )]
+    pub register_limit_address: u32,
+
+    /// Length of the registration rate-limit window, in seconds.
+    #[arg(long = "register-limit-window", env = "BANTER_REGISTER_LIMIT_WINDOW_SECS", default_value_t = 600, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub register_limit_window_secs: u64,
 
     /// Take the client address from the last `X-Forwarded-For` entry: set it
     /// when a trusted proxy (the nginx gateway) is the only way in.
@@ -107,18 +131,21 @@ impl Default for Config {
             login_limit_address: 300,
             login_limit_window_secs: 60,
             login_limit_loopback: false,
+            register_limit_address: 20,
+            register_limit_window_secs: 600,
             trust_forwarded_for: false,
             signing_key_file: None,
         }
     }
 }
 
-/// How hard login may be tried: per account (failures) and per client address
-/// (attempts).
+/// How hard login may be tried — per account (failures) and per client
+/// address (attempts) — and how often one address may register.
 #[derive(Debug, Clone)]
 pub struct LoginLimits {
     pub account: kit::ratelimit::Limit,
     pub address: kit::ratelimit::Limit,
+    pub register_address: kit::ratelimit::Limit,
     pub loopback: bool,
     pub trust_forwarded_for: bool,
 }
@@ -126,12 +153,25 @@ pub struct LoginLimits {
 impl LoginLimits {
     pub fn from_config(config: &Config) -> Self {
         let window = Duration::from_secs(config.login_limit_window_secs);
+        let register_window = Duration::from_secs(config.register_limit_window_secs);
         Self {
             account: kit::ratelimit::Limit::per(config.login_limit_account, window),
             address: kit::ratelimit::Limit::per(config.login_limit_address, window),
+            register_address: kit::ratelimit::Limit::per(
+                config.register_limit_address,
+                register_window,
+            ),
             loopback: config.login_limit_loopback,
             trust_forwarded_for: config.trust_forwarded_for,
         }
+    }
+
+    /// The address whose per-address limits `client` counts against:
+    /// none for loopback clients unless they are included.
+    pub fn address_of(&self, client: &kit::ratelimit::ClientAddr) -> Option<std::net::IpAddr> {
+        client
+            .ip(self.trust_forwarded_for)
+            .filter(|ip| self.loopback || !ip.is_loopback())
     }
 }
 
@@ -148,6 +188,8 @@ pub struct Users {
     pub token_ttl: Duration,
     pub presence_ttl: Duration,
     pub login_limits: LoginLimits,
+    /// Profile images decoded at once (each may take 128 MiB).
+    pub image_decodes: tokio::sync::Semaphore,
     pub db: Database,
     /// Live status changes, keyed by the viewer who should see them.
     pub status_hub: kit::sse::Hub<i64>,
@@ -205,7 +247,7 @@ impl Module for Users {
         // user exists (read-your-writes right after a registration).
         ctx.owners
             .serve_users_locally(Arc::new(LocalLookup(lookup.clone())));
-        Ok(Arc::new(Self {
+        let users = Arc::new(Self {
             store,
             lookup,
             passwords: password::Passwords::new(concurrency),
@@ -218,11 +260,20 @@ impl Module for Users {
             token_ttl: Duration::from_secs(config.token_ttl_secs),
             presence_ttl: Duration::from_secs(config.presence_ttl_secs),
             login_limits: LoginLimits::from_config(config),
+            image_decodes: tokio::sync::Semaphore::new(concurrency.min(4)),
             db,
             status_hub: kit::sse::Hub::default(),
             ctx: ctx.clone(),
             profile_cache,
-        }))
+        });
+        let filled = users.fill_name_keys().await?;
+        if filled > 0 {
+            tracing::info!(accounts = filled, "name keys filled");
+        }
+        // Before any route answers: a token logged out before the restart
+        // must not work again.
+        users.restore_revocations().await?;
+        Ok(users)
     }
 
     fn routes(self: &Arc<Self>) -> (axum::Router, utoipa::openapi::OpenApi) {
@@ -244,8 +295,22 @@ impl Module for Users {
         consumers
     }
 
-    /// The sweeper that turns expired presence into offline transitions.
+    /// The sweeper that turns expired presence into offline transitions,
+    /// and the pruning of expired token revocations.
     fn start(self: &Arc<Self>, ctx: &Context) {
+        let me = self.clone();
+        let shutdown = ctx.shutdown.clone();
+        ctx.tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(REVOCATION_PRUNE_EVERY) => {}
+                    () = shutdown.cancelled() => break,
+                }
+                if let Err(err) = me.prune_revocations().await {
+                    tracing::warn!(error = %err, "could not prune token revocations");
+                }
+            }
+        });
         let me = self.clone();
         let shutdown = ctx.shutdown.clone();
         let every =

@@ -18,6 +18,8 @@ on_both_backends!(
     logout_revokes_the_token,
     profile_get_and_update,
     profile_image_upload_and_delete,
+    images_are_decoded_not_sniffed,
+    usernames_are_compared_normalised,
     public_profile_hides_email,
     search_users,
     get_batch_and_exists,
@@ -569,11 +571,20 @@ async fn profile_get_and_update(app: &TestApp) {
     assert!(me["status_message"].is_null());
 }
 
+/// A real image of `format`, `width`×`height` pixels.
+fn encoded(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
+    let img = image::DynamicImage::new_rgba8(width, height);
+    let img = match format {
+        image::ImageFormat::Jpeg => image::DynamicImage::ImageRgb8(img.to_rgb8()),
+        _ => img,
+    };
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
 fn png() -> Vec<u8> {
-    let mut png =
-        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
-    png.extend_from_slice(&[0u8; 64]);
-    png
+    encoded(1, 1, image::ImageFormat::Png)
 }
 
 async fn upload(
@@ -626,8 +637,7 @@ async fn profile_image_upload_and_delete(app: &TestApp) {
         "UNSUPPORTED_IMAGE"
     );
     // A JPEG declared as PNG is stored as what it is.
-    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    jpeg.extend_from_slice(&[0u8; 32]);
+    let jpeg = encoded(2, 2, image::ImageFormat::Jpeg);
     assert_eq!(
         upload(app, &token, jpeg.clone(), "x.png", "image/png")
             .await
@@ -710,6 +720,124 @@ async fn profile_image_upload_and_delete(app: &TestApp) {
         "deleted image",
     )
     .await;
+}
+
+async fn images_are_decoded_not_sniffed(app: &TestApp) {
+    let (id, token) = app.user("ines").await;
+    for (what, format, mime) in [
+        ("JPEG", image::ImageFormat::Jpeg, "image/jpeg"),
+        ("GIF", image::ImageFormat::Gif, "image/gif"),
+        ("WebP", image::ImageFormat::WebP, "image/webp"),
+        ("PNG", image::ImageFormat::Png, "image/png"),
+    ] {
+        let res = upload(app, &token, encoded(16, 9, format), "a", mime).await;
+        assert_eq!(res.status(), StatusCode::OK, "{what}");
+        let img = app
+            .get(&format!("/api/profile/{id}/image"), Some(&token))
+            .await;
+        assert_eq!(img.headers()["content-type"], mime, "{what}");
+    }
+    let stored = app
+        .get(&format!("/api/profile/{id}/image"), Some(&token))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+
+    let mut polyglot = b"\x89PNG\r\n\x1a\n".to_vec();
+    polyglot
+        .extend_from_slice(b"<html><body><script>alert(document.cookie)</script></body></html>");
+    let real = encoded(64, 64, image::ImageFormat::Png);
+    let truncated = real[..real.len() / 2].to_vec();
+    let huge = encoded(5000, 1, image::ImageFormat::Png);
+    for (what, bytes) in [
+        ("PNG signature + HTML", polyglot),
+        ("truncated PNG", truncated),
+        ("5000 pixels wide", huge),
+    ] {
+        let res = upload(app, &token, bytes, "x.png", "image/png").await;
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(status, 422, "{what}: {body}");
+        assert_eq!(body["code"], "INVALID_IMAGE", "{what}: {body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("PNG")
+                || body["detail"].as_str().unwrap().contains("pixels"),
+            "{what}: a clear message: {body}"
+        );
+    }
+    // None of it replaced the stored image.
+    let after = app
+        .get(&format!("/api/profile/{id}/image"), Some(&token))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(after, stored);
+}
+
+async fn usernames_are_compared_normalised(app: &TestApp) {
+    let created = app.register("u1@example.com", "ÄRGER", None).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let body: Value = created.json().await.unwrap();
+    assert_eq!(body["username"], "ÄRGER", "kept as typed, for display");
+    app.user("alice").await;
+    for (i, (what, name)) in [
+        ("other case, beyond ASCII", "ärger"),
+        ("decomposed umlaut", "A\u{308}rger"),
+        ("fullwidth", "ａｌｉｃｅ"),
+        ("mathematical fraktur", "𝔞𝔩𝔦𝔠𝔢"),
+        ("mathematical bold capitals", "𝐀𝐋𝐈𝐂𝐄"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let res = app
+            .register(&format!("taken{i}@example.com"), name, None)
+            .await;
+        assert_eq!(
+            expect_error(res, 409, what).await,
+            "USERNAME_TAKEN",
+            "{what}"
+        );
+    }
+    // Search compares the same way.
+    let (_, token) = app.user("searcher").await;
+    for query in [
+        "ärger",
+        "ÄRG",
+        "a%CC%88rg",
+        "ａｌｉ",
+        "%F0%9D%94%9E%F0%9D%94%A9",
+    ] {
+        let found = app
+            .json(&format!("/api/users/search?query={query}"), &token)
+            .await;
+        assert_eq!(found["total_count"], 1, "{query}: {found}");
+    }
+    let found = app.json("/api/users/search?query=ärger", &token).await;
+    assert_eq!(found["users"][0]["username"], "ÄRGER");
+    // Display names too, as given at registration and as changed later.
+    let (_, token_b) = app.user("bert").await;
+    let created = app
+        .register("z@example.com", "zed", Some("ÉMILE Zola"))
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let res = app
+        .put_json(
+            "/api/profile/me",
+            &json!({"display_name": "ÖDÖN Bárány"}),
+            Some(&token_b),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    for (query, username) in [("émile", "zed"), ("ödön", "bert"), ("BÁRÁNY", "bert")] {
+        let found = app
+            .json(&format!("/api/users/search?query={query}"), &token)
+            .await;
+        assert_eq!(found["total_count"], 1, "{query}: {found}");
+        assert_eq!(found["users"][0]["username"], username, "{query}");
+    }
 }
 
 async fn public_profile_hides_email(app: &TestApp) {

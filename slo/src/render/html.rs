@@ -10,7 +10,7 @@ use super::escape_xml;
 use crate::compare::Comparison;
 
 use reportkit::chart::{
-    self, BLUE as BASE_COLOR, ERROR as WORSE, GREEN as BETTER, GREY as NOISE, LABELS, Line, Lines,
+    self, BLUE as BASE_COLOR, ERROR as WORSE, GREEN as BETTER, GREY as NOISE, Line, Lines,
     ORANGE as CAND_COLOR, error as err,
 };
 
@@ -60,16 +60,7 @@ fn latency_chart(c: &Comparison) -> Result<String, String> {
             .build_cartesian_2d(-reach..reach, -0.5f64..(n as f64 - 0.5))
             .map_err(err)?;
         let keys: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-        let label = |y: &f64| {
-            let i = y.round();
-            if (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
-                keys.get(n - 1 - i as usize)
-                    .map(|k| k.to_string())
-                    .unwrap_or_default()
-            } else {
-                String::new()
-            }
-        };
+        let label = chart::row_label(&keys);
         chart
             .configure_mesh()
             .disable_y_mesh()
@@ -125,14 +116,7 @@ fn latency_chart(c: &Comparison) -> Result<String, String> {
                 .label(name)
                 .legend(move |(x, y)| Circle::new((x + 6, y), 5, color.filled()));
         }
-        chart
-            .configure_series_labels()
-            .label_font(LABELS)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(err)?;
+        chart::legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present().map_err(err)?;
     }
     Ok(buf)

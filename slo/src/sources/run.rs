@@ -233,24 +233,14 @@ mod tests {
             r.step_mut(Some("j"), "delivery", None)
                 .record(start, ms(900), None);
         }
-        let spec = crate::spec::Spec::parse(
-            r#"
-version: prometheus/v1
-service: t
-slos:
-  - name: users-latency
-    objective: 95
-    sli: {latency: {metric: m, selector: 'service="users"', threshold: 200ms}}
-  - name: overall-latency
-    objective: 95
-    sli: {latency: {metric: m, selector: 'service=~"users|chat"', threshold: 200ms}}
-  - name: friends-latency
-    objective: 95
-    sli: {latency: {metric: m, selector: 'service="friends"', threshold: 200ms}}
-"#,
-            "t",
-        )
-        .unwrap();
+        let spec = crate::spec::latency_objectives(
+            "m",
+            &[
+                ("users-latency", r#"service="users""#),
+                ("overall-latency", r#"service=~"users|chat""#),
+                ("friends-latency", r#"service="friends""#),
+            ],
+        );
         let src = RunSource::new(r, "run.json");
         let users = src.measure(&spec.slos[0]).await.unwrap();
         assert_eq!((users.total, users.good_ratio), (Some(10.0), Some(1.0)));

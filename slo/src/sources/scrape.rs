@@ -400,19 +400,10 @@ http_server_request_duration_seconds_count{service="chat",http_route="/b"} 1
         let before = Snapshot::parse(&snap(BEFORE, 0).to_text()).unwrap();
         assert_eq!(before, snap(BEFORE, 0));
         let src = ScrapeSource::from_snapshots(Some(&before), &snap(AFTER, 10)).unwrap();
-        let spec = crate::spec::Spec::parse(
-            r#"
-version: prometheus/v1
-service: t
-slos:
-  - name: users-latency
-    objective: 95
-    sli:
-      latency: {metric: http_server_request_duration_seconds, selector: 'service="users"', threshold: 200ms}
-"#,
-            "t",
-        )
-        .unwrap();
+        let spec = crate::spec::latency_objectives(
+            "http_server_request_duration_seconds",
+            &[("users-latency", r#"service="users""#)],
+        );
         let m = src.measure(&spec.slos[0]).await.unwrap();
         // 100 new requests, 90 of them ≤ 0.2 s.
         assert_eq!(m.total, Some(100.0));
@@ -425,19 +416,10 @@ slos:
 
     #[tokio::test]
     async fn a_restart_between_the_scrapes_counts_from_zero() {
-        let spec = crate::spec::Spec::parse(
-            r#"
-version: prometheus/v1
-service: t
-slos:
-  - name: users-latency
-    objective: 95
-    sli:
-      latency: {metric: http_server_request_duration_seconds, selector: 'service="users"', threshold: 200ms}
-"#,
-            "t",
-        )
-        .unwrap();
+        let spec = crate::spec::latency_objectives(
+            "http_server_request_duration_seconds",
+            &[("users-latency", r#"service="users""#)],
+        );
         // After a restart only 12 requests were counted, 9 within 0.2 s: the
         // +Inf bucket alone did not go down, but the histogram reset as a whole.
         let restarted = AFTER

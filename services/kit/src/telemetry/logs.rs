@@ -84,27 +84,42 @@ impl Visit for JsonVisitor<'_> {
     }
 }
 
-/// Keeps a new span's fields (redacted) in its extensions, for the log lines
-/// of the events inside it.
-pub(super) fn keep_span_fields<S>(attrs: &Attributes<'_>, id: &Id, ctx: &Context<'_, S>)
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    let Some(span) = ctx.span(id) else { return };
-    let mut fields = Map::new();
-    attrs.record(&mut JsonVisitor(&mut fields));
-    span.extensions_mut().insert(SpanFields(fields));
+/// A subscriber that keeps spans (the registry, as the layers see it).
+pub trait Spans: Subscriber + for<'a> LookupSpan<'a> {}
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Spans for S {}
+
+/// Where log lines go: a function that gives a writer for each line.
+pub trait MakeLine: Send + Sync + 'static {
+    type Out: Write;
+    fn make(&self) -> Self::Out;
 }
 
-/// Adds the fields recorded on a span after its creation.
-pub(super) fn update_span_fields<S>(id: &Id, values: &Record<'_>, ctx: &Context<'_, S>)
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    let Some(span) = ctx.span(id) else { return };
-    let mut ext = span.extensions_mut();
-    if let Some(fields) = ext.get_mut::<SpanFields>() {
-        values.record(&mut JsonVisitor(&mut fields.0));
+impl<F: Fn() -> O + Send + Sync + 'static, O: Write> MakeLine for F {
+    type Out = O;
+    fn make(&self) -> O {
+        self()
+    }
+}
+
+/// Keeps every span's fields (redacted) in its extensions, for the lines of
+/// the events inside it: what the JSON and the text lines both need, so it
+/// is installed once beside whichever of them writes.
+pub struct SpanFieldsLayer;
+
+impl<S: Spans> tracing_subscriber::Layer<S> for SpanFieldsLayer {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut fields = Map::new();
+        attrs.record(&mut JsonVisitor(&mut fields));
+        span.extensions_mut().insert(SpanFields(fields));
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut ext = span.extensions_mut();
+        if let Some(fields) = ext.get_mut::<SpanFields>() {
+            values.record(&mut JsonVisitor(&mut fields.0));
+        }
     }
 }
 
@@ -151,11 +166,7 @@ fn level_name(level: tracing::Level) -> &'static str {
     }
 }
 
-impl<W, O> JsonLayer<W>
-where
-    W: Fn() -> O + Send + Sync + 'static,
-    O: Write,
-{
+impl<W: MakeLine> JsonLayer<W> {
     pub fn new(service: &'static str, make_writer: W) -> Self {
         Self {
             service,
@@ -219,26 +230,13 @@ where
     }
 }
 
-impl<S, W, O> tracing_subscriber::Layer<S> for JsonLayer<W>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    W: Fn() -> O + Send + Sync + 'static,
-    O: Write,
-{
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        keep_span_fields(attrs, id, &ctx);
-    }
-
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        update_span_fields(id, values, &ctx);
-    }
-
+impl<S: Spans, W: MakeLine> tracing_subscriber::Layer<S> for JsonLayer<W> {
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let write = |line: &mut Vec<u8>| {
             line.clear();
             self.write_line(line, event, &ctx);
             // One write per line keeps lines whole when threads log concurrently.
-            let _ = (self.make_writer)().write_all(line);
+            let _ = self.make_writer.make().write_all(line);
         };
         LINE.with(|cell| match cell.try_borrow_mut() {
             Ok(mut line) => {
@@ -274,8 +272,9 @@ mod tests {
     fn lines_carry_span_fields_and_hide_secrets() {
         let buf = Buf::default();
         let w = buf.clone();
-        let subscriber =
-            tracing_subscriber::registry().with(JsonLayer::new("users", move || w.clone()));
+        let subscriber = tracing_subscriber::registry()
+            .with(SpanFieldsLayer)
+            .with(JsonLayer::new("users", move || w.clone()));
         tracing::subscriber::with_default(subscriber, || {
             let span =
                 tracing::info_span!("req", request_id = "r-1", trace_id = tracing::field::Empty);
@@ -305,8 +304,9 @@ mod tests {
     fn inner_values_win_and_sensitive_names_match_whole_words() {
         let buf = Buf::default();
         let w = buf.clone();
-        let subscriber =
-            tracing_subscriber::registry().with(JsonLayer::new("banter", move || w.clone()));
+        let subscriber = tracing_subscriber::registry()
+            .with(SpanFieldsLayer)
+            .with(JsonLayer::new("banter", move || w.clone()));
         tracing::subscriber::with_default(subscriber, || {
             let outer = tracing::info_span!("outer", service = "users", step = "outer");
             let _o = outer.enter();

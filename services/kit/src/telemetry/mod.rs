@@ -118,6 +118,7 @@ pub fn init(
     tracing_subscriber::registry()
         .with(filter)
         .with(otel)
+        .with(logs::SpanFieldsLayer)
         .with(fmt)
         .with(loki)
         .try_init()

@@ -11,15 +11,13 @@
 //! (`--log-format json` keeps one line per request). Sensitive values are
 //! redacted exactly as in the JSON lines.
 
-use super::logs::{JsonVisitor, SpanFields, keep_span_fields, update_span_fields};
+use super::logs::{JsonVisitor, MakeLine, SpanFields, Spans};
 use serde_json::{Map, Value};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Level, Subscriber};
+use tracing::{Event, Level};
 use tracing_subscriber::layer::Context;
-use tracing_subscriber::registry::LookupSpan;
 
 /// The access log's message for a request that did not fail (kit::http).
 const REQUEST_COMPLETED: &str = "request completed";
@@ -77,16 +75,12 @@ struct Shared<W> {
     tally: Mutex<Tally>,
 }
 
-impl<W, O> Shared<W>
-where
-    W: Fn() -> O,
-    O: Write,
-{
+impl<W: MakeLine> Shared<W> {
     fn write_line(&self, level: Level, service: &str, text: &str) {
         let time = chrono::Local::now().format("%H:%M:%S%.3f");
         let line = format!("{time} {:<5} {service:<6} {text}\n", level.as_str());
         // One write per line keeps lines whole when threads log concurrently.
-        let _ = (self.make_writer)().write_all(line.as_bytes());
+        let _ = self.make_writer.make().write_all(line.as_bytes());
     }
 
     fn flush_tally(&self) {
@@ -122,11 +116,7 @@ impl TextLayer<fn() -> std::io::Stdout> {
     }
 }
 
-impl<W, O> TextLayer<W>
-where
-    W: Fn() -> O + Send + Sync + 'static,
-    O: Write,
-{
+impl<W: MakeLine> TextLayer<W> {
     /// Lines written to `make_writer()`; the summary is written before the
     /// next other line or by [`TextLayer::flush`].
     pub fn new(service: &'static str, make_writer: W) -> Self {
@@ -178,20 +168,7 @@ const SPAN_FIELDS_SHOWN_ELSEWHERE: &[&str] = &[
     "request_id",
 ];
 
-impl<S, W, O> tracing_subscriber::Layer<S> for TextLayer<W>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    W: Fn() -> O + Send + Sync + 'static,
-    O: Write,
-{
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        keep_span_fields(attrs, id, &ctx);
-    }
-
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        update_span_fields(id, values, &ctx);
-    }
-
+impl<S: Spans, W: MakeLine> tracing_subscriber::Layer<S> for TextLayer<W> {
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let mut spans = Map::new();
         if let Some(scope) = ctx.event_scope(event) {
@@ -288,7 +265,9 @@ mod tests {
         let w = buf.clone();
         let layer = TextLayer::new("banter", move || w.clone());
         let shared = layer.shared.clone();
-        let subscriber = tracing_subscriber::registry().with(layer);
+        let subscriber = tracing_subscriber::registry()
+            .with(super::super::logs::SpanFieldsLayer)
+            .with(layer);
         tracing::subscriber::with_default(subscriber, || {
             request(201, 3.0);
             request(200, 84.25);

@@ -6,7 +6,9 @@ use crate::domain;
 
 impl Users {
     /// Users (other than `viewer`) whose username or display name contains
-    /// `query`, with the total number of matches.
+    /// `query`, with the total number of matches. Names are matched by their
+    /// key ([`domain::name_key`]), so `ärger` finds `ÄRGER` and `ａｌｉ`
+    /// finds `alice` on every database.
     pub async fn search(
         &self,
         viewer: i64,
@@ -15,7 +17,10 @@ impl Users {
     ) -> Result<(Vec<UserStatus>, i64)> {
         let query = domain::search_query(query)?;
         let limit = domain::search_limit(limit)?;
-        let (found, total) = self.store.search(&query, limit, viewer).await?;
+        let (found, total) = self
+            .store
+            .search(&domain::name_key(&query), limit, viewer)
+            .await?;
         Ok((self.with_status(found).await?, total))
     }
 

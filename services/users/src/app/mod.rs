@@ -16,6 +16,7 @@ mod profiles;
 pub use accounts::Token;
 
 use crate::Users;
+use crate::domain::image::BadImage;
 use crate::domain::{Invalid, User};
 use crate::password::HashError;
 use kit::ApiError;
@@ -43,8 +44,8 @@ pub enum Error {
     InvalidCredentials,
     #[error("image is larger than {} MB", .0 / 1024 / 1024)]
     ImageTooLarge(usize),
-    #[error("file is not a PNG, JPEG, WebP or GIF image")]
-    UnsupportedImage,
+    #[error(transparent)]
+    BadImage(#[from] crate::domain::image::BadImage),
     /// A login limit refused the attempt: kit's answer, with its Retry-After.
     #[error("too many login attempts")]
     RateLimited(ApiError),
@@ -79,11 +80,17 @@ impl From<Error> for ApiError {
                 ApiError::unauthorized("INVALID_CREDENTIALS", err.to_string())
             }
             Error::ImageTooLarge(_) => ApiError::too_large(err.to_string()),
-            Error::UnsupportedImage => ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "UNSUPPORTED_IMAGE",
-                err.to_string(),
-            ),
+            Error::BadImage(ref bad) => {
+                let code = match bad {
+                    BadImage::Unsupported => "UNSUPPORTED_IMAGE",
+                    BadImage::Corrupt { .. } | BadImage::TooLarge { .. } => "INVALID_IMAGE",
+                };
+                ApiError::new(
+                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    code,
+                    err.to_string(),
+                )
+            }
             Error::RateLimited(refusal) => refusal,
             Error::Unavailable(detail) => ApiError::unavailable(detail),
             Error::Hashing(_) | Error::Signing(_) | Error::Database(_) => ApiError::internal(err),

@@ -4,7 +4,7 @@
 
 use super::{Error, Result, SOURCE, UserStatus};
 use crate::Users;
-use crate::domain::image::{ImageKind, MAX_IMAGE_BYTES};
+use crate::domain::image::{self, MAX_IMAGE_BYTES};
 use crate::domain::{self, ProfileUpdate, User};
 use crate::store::StoredImage;
 use contracts::{Contract, UserProfileUpdated};
@@ -29,8 +29,10 @@ impl Users {
         display_name: Option<&str>,
         status_message: Option<&str>,
     ) -> Result<UserStatus> {
+        let display_name = display_name.map(domain::display_name).transpose()?;
         let update = ProfileUpdate {
-            display_name: display_name.map(domain::display_name).transpose()?,
+            display_key: display_name.as_deref().map(domain::name_key),
+            display_name,
             status_message: status_message.map(domain::status_message).transpose()?,
         };
         let mut tx = self.db.begin().await?;
@@ -38,15 +40,28 @@ impl Users {
         self.announce(tx, changed).await
     }
 
-    /// Makes `bytes` the user's image; its type is read from the bytes.
+    /// Makes `bytes` the user's image once they decode as one; its type is
+    /// read from the bytes. Decoding runs on the blocking pool, a few at a
+    /// time, so large uploads cannot take every thread.
     pub async fn set_image(&self, user_id: i64, bytes: &[u8]) -> Result<UserStatus> {
         if bytes.len() > MAX_IMAGE_BYTES {
             return Err(Error::ImageTooLarge(MAX_IMAGE_BYTES));
         }
-        let kind = ImageKind::sniff(bytes).ok_or(Error::UnsupportedImage)?;
+        let bytes = bytes.to_vec();
+        let (checked, bytes) = {
+            let _turn = self
+                .image_decodes
+                .acquire()
+                .await
+                .map_err(|_| Error::Unavailable("shutting down".into()))?;
+            tokio::task::spawn_blocking(move || (image::check(&bytes), bytes))
+                .await
+                .map_err(|e| Error::Unavailable(format!("image check failed: {e}")))?
+        };
+        let kind = checked?.kind;
         let image = StoredImage {
             content_type: kind.content_type().into(),
-            bytes: bytes.to_vec(),
+            bytes,
         };
         let mut tx = self.db.begin().await?;
         let changed = self.store.set_image(&mut tx, user_id, &image).await?;

@@ -33,14 +33,22 @@ impl User {
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub email: String,
+    /// As the user typed it (trimmed), for display.
     pub username: String,
-    pub display_name: Option<String>,
+    /// What makes a username unique: [`name_key`] of `username`.
+    pub username_key: String,
+    /// Given, or the username.
+    pub display_name: String,
+    /// [`name_key`] of `display_name`, what search compares.
+    pub display_key: String,
 }
 
 /// Changes to a profile; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct ProfileUpdate {
     pub display_name: Option<String>,
+    /// [`name_key`] of `display_name`, set with it.
+    pub display_key: Option<String>,
     /// `Some(None)` clears the status message.
     pub status_message: Option<Option<String>>,
 }
@@ -72,8 +80,12 @@ pub fn email(raw: &str) -> Result<String, Invalid> {
     Ok(email)
 }
 
+/// A username as it will be shown: trimmed and in NFC, so a decomposed
+/// `A` + combining diaeresis is the letter `Ä` it looks like.
 pub fn username(raw: &str) -> Result<String, Invalid> {
-    let name = raw.trim();
+    use unicode_normalization::UnicodeNormalization;
+    let name: String = raw.trim().nfc().collect();
+    let name = name.as_str();
     let len = name.chars().count();
     if !USERNAME_LEN.contains(&len) {
         return Err(Invalid(format!(
@@ -91,6 +103,24 @@ pub fn username(raw: &str) -> Result<String, Invalid> {
         ));
     }
     Ok(name.to_owned())
+}
+
+/// The form in which names are compared — usernames for uniqueness and
+/// search, display names for search: NFKC, then
+/// lower case, then NFKC again (lower-casing can denormalise, e.g. `İ`).
+///
+/// NFKC folds compatibility variants onto their base letters (fullwidth
+/// `ａｌｉｃｅ`, mathematical `𝔞𝔩𝔦𝔠𝔢` → `alice`); Rust's `to_lowercase` is the
+/// full Unicode lower-case mapping (`ÄRGER` → `ärger`), the same on every
+/// database. Lower case rather than full case folding, as the PRECIS
+/// username profile (RFC 8265, UsernameCaseMapped) does: folding would also
+/// merge distinct names such as `Maße`/`Masse` (`ß` → `ss`), and a
+/// lower-cased key stays what kit's `contains_pattern` makes of a search
+/// term, so search and uniqueness agree.
+pub fn name_key(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let lower = name.trim().nfkc().collect::<String>().to_lowercase();
+    lower.nfkc().collect()
 }
 
 /// Checks password strength: 8-16 characters with a letter, a digit and a
@@ -152,9 +182,14 @@ pub fn registration(
     let email = email(email_raw)?;
     let username = username(username_raw)?;
     password(password_raw)?;
-    let display_name = display.map(display_name).transpose()?;
+    let display_name = display
+        .map(display_name)
+        .transpose()?
+        .unwrap_or_else(|| username.clone());
     Ok(NewUser {
         email,
+        username_key: name_key(&username),
+        display_key: name_key(&display_name),
         username,
         display_name,
     })
@@ -228,6 +263,33 @@ mod tests {
         assert!(username(&"x".repeat(51)).is_err());
         assert!(username("bob smith").is_err());
         assert!(username("bob'; drop").is_err());
+        assert_eq!(username(" A\u{308}rger ").unwrap(), "Ärger");
+    }
+
+    #[test]
+    fn username_keys_fold_case_and_lookalikes() {
+        for same in [
+            "alice",
+            "ALICE",
+            "Alice",
+            "ａｌｉｃｅ",
+            "𝔞𝔩𝔦𝔠𝔢",
+            "𝐀𝐋𝐈𝐂𝐄",
+            " alice ",
+        ] {
+            assert_eq!(name_key(same), "alice", "{same:?}");
+        }
+        assert_eq!(name_key("ÄRGER"), name_key("ärger"));
+        // Composed and decomposed forms are one name.
+        assert_eq!(name_key("A\u{308}rger"), name_key("ärger"));
+        assert_eq!(name_key("ΟΔΥΣΣΕΥΣ"), name_key("οδυσσευς"));
+        assert_ne!(name_key("maße"), name_key("masse"));
+        // The key is stable: search terms built from it find it.
+        for name in ["ÄRGER", "İstanbul", "ＢＯＢ", "Ǆemal"] {
+            let key = name_key(name);
+            assert_eq!(name_key(&key), key, "{name:?}");
+            assert_eq!(key.to_lowercase(), key, "{name:?}");
+        }
     }
 
     #[test]

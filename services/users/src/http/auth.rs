@@ -64,10 +64,12 @@ pub struct Message {
               (status = 422, description = "invalid field", body = ErrorBody)))]
 pub async fn register(
     state: AppState,
+    client: ClientAddr,
     Json(req): Json<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<Registered>)> {
     let user = state
         .register(
+            &client,
             &req.email,
             &req.username,
             req.password,

@@ -6,10 +6,11 @@
 //!
 //! The one trait, [`UserLookup`], earns its keep as the read path that a
 //! Redis cache can sit in front of ([`CachedLookup`]); everything else is a
-//! concrete struct.
+//! concrete struct. Revoked tokens are in `revocations.rs`.
 
 mod cached;
 mod presence;
+mod revocations;
 mod users;
 
 pub use cached::{CachedLookup, ProfileCache};

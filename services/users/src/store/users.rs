@@ -46,8 +46,8 @@ impl SqlUserStore {
         password_hash: &str,
     ) -> sqlx::Result<User> {
         let sql = format!(
-            "INSERT INTO users (email, username, password_hash, display_name, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) RETURNING {COLUMNS}"
+            "INSERT INTO users (email, username, username_key, password_hash, display_name, display_key, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {COLUMNS}"
         );
         let row = timed(
             SERVICE,
@@ -55,8 +55,10 @@ impl SqlUserStore {
             query_as::<UserRow>(&sql)
                 .bind(&new.email)
                 .bind(&new.username)
+                .bind(&new.username_key)
                 .bind(password_hash)
                 .bind(&new.display_name)
+                .bind(&new.display_key)
                 .bind(Utc::now())
                 .fetch_one(tx),
         )
@@ -78,19 +80,20 @@ impl SqlUserStore {
         Ok(row.map(|r| (r.user.into(), r.password_hash)))
     }
 
-    /// Users whose username or display name contains `query` (any case),
-    /// except `exclude`, with the total number of matches.
+    /// Users whose username or display name key contains `key` (a
+    /// `domain::name_key`), except `exclude`, with the total number of
+    /// matches.
     pub async fn search(
         &self,
-        query: &str,
+        key: &str,
         limit: u32,
         exclude: i64,
     ) -> sqlx::Result<(Vec<User>, i64)> {
-        let pattern = contains_pattern(query);
-        let filter = "id <> $1 AND (lower(username) LIKE $2 ESCAPE '\\' \
-                      OR lower(COALESCE(display_name, '')) LIKE $2 ESCAPE '\\')";
+        let pattern = contains_pattern(key);
+        let filter = "id <> $1 AND (username_key LIKE $2 ESCAPE '\\' \
+                      OR display_key LIKE $2 ESCAPE '\\')";
         let sql =
-            format!("SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY lower(username) LIMIT $3");
+            format!("SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY username_key LIMIT $3");
         let rows = timed(
             SERVICE,
             "search_users",
@@ -114,6 +117,43 @@ impl SqlUserStore {
         Ok((rows.into_iter().map(User::from).collect(), total))
     }
 
+    /// Accounts stored before names had keys (migration 0004): their
+    /// `(id, username, display_name)`, a page at a time.
+    pub async fn without_name_keys(
+        &self,
+        page: u32,
+    ) -> sqlx::Result<Vec<(i64, String, Option<String>)>> {
+        query_as(
+            "SELECT id, username, display_name FROM users \
+             WHERE username_key IS NULL OR (display_key IS NULL AND display_name IS NOT NULL) \
+             ORDER BY id LIMIT $1",
+        )
+        .bind(i64::from(page))
+        .fetch_all(&self.db)
+        .await
+    }
+
+    /// Sets the name keys of an account stored without them (a username key
+    /// it has is kept); a username key another account holds fails with a
+    /// unique violation.
+    pub async fn set_name_keys(
+        &self,
+        id: i64,
+        username_key: &str,
+        display_key: Option<&str>,
+    ) -> sqlx::Result<()> {
+        query(
+            "UPDATE users SET username_key = COALESCE(username_key, $2), display_key = $3 \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(username_key)
+        .bind(display_key)
+        .execute(&self.db)
+        .await?;
+        Ok(())
+    }
+
     /// Sets the fields `update` carries; the changed user, or `None` when
     /// there is no such user.
     pub async fn update_profile(
@@ -125,6 +165,7 @@ impl SqlUserStore {
         let sql = format!(
             "UPDATE users SET \
                display_name = CASE WHEN $2 THEN $3 ELSE display_name END, \
+               display_key = CASE WHEN $2 THEN $7 ELSE display_key END, \
                status_message = CASE WHEN $4 THEN $5 ELSE status_message END, \
                updated_at = $6 \
              WHERE id = $1 RETURNING {COLUMNS}"
@@ -139,6 +180,7 @@ impl SqlUserStore {
                 .bind(update.status_message.is_some())
                 .bind(update.status_message.clone().flatten())
                 .bind(Utc::now())
+                .bind(update.display_key.as_deref())
                 .fetch_optional(tx),
         )
         .await?;
