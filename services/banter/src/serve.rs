@@ -152,7 +152,9 @@ pub async fn serve(args: ServeArgs, plan: Plan) -> anyhow::Result<()> {
             "no --users-url: this process cannot verify access tokens (every authenticated request gets 401)"
         );
     }
-    ctx.users = kit::users::UsersDirectory::new(auth.users_url.clone());
+    // The owners read models ask (users; friends too, unless chat is given
+    // --friends-url) are reached at this URL: a gateway routes both.
+    ctx.owners = kit::owners::Owners::new(auth.users_url.clone());
     let key_check = kit::auth::configure(&ctx.verifier, &auth, ctx.limiter.clone())
         .context("configuring token keys")?;
 

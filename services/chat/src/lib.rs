@@ -5,7 +5,9 @@
 //! It owns the `chat` database and nothing else. What it knows of users
 //! (names for `participants`, who exists) and of blocks comes from
 //! `user.events` and `friend.events` into local read models; what it does
-//! goes out as `chat.events` and `message.events` through its outbox.
+//! goes out as `chat.events` and `message.events` through its outbox. Before
+//! it decides on a user or a block it asks their owner (the users and friends
+//! services), as the read models may lag (`kit::owners`).
 
 pub mod app;
 pub mod domain;
@@ -19,6 +21,7 @@ use kit::module::{BuildError, Consumer, Deps, Module};
 use kit::sse::Hub;
 use std::sync::Arc;
 use std::time::Duration;
+use url::Url;
 
 /// The `service` label and the `source` of chat's events.
 pub const SERVICE: &str = "chat";
@@ -32,6 +35,14 @@ pub struct Config {
     #[arg(id = "chat_keep_alive_secs", long = "chat-keep-alive", env = "BANTER_CHAT_KEEP_ALIVE_SECS", default_value_t = 15, value_name = "SECS",
           value_parser = clap::value_parser!(u64).range(1..=300))]
     pub keep_alive_secs: u64,
+
+    /// Base URL of the friends service (e.g. http://friends:8003), asked
+    /// whether a block stands before a room opens or a message goes out,
+    /// when friends runs in another process. Default: --users-url, which
+    /// serves when it is a gateway routing /api/friends/* as well.
+    #[arg(id = "chat_friends_url", long = "friends-url", env = "BANTER_FRIENDS_URL", value_name = "URL",
+          value_parser = parse_friends_url)]
+    pub friends_url: Option<Url>,
 }
 
 /// Every flag at the default its `#[arg]` gives (written once, there).
@@ -39,6 +50,15 @@ impl Default for Config {
     fn default() -> Self {
         kit::config::defaults()
     }
+}
+
+/// Validates `--friends-url` up front so a typo fails at startup.
+fn parse_friends_url(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw).map_err(|e| format!("not a URL ({e}); expected http://host:8003"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err("expected an http(s) URL with a host, e.g. http://friends:8003".into());
+    }
+    Ok(url)
 }
 
 /// Everything the handlers and consumers share.
@@ -81,7 +101,11 @@ impl Module for Chat {
             None => Arc::new(events::InMemoryStreaming::default()),
         };
         let hub = Arc::new(Hub::default());
-        let app = app::App::new(db, hub.clone(), streaming.clone(), ctx.users.clone());
+        let owners = ctx
+            .owners
+            .clone()
+            .with_friends_url(config.friends_url.clone());
+        let app = app::App::new(db, hub.clone(), streaming.clone(), owners);
         Ok(Arc::new(Self {
             app: Arc::new(app),
             hub,

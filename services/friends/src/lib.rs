@@ -4,7 +4,9 @@
 //! It owns the `friends` database: friendships, blocks, the transactional
 //! outbox of `friend.events`, and a read model of users (names, emails, last
 //! seen) fed by `user.events` and `user.online_status`. It never reads the
-//! users service's tables.
+//! users service's tables. It owns blocks: chat asks it whether one stands
+//! before deciding (in process through [`kit::owners::LocalBlocks`], else
+//! `GET /api/friends/block-status/{user_id}`).
 //!
 //! Inside, the shape every service takes: `domain` (rules and decisions,
 //! no I/O), `app` (the use cases), `store` (rows), `http` (handlers) and
@@ -52,8 +54,14 @@ impl Module for Friends {
     }
 
     async fn build(_config: &Config, deps: Deps<'_>) -> Result<Arc<Self>, BuildError> {
+        let app = app::App::new(deps.db.clone(), deps.ctx.owners.clone());
+        // Other modules of this process ask us, not our events, whether a
+        // block stands (a block enforced at once).
+        deps.ctx
+            .owners
+            .serve_blocks_locally(Arc::new(LocalBlocks(app.clone())));
         Ok(Arc::new(Self {
-            app: app::App::new(deps.db.clone(), deps.ctx.users.clone()),
+            app,
             verifier: deps.ctx.verifier.clone(),
             db: deps.db,
         }))
@@ -72,5 +80,15 @@ impl Module for Friends {
             .into_iter()
             .map(|topic| Consumer::durable(topic, SERVICE, directory.clone()))
             .collect()
+    }
+}
+
+/// Whether a block stands, answered from this process's friends database.
+struct LocalBlocks(app::App);
+
+#[async_trait::async_trait]
+impl kit::owners::LocalBlocks for LocalBlocks {
+    async fn blocked_between(&self, user: i64, others: &[i64]) -> Option<bool> {
+        self.0.blocked_between(user, others).await.ok()
     }
 }

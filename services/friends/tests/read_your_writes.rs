@@ -4,11 +4,16 @@
 //! the user exists and the request waits for the read model instead of
 //! answering 404. The users outbox is published by hand every 100 ms here,
 //! so the read model always lags the registration.
+//!
+//! Friends owns blocks: `GET /api/friends/block-status/{user_id}`, which other
+//! services ask before they decide, tells of a block the moment it is made or
+//! lifted (here with the friends outbox unpublished, so nobody has heard of
+//! it through events).
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use common::Backend;
+use common::{Backend, TestApp};
 use friends::Friends;
 use futures::StreamExt;
 use kit::events::Relay;
@@ -92,4 +97,51 @@ async fn sqlite_a_registered_user_can_be_befriended_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_registered_user_can_be_befriended_at_once() {
     befriended_right_after_registration(Backend::Postgres).await;
+}
+
+async fn block_status_is_current(backend: Backend) {
+    let app = TestApp::spawn_with(backend, false).await;
+    let (alice, alice_token) = app.user("alice").await;
+    let (bob, bob_token) = app.user("bob").await;
+    let status = |token: &str, of: i64| {
+        let (app, token) = (&app, token.to_owned());
+        async move {
+            let body = app
+                .http
+                .json(&format!("/api/friends/block-status/{of}"), &token)
+                .await;
+            assert_eq!(body["user_id"], of, "{body}");
+            body["blocked"].as_bool().unwrap()
+        }
+    };
+    assert!(!status(&alice_token, bob).await);
+    let res = app
+        .post_json(
+            &format!("/api/friends/block/{bob}"),
+            &json!({}),
+            Some(&alice_token),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(status(&alice_token, bob).await, "the blocker's view");
+    assert!(status(&bob_token, alice).await, "the blocked one's view");
+    let res = app
+        .delete(&format!("/api/friends/block/{bob}"), Some(&alice_token))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(!status(&bob_token, alice).await, "lifted");
+    let res = app
+        .get("/api/friends/block-status/nobody", Some(&bob_token))
+        .await;
+    common::expect_error(res, 422, "a user id that is not a number").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_block_status_is_current() {
+    block_status_is_current(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_block_status_is_current() {
+    block_status_is_current(Backend::Postgres).await;
 }

@@ -29,8 +29,9 @@ pub struct Context {
     pub tasks: TaskTracker,
     /// Publish nothing from outboxes (operations and crash tests).
     pub relay_paused: bool,
-    /// The users service's API when it runs in another process.
-    pub users: crate::users::UsersDirectory,
+    /// The owners of who exists and of blocks, asked before a use case
+    /// decides on what a read model may not have heard of yet.
+    pub owners: crate::owners::Owners,
     /// Extra readiness checks (the Kafka brokers, ...).
     extra_checks: Vec<Arc<dyn Check>>,
 }
@@ -46,7 +47,7 @@ impl Context {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             relay_paused: false,
-            users: crate::users::UsersDirectory::default(),
+            owners: crate::owners::Owners::default(),
             extra_checks: Vec::new(),
         }
     }

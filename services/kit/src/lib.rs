@@ -4,8 +4,9 @@
 //! OTLP traces, Loki shipping), the HTTP middleware that gives every route RED
 //! metrics, a span and a request id, the `{detail, code}` error type and the
 //! extractors that produce it, bearer-token verification, health/readiness,
-//! OpenAPI + Swagger UI and graceful serving. Services depend on `kit`; `kit`
-//! depends on no service.
+//! OpenAPI + Swagger UI, graceful serving, and the owners that read models
+//! ask before a use case decides (read-your-writes across services).
+//! Services depend on `kit`; `kit` depends on no service.
 
 pub mod auth;
 pub mod config;
@@ -18,13 +19,13 @@ pub mod health;
 pub mod http;
 pub mod module;
 pub mod openapi;
+pub mod owners;
 pub mod platform;
 pub mod ratelimit;
 pub mod redis;
 pub mod server;
 pub mod sse;
 pub mod telemetry;
-pub mod users;
 pub mod validate;
 
 pub use error::{ApiError, ApiResult};

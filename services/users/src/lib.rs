@@ -234,8 +234,8 @@ impl Module for Users {
         };
         // Other modules of this process ask us, not our events, whether a
         // user exists (read-your-writes right after a registration).
-        ctx.users
-            .serve_locally(Arc::new(LocalLookup(lookup.clone())));
+        ctx.owners
+            .serve_users_locally(Arc::new(LocalLookup(lookup.clone())));
         let users = Arc::new(Self {
             store,
             lookup,
@@ -320,7 +320,7 @@ impl Module for Users {
 struct LocalLookup(Arc<dyn store::UserLookup>);
 
 #[async_trait::async_trait]
-impl kit::users::LocalUsers for LocalLookup {
+impl kit::owners::LocalUsers for LocalLookup {
     async fn exists(&self, user_id: i64) -> Option<bool> {
         self.0.get(user_id).await.ok().map(|user| user.is_some())
     }

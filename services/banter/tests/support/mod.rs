@@ -165,4 +165,5 @@ impl Drop for Banter {
 }
 pub mod journeys;
 pub mod prometheus;
+pub mod read_your_writes;
 pub mod sse;

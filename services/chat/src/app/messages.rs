@@ -6,7 +6,7 @@
 use super::{App, ChatResult, announce};
 use crate::domain::{self, Message, Refusal};
 use crate::events::{MESSAGE_CREATED, MESSAGE_DELETED, MESSAGE_UPDATED};
-use crate::store::{self, read_models, room_log};
+use crate::store::{self, room_log};
 use kit::events::topics::MESSAGE_EVENTS;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -23,10 +23,12 @@ pub struct MessagePage {
 
 impl App {
     /// Sends `content` (of `message_type`, default text) from `sender` to a
-    /// room they are in, unless a block stands in the way.
+    /// room they are in, unless a block stands in the way (as the friends
+    /// service says now; `token` is the sender's).
     pub async fn send(
         &self,
         sender: i64,
+        token: &str,
         room_id: i64,
         content: &str,
         message_type: Option<&str>,
@@ -36,7 +38,7 @@ impl App {
         let room = self.member_room(room_id, sender).await?;
         let member_ids = store::rooms::member_ids(&self.db, room.id).await?;
         let scope = domain::block_scope(room.room_type, sender, &member_ids);
-        domain::may_send(read_models::blocked_between(&self.db, sender, &scope).await?)?;
+        domain::may_send(self.blocked_now(sender, token, &scope).await?)?;
         let streaming = self.streaming.watching(room.id, &member_ids).await;
         let now = domain::now();
         let message = Message {

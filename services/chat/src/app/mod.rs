@@ -3,6 +3,11 @@
 //! `domain` rule, writes, enqueues its events (built in `announce`) and
 //! commits — the commit wakes the outbox relay; nothing else does.
 //!
+//! What chat knows of users and blocks are read models; before a use case
+//! decides on them it asks their owners (`read_models`, through
+//! [`kit::owners::Owners`]), so a registration or a block that has just
+//! answered 2xx counts at once.
+//!
 //! [`ChatError`] is the one error of the service and `From<ChatError> for
 //! ApiError` its one mapping to HTTP.
 
@@ -20,8 +25,8 @@ use crate::store;
 use axum::http::StatusCode;
 use kit::ApiError;
 use kit::db::Database;
+use kit::owners::{NoAnswer, Owners};
 use kit::sse::Hub;
-use kit::users::UsersDirectory;
 use std::sync::Arc;
 
 /// What the use cases work with.
@@ -31,8 +36,8 @@ pub struct App {
     hub: Arc<Hub<i64>>,
     /// Who streams which room (for `MessageSent`).
     streaming: Arc<dyn Streaming>,
-    /// Asked when the users read model has not yet heard of a user.
-    users: UsersDirectory,
+    /// The owners of users and blocks, asked before deciding on them.
+    owners: Owners,
 }
 
 /// Why a use case failed.
@@ -42,6 +47,9 @@ pub enum ChatError {
     Invalid(#[from] Invalid),
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// The owner of a fact to decide on did not answer.
+    #[error(transparent)]
+    NoAnswer(#[from] NoAnswer),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -52,6 +60,7 @@ impl From<ChatError> for ApiError {
     fn from(err: ChatError) -> Self {
         let refusal = match err {
             ChatError::Invalid(invalid) => return ApiError::validation(invalid.0),
+            ChatError::NoAnswer(no_answer) => return no_answer.into(),
             ChatError::Database(err) => return ApiError::internal(err),
             ChatError::Refused(refusal) => refusal,
         };
@@ -75,13 +84,13 @@ impl App {
         db: Database,
         hub: Arc<Hub<i64>>,
         streaming: Arc<dyn Streaming>,
-        users: UsersDirectory,
+        owners: Owners,
     ) -> Self {
         Self {
             db,
             hub,
             streaming,
-            users,
+            owners,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The users and blocks read models: kept up by the consumers of
-//! `user.events` and `friend.events`, asked by the room use cases, with the
-//! one read-your-writes fallback for users the model has not heard of yet.
+//! `user.events` and `friend.events`, and the facts the room and message use
+//! cases decide on, taken from the owners (users, friends) where the models
+//! may lag (see [`kit::owners`]).
 
 use super::{App, ChatResult};
 use crate::domain::Participant;
@@ -9,7 +10,9 @@ use crate::store::read_models;
 impl App {
     /// A user registered or changed their profile.
     pub async fn record_user(&self, user: &Participant) -> ChatResult<()> {
-        Ok(read_models::upsert_user(&self.db, user).await?)
+        read_models::upsert_user(&self.db, user).await?;
+        self.owners.user_recorded(user.user_id);
+        Ok(())
     }
 
     /// `blocker` blocked `blocked` (`is_blocked`) or lifted the block.
@@ -27,31 +30,40 @@ impl App {
         Ok(!read_models::users(&self.db, &[user_id]).await?.is_empty())
     }
 
-    /// Whether a block stands between `user` and `other`, either way.
+    /// Whether the blocks read model has a block between `user` and `other`,
+    /// either way (it may lag the friends service).
     pub async fn blocked_between(&self, user: i64, other: i64) -> ChatResult<bool> {
         Ok(read_models::blocked_between(&self.db, user, &[other]).await?)
     }
 
-    /// Whether `user_id` exists as far as chat can tell: the read model knows
-    /// them, or the users service does and the model catches up within a few
-    /// seconds (read-your-writes for a client that acts right after a
-    /// registration). `token` is the caller's, for asking the users service.
-    pub(crate) async fn known_user(&self, user_id: i64, token: &str) -> ChatResult<bool> {
-        if self.has_heard_of(user_id).await? {
-            return Ok(true);
-        }
-        let known = || async { self.has_heard_of(user_id).await.unwrap_or(false) };
-        Ok(self.users.catch_up(user_id, token, known).await)
-    }
-
-    /// The first of `ids` that is not a [`known_user`](Self::known_user).
+    /// The first of `ids` that does not exist, once the users read model
+    /// knows the others (resolved from the users service; `token` is the
+    /// caller's).
     pub(crate) async fn first_unknown(&self, ids: &[i64], token: &str) -> ChatResult<Option<i64>> {
         let heard_of = read_models::users(&self.db, ids).await?;
         for &id in ids {
-            if !heard_of.iter().any(|u| u.user_id == id) && !self.known_user(id, token).await? {
+            if heard_of.iter().any(|u| u.user_id == id) {
+                continue;
+            }
+            let known = || self.has_heard_of(id);
+            if !self.owners.resolve_user(id, token, known).await? {
                 return Ok(Some(id));
             }
         }
         Ok(None)
+    }
+
+    /// Whether a block stands, either way, between `user` and any of
+    /// `others` right now, as the friends service says (`token` is `user`'s).
+    pub(crate) async fn blocked_now(
+        &self,
+        user: i64,
+        token: &str,
+        others: &[i64],
+    ) -> ChatResult<bool> {
+        let read_model = async { Ok(read_models::blocked_between(&self.db, user, others).await?) };
+        self.owners
+            .blocked_between(user, others, token, read_model)
+            .await
     }
 }

@@ -4,7 +4,7 @@
 use super::{App, ChatResult, announce};
 use crate::domain::{self, Message, Participant, PeerFacts, Refusal, Room, RoomType};
 use crate::events::StreamingGuard;
-use crate::store::{self, read_models, rooms::NewRoom};
+use crate::store::{self, rooms::NewRoom};
 use chrono::{DateTime, Utc};
 use kit::events::topics::CHAT_EVENTS;
 use serde::Serialize;
@@ -63,12 +63,15 @@ impl App {
     }
 
     /// The direct room of `caller` and `other`, created (and announced) on
-    /// first use. `token` is the caller's (see [`App::known_user`]).
+    /// first use. `token` is the caller's, for asking the owners of users
+    /// and blocks.
     pub async fn direct_room(&self, caller: i64, token: &str, other: i64) -> ChatResult<RoomView> {
         let (user_1, user_2) = domain::direct_pair(caller, other)?;
+        let unknown = self.first_unknown(&[other], token).await?;
         let facts = PeerFacts {
-            unknown: (!self.known_user(other, token).await?).then_some(other),
-            blocked: read_models::blocked_between(&self.db, caller, &[other]).await?,
+            unknown,
+            // Only asked once the other is known, as unknown users come first.
+            blocked: unknown.is_none() && self.blocked_now(caller, token, &[other]).await?,
         };
         domain::may_open_direct(&facts)?;
         if let Some(room) = store::rooms::direct(&self.db, user_1, user_2).await? {
@@ -106,8 +109,7 @@ impl App {
         let facts = PeerFacts {
             unknown,
             // Only asked once everybody is known, as unknown users come first.
-            blocked: unknown.is_none()
-                && read_models::blocked_between(&self.db, creator, others).await?,
+            blocked: unknown.is_none() && self.blocked_now(creator, token, others).await?,
         };
         domain::may_create_group(&facts)?;
         let new = NewRoom {

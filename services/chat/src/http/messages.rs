@@ -69,6 +69,7 @@ pub async fn send(
         .app
         .send(
             user.id,
+            &user.token,
             room_id,
             &body.content,
             body.message_type.as_deref(),

@@ -51,7 +51,10 @@ impl TestApp {
             .context(ctx)
             .connections(max_connections)
             .module::<Users>(users_config)
-            .module::<Chat>(chat::Config { keep_alive_secs: 1 })
+            .module::<Chat>(chat::Config {
+                keep_alive_secs: 1,
+                ..Default::default()
+            })
             .titled::<Chat>()
             .check_openapi()
             .assemble()

@@ -13,8 +13,8 @@ impl App {
     /// block took effect.
     pub async fn block(&self, caller: &AuthUser, user_id: i64) -> Result<DateTime<Utc>> {
         domain::check_block_target(caller.id, user_id)?;
-        self.with_known_user(caller, user_id, || self.record_block(caller.id, user_id))
-            .await
+        self.require_user(caller, user_id).await?;
+        self.record_block(caller.id, user_id).await
     }
 
     async fn record_block(&self, blocker: i64, blocked: i64) -> Result<DateTime<Utc>> {
@@ -58,6 +58,18 @@ impl App {
             "user unblocked"
         );
         Ok(())
+    }
+
+    /// Whether a block stands, either way, between `user` and any of
+    /// `others`: what chat asks before it opens a room or lets a message out
+    /// (this table is the truth; chat's copy may lag).
+    pub async fn blocked_between(&self, user: i64, others: &[i64]) -> Result<bool> {
+        for &other in others {
+            if blocks::either_way(&self.db, user, other).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Users `caller` blocked, newest first.

@@ -1,14 +1,16 @@
-//! The users read model: who exists (for requests and blocks), and names,
+//! The users read model: who exists (for requests and blocks, resolved from
+//! the users service when the model has not heard of a user yet), and names,
 //! emails and last seen (for lists and search), kept from the users
 //! service's events. An event is applied only over older data — its time is
 //! the row's version — so redeliveries and replays after a crash never roll
 //! a user back.
 
-use super::{App, Result};
+use super::{App, Error, Result};
 use crate::domain::UserRecord;
 use crate::store::users;
 use chrono::{DateTime, Utc};
 use contracts::{UserOnlineStatusChanged, UserProfileUpdated, UserRegistered};
+use kit::auth::AuthUser;
 
 fn version(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
@@ -20,6 +22,22 @@ impl App {
         Ok(users::exists(&self.db, user_id).await?)
     }
 
+    /// [`Error::UnknownUser`] unless `user_id` exists: a user the read model
+    /// has not heard of yet is looked up at the users service (with the
+    /// `caller`'s token), and then awaited in the read model.
+    pub(super) async fn require_user(&self, caller: &AuthUser, user_id: i64) -> Result<()> {
+        let known = || self.knows_user(user_id);
+        if self
+            .owners
+            .resolve_user(user_id, &caller.token, known)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::UnknownUser)
+        }
+    }
+
     /// A user registered (announced at `at`).
     pub async fn record_user(&self, e: UserRegistered, at: DateTime<Utc>) -> Result<()> {
         let user = UserRecord {
@@ -28,7 +46,9 @@ impl App {
             username: e.username,
             display_name: e.display_name,
         };
-        Ok(users::upsert(&self.db, &user, version(at)).await?)
+        users::upsert(&self.db, &user, version(at)).await?;
+        self.owners.user_recorded(user.user_id);
+        Ok(())
     }
 
     /// A user changed their profile (announced at `at`).

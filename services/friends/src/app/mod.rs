@@ -6,10 +6,12 @@
 //! announces (`friend_events`) and commits. Plain reads use the pool.
 //!
 //! One area per file: `requests` (send, answer, cancel, pending),
-//! `friendships` (list, unfriend, search), `blocks`, and `directory` (the
-//! users read model fed by `user.events`, and the read-your-writes wait for
-//! users it has not heard of yet). [`Error`] is the service's one error
-//! type and holds the one mapping to HTTP.
+//! `friendships` (list, unfriend, search), `blocks` (with the block status
+//! chat asks before it decides), and `directory` (the users read model fed
+//! by `user.events`). A user the read model has not heard of yet is resolved
+//! from the users service before a use case decides
+//! ([`kit::owners::Owners::resolve_user`]). [`Error`] is the service's one
+//! error type and holds the one mapping to HTTP.
 
 mod blocks;
 mod directory;
@@ -21,52 +23,25 @@ pub use friend_events::TOPIC;
 
 use crate::domain::{Invalid, Refusal, pair_lock_key};
 use kit::ApiError;
-use kit::auth::AuthUser;
 use kit::db::{Database, Tx};
-use kit::users::UsersDirectory;
-use std::future::Future;
+use kit::owners::{NoAnswer, Owners};
 
 /// What the use cases share: the service's database and the owner of who
 /// exists (asked when the read model has not heard of a user yet).
 #[derive(Clone)]
 pub struct App {
     db: Database,
-    users: UsersDirectory,
+    owners: Owners,
 }
 
 impl App {
-    pub fn new(db: Database, users: UsersDirectory) -> Self {
-        Self { db, users }
+    pub fn new(db: Database, owners: Owners) -> Self {
+        Self { db, owners }
     }
 
     /// A unit of work no other writer of the pair `(a, b)` interleaves with.
     async fn begin_pair(&self, a: i64, b: i64) -> Result<Tx> {
         Ok(self.db.begin_exclusive(pair_lock_key(a, b)).await?)
-    }
-
-    /// Runs `op`; when it fails only because this service has not heard of
-    /// `user_id` yet while the users service has the user (a registration a
-    /// moment ago), waits for the read model to catch up and runs it again.
-    async fn with_known_user<T, Fut>(
-        &self,
-        caller: &AuthUser,
-        user_id: i64,
-        op: impl Fn() -> Fut,
-    ) -> Result<T>
-    where
-        Fut: Future<Output = Result<T>>,
-    {
-        match op().await {
-            Err(Error::UnknownUser) => {
-                let known = || async { self.knows_user(user_id).await.unwrap_or(false) };
-                if self.users.catch_up(user_id, &caller.token, known).await {
-                    op().await
-                } else {
-                    Err(Error::UnknownUser)
-                }
-            }
-            other => other,
-        }
     }
 }
 
@@ -91,6 +66,9 @@ pub enum Error {
     NotFriends,
     #[error("you have not blocked this user")]
     NotBlocked,
+    /// The users service could not say whether a user exists.
+    #[error(transparent)]
+    NoAnswer(#[from] NoAnswer),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -121,6 +99,7 @@ impl From<Error> for ApiError {
             Error::Blocked => ApiError::new(axum::http::StatusCode::FORBIDDEN, "BLOCKED", detail),
             Error::AlreadyFriends => ApiError::conflict("ALREADY_FRIENDS", detail),
             Error::RequestPending => ApiError::conflict("REQUEST_ALREADY_EXISTS", detail),
+            Error::NoAnswer(no_answer) => no_answer.into(),
             Error::Database(_) => ApiError::internal(detail),
         }
     }

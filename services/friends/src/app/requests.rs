@@ -19,10 +19,9 @@ impl App {
     ) -> Result<Friendship> {
         domain::check_addressee(caller.id, to)?;
         let message = domain::request_message(message)?;
+        self.require_user(caller, to).await?;
         let friendship = self
-            .with_known_user(caller, to, || {
-                self.record_request(caller.id, to, message.as_deref())
-            })
+            .record_request(caller.id, to, message.as_deref())
             .await?;
         tracing::info!(
             friendship_id = friendship.id,

@@ -55,6 +55,29 @@ pub async fn unblock(
     Ok(Json(Confirmation::new("user unblocked")))
 }
 
+/// Whether a block stands between the caller and a user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlockStatus {
+    user_id: i64,
+    /// Either of the two blocked the other.
+    blocked: bool,
+}
+
+/// Whether the caller blocked the user or the user blocked the caller, as of
+/// now. Other services ask this before they decide (chat before it opens a
+/// room or lets a message out), since their copies of blocks may lag.
+#[utoipa::path(get, path = "/api/friends/block-status/{user_id}", tag = "friends", security(("bearer" = [])),
+    params(("user_id" = i64, Path)),
+    responses((status = 200, body = BlockStatus), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn block_status(
+    state: AppState,
+    user: AuthUser,
+    Path(user_id): Path<i64>,
+) -> ApiResult<Json<BlockStatus>> {
+    let blocked = state.app.blocked_between(user.id, &[user_id]).await?;
+    Ok(Json(BlockStatus { user_id, blocked }))
+}
+
 /// Users the caller blocked, newest first.
 #[utoipa::path(get, path = "/api/friends/blocked", tag = "friends", security(("bearer" = [])),
     responses((status = 200, body = [BlockedItem])))]

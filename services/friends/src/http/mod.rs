@@ -32,6 +32,7 @@ pub fn router(friends: Arc<Friends>) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(friends::search))
         .routes(routes!(blocks::block, blocks::unblock))
         .routes(routes!(blocks::blocked))
+        .routes(routes!(blocks::block_status))
         .with_state(AppState(friends))
         .split_for_parts()
 }
