@@ -34,7 +34,10 @@ async fn every_schema_name_means_one_schema_in_the_merged_document() {
     let all = AppBuilder::new(Backend::Sqlite)
         .module::<Users>(users_config())
         .module::<Friends>(friends::Config::default())
-        .module::<Chat>(chat::Config { keep_alive_secs: 1 })
+        .module::<Chat>(chat::Config {
+            keep_alive_secs: 1,
+            ..Default::default()
+        })
         .module::<Notifications>(notifications::Config { keep_alive_secs: 1 })
         .serve()
         .await;
@@ -52,8 +55,10 @@ async fn every_schema_name_means_one_schema_in_the_merged_document() {
         (
             "chat",
             alone(
-                AppBuilder::new(Backend::Sqlite)
-                    .module::<Chat>(chat::Config { keep_alive_secs: 1 }),
+                AppBuilder::new(Backend::Sqlite).module::<Chat>(chat::Config {
+                    keep_alive_secs: 1,
+                    ..Default::default()
+                }),
             )
             .await,
         ),
@@ -111,7 +116,10 @@ async fn statuses_the_plumbing_sends_are_documented() {
     let all = AppBuilder::new(Backend::Sqlite)
         .module::<Users>(users_config())
         .module::<Friends>(friends::Config::default())
-        .module::<Chat>(chat::Config { keep_alive_secs: 1 })
+        .module::<Chat>(chat::Config {
+            keep_alive_secs: 1,
+            ..Default::default()
+        })
         .module::<Notifications>(notifications::Config { keep_alive_secs: 1 })
         .serve()
         .await;
