@@ -19,6 +19,9 @@ on_both_backends!(
     follows_are_idempotent_and_listed,
     home_timeline_merges_fan_out_on_write_and_on_read_at_the_threshold,
     blocks_hide_content_both_ways,
+    profile_changes_reach_author_names,
+    a_user_can_be_followed_right_after_registering,
+    concurrent_likes_and_follows_count_once,
     every_endpoint_needs_a_token,
     health_docs_metrics,
 );
@@ -644,6 +647,73 @@ async fn blocks_hide_content_both_ways(app: &TestApp) {
             .len(),
         1
     );
+}
+
+async fn profile_changes_reach_author_names(app: &TestApp) {
+    let (_, a) = app.user("alice").await;
+    let post = app.publish_id(&a, "who am I").await;
+    let res = app
+        .put_json(
+            "/api/profile/me",
+            &json!({"display_name": "Alice A."}),
+            Some(&a),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    testkit::eventually("the new name to reach posts", || async {
+        app.json(&format!("/api/posts/{post}"), &a).await["author"]["display_name"] == "Alice A."
+    })
+    .await;
+    let timeline = app.json("/api/timeline/home", &a).await;
+    assert_eq!(timeline["items"][0]["author"]["display_name"], "Alice A.");
+}
+
+/// Read-your-writes across services: the users service answered 201, so
+/// the user can be followed at once, even before posts heard of them.
+async fn a_user_can_be_followed_right_after_registering(app: &TestApp) {
+    let (_, a) = app.user("alice").await;
+    for i in 0..3 {
+        let (id, _) = app.http.register_and_login(&format!("new{i}"), None).await;
+        let res = app
+            .post_json(&format!("/api/follows/{id}"), &json!({}), Some(&a))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "following user {id} at once");
+    }
+}
+
+async fn concurrent_likes_and_follows_count_once(app: &TestApp) {
+    let (alice, a) = app.user("alice").await;
+    let post = app.publish_id(&a, "popular").await;
+    let mut fans = Vec::new();
+    for i in 0..6 {
+        fans.push(app.user(&format!("fan{i}")).await.1);
+    }
+    let like = format!("/api/posts/{post}/like");
+    let follow = format!("/api/follows/{alice}");
+    let requests = fans.iter().flat_map(|t| [t, t]).map(|token| {
+        let (like, follow) = (&like, &follow);
+        async move {
+            let liked = app.post_json(like, &json!({}), Some(token)).await.status();
+            let followed = app
+                .post_json(follow, &json!({}), Some(token))
+                .await
+                .status();
+            (liked, followed)
+        }
+    });
+    for (liked, followed) in futures::future::join_all(requests).await {
+        assert_eq!((liked, followed), (StatusCode::OK, StatusCode::OK));
+    }
+    let got = app.json(&format!("/api/posts/{post}"), &a).await;
+    assert_eq!(got["like_count"], 6);
+    let counts = app.json(&format!("/api/follows/{alice}"), &a).await;
+    assert_eq!(counts["followers_count"], 6);
+    // Six followers: above the threshold, so the next post is read on read,
+    // and each fan sees it once.
+    let next = app.publish_id(&a, "to my many fans").await;
+    for token in &fans {
+        assert_eq!(app.timeline_ids(token, 1).await, vec![next, post]);
+    }
 }
 
 async fn every_endpoint_needs_a_token(app: &TestApp) {
