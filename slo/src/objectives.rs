@@ -66,7 +66,7 @@ mod tests {
     #[test]
     fn the_builtin_spec_parses_and_covers_every_service() {
         let spec = super::builtin();
-        for service in ["users", "friends", "chat", "notifications"] {
+        for service in ["users", "friends", "chat", "notifications", "posts"] {
             for kind in ["latency", "availability"] {
                 let name = format!("{service}-{kind}");
                 assert!(spec.slos.iter().any(|s| s.name == name), "{name}");

@@ -19,6 +19,7 @@ const MODULES: &[Registration] = &[
     Registration::of::<friends::Friends>(),
     Registration::of::<chat::Chat>(),
     Registration::of::<notifications::Notifications>(),
+    Registration::of::<posts::Posts>(),
 ];
 
 #[derive(Parser, Debug)]

@@ -12,7 +12,7 @@
 //! - read-your-writes across processes: a registration or a block that has
 //!   answered 2xx counts at once in every friends and chat process, whose
 //!   read models hear of it only later through the broker;
-//! - Prometheus scrapes all eight processes;
+//! - Prometheus scrapes all ten processes;
 //! - `down` stops everything and frees every port.
 //!
 //! Needs what the script needs (PostgreSQL and Redis on 127.0.0.1, `tansu`,
@@ -33,14 +33,15 @@ use support::read_your_writes::{Load, block_then_use, register_then_use};
 use support::sse::SseReader;
 use testkit::ApiClient;
 
-const SERVICES: [&str; 4] = ["users", "friends", "chat", "notifications"];
+const SERVICES: [&str; 5] = ["users", "friends", "chat", "notifications", "posts"];
 
 /// An authenticated GET each service answers, to see who accepts a token.
-const AUTHENTICATED: [(&str, &str); 4] = [
+const AUTHENTICATED: [(&str, &str); 5] = [
     ("users", "/api/profile/me"),
     ("friends", "/api/friends/list"),
     ("chat", "/api/chat-rooms"),
     ("notifications", "/api/notifications"),
+    ("posts", "/api/timeline/home"),
 ];
 
 fn root() -> PathBuf {
@@ -50,7 +51,7 @@ fn root() -> PathBuf {
 /// Offsets from the base port of every port the cluster listens on (the
 /// layout in the script's --help).
 fn port_offsets() -> impl Iterator<Item = u16> {
-    (0..3).chain((1..=4).flat_map(|s| [10 * s, 10 * s + 1]))
+    (0..3).chain((1..=5).flat_map(|s| [10 * s, 10 * s + 1]))
 }
 
 /// A base port whose whole layout is free right now, away from the services'
@@ -64,8 +65,8 @@ fn free_port_base() -> u16 {
                 .subsec_nanos(),
         );
     for attempt in 0..200u64 {
-        let slot = (seed.wrapping_mul(2_654_435_761).wrapping_add(attempt * 997)) % 800;
-        let base = 20_000 + u16::try_from(slot).unwrap() * 50;
+        let slot = (seed.wrapping_mul(2_654_435_761).wrapping_add(attempt * 997)) % 700;
+        let base = 20_000 + u16::try_from(slot).unwrap() * 60;
         if port_offsets().all(|o| TcpListener::bind(("127.0.0.1", base + o)).is_ok()) {
             return base;
         }
@@ -125,7 +126,7 @@ impl Cluster {
             .env("BANTER_CLUSTER_PORT_BASE", self.base.to_string())
             .env("BANTER_CLUSTER_DB_PREFIX", &self.db_prefix)
             .env("BANTER_CLUSTER_REDIS_PREFIX", &self.redis_prefix)
-            // Eight debug builds starting at once on a small machine.
+            // Ten debug builds starting at once on a small machine.
             .env("BANTER_CLUSTER_READY_TIMEOUT", "240")
             // PostgreSQL is shared with other tests running at the same time.
             .env("BANTER_CLUSTER_DB_MAX_CONNECTIONS", "4")
@@ -650,7 +651,7 @@ async fn streams_end_at_logout_everywhere(cluster: &Cluster) {
     );
 }
 
-/// Prometheus from the script scrapes all eight processes, and they are up.
+/// Prometheus from the script scrapes all ten processes, and they are up.
 async fn prometheus_scrapes_every_instance(cluster: &Cluster) {
     let mut expected: Vec<String> = SERVICES
         .iter()
@@ -676,7 +677,7 @@ async fn prometheus_scrapes_every_instance(cluster: &Cluster) {
         urls.sort();
         // Right after start, discovery may not have listed the targets yet.
         if urls == expected && split.iter().all(|t| t["health"] == "up") {
-            for target in ["users", "friends", "chat", "notifications"] {
+            for target in SERVICES {
                 assert_eq!(
                     split
                         .iter()
@@ -690,7 +691,7 @@ async fn prometheus_scrapes_every_instance(cluster: &Cluster) {
         }
         assert!(
             Instant::now() < deadline,
-            "after 60 s, the banter-split targets are not the eight instances, all up \
+            "after 60 s, the banter-split targets are not the ten instances, all up \
              (expected {expected:?}): {split:#?}"
         );
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -735,7 +736,12 @@ async fn the_split_deployment_runs_on_one_machine() {
     let status = cluster.script(&["status"]);
     let table = String::from_utf8_lossy(&status.stdout);
     assert!(status.status.success(), "status: {table}");
-    assert_eq!(table.matches(" running ").count(), 11, "{table}");
+    // tansu, nginx, Prometheus and two processes of each service.
+    assert_eq!(
+        table.matches(" running ").count(),
+        3 + 2 * SERVICES.len(),
+        "{table}"
+    );
 
     prometheus_scrapes_every_instance(&cluster).await;
     revoked_everywhere(&cluster).await;

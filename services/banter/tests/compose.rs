@@ -237,7 +237,7 @@ fn the_gateway_routes_to_the_services_ports() {
         .filter_map(|l| l.trim().strip_prefix("server ")?.strip_suffix(';'))
         .map(host_port)
         .collect();
-    assert_eq!(upstreams.len(), 4, "{upstreams:?}");
+    assert_eq!(upstreams.len(), 5, "{upstreams:?}");
     for (host, port) in upstreams {
         assert_eq!(ports.get(&host), Some(&port), "upstream {host}:{port}");
         assert!(listens(&compose, &host, port));

@@ -49,7 +49,7 @@ const MAY_BE_EMPTY: &[(&str, &str, &str)] = &[(
      slow CI machine may legitimately burn the latency budget",
 )];
 
-const SERVICES: [&str; 4] = ["users", "friends", "chat", "notifications"];
+const SERVICES: [&str; 5] = ["users", "friends", "chat", "notifications", "posts"];
 const RATE_INTERVAL: &str = "30s";
 const PASSWORD: &str = "Passw0rd!";
 const SLO_TESTS: &str = "alerts/tests/slo.test.yml";
@@ -997,7 +997,11 @@ async fn the_split_deployment_is_scraped_one_process_per_service() {
         .unwrap();
     let targets_up = substitute(&targets_up, &overview.assignments()[0], "1h");
     let res = prom.api("query", &[("query", targets_up.as_str())]).await;
-    assert_eq!(res["data"]["result"][0]["value"][1], "4", "{res}");
+    assert_eq!(
+        res["data"]["result"][0]["value"][1],
+        SERVICES.len().to_string(),
+        "{res}"
+    );
     drop(prom);
     for (_, app) in apps {
         app.stop().await;
@@ -1005,7 +1009,8 @@ async fn the_split_deployment_is_scraped_one_process_per_service() {
 }
 
 /// Requests the load generator does not make, so every service also answers a
-/// 4xx, and streams that stay open while Prometheus scrapes.
+/// 4xx, streams that stay open while Prometheus scrapes, and the posts
+/// service's traffic.
 async fn side_traffic(base: String) -> Vec<reqwest::Response> {
     let c = reqwest::Client::new();
     let mut tokens = Vec::new();
@@ -1038,6 +1043,7 @@ async fn side_traffic(base: String) -> Vec<reqwest::Response> {
         format!("/api/chat-rooms/check/{}", ids[0]),
         "/api/chat-rooms/987654".to_owned(),
         "/api/notifications?limit=many".to_owned(),
+        "/api/posts/987654".to_owned(),
     ] {
         let res = c
             .get(format!("{base}{path}"))
@@ -1072,6 +1078,31 @@ async fn side_traffic(base: String) -> Vec<reqwest::Response> {
             .unwrap();
         assert_eq!(res.status(), 200, "{path}");
         streams.push(res);
+    }
+    // No loadgen journey reaches the posts service yet: posts and home
+    // timeline reads through the load window give its panels data.
+    let until = std::time::Instant::now() + Duration::from_secs(13);
+    let mut n = 0;
+    while std::time::Instant::now() < until {
+        if n % 4 == 0 {
+            let res = c
+                .post(format!("{base}/api/posts"))
+                .bearer_auth(a)
+                .json(&json!({"text": format!("dashboards {n}"), "tags": ["dash"]}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201, "a post");
+        }
+        let res = c
+            .get(format!("{base}/api/timeline/home"))
+            .bearer_auth(a)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "the home timeline");
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     streams
 }
@@ -1112,7 +1143,7 @@ async fn every_panel_and_rule_evaluates_on_a_real_prometheus_under_load() {
     .await;
     prom.wait_for_job("banter", 1).await;
 
-    // A short load: every loadgen journey (all four services, the bus, SSE),
+    // A short load: every loadgen journey (the four services before posts, the bus, SSE),
     // with its client-side metrics exposed, plus some 4xx and open streams.
     let streams = tokio::spawn(side_traffic(app.base.clone()));
     let plan = loadgen::Plan::new(

@@ -1,5 +1,5 @@
 //! deploy/nginx.conf, run for real (Debian package `nginx`; the test fails
-//! when it is missing) in front of four stub services that echo what reached
+//! when it is missing) in front of five stub services that echo what reached
 //! them: every SPEC path lands on its owner, CORS, body limits, unbuffered
 //! event streams, trace context and request ids pass through, and the rate
 //! limit answers 429 with `Retry-After`. The upstream hosts (compose service
@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const SERVICES: [&str; 4] = ["users", "friends", "chat", "notifications"];
+const SERVICES: [&str; 5] = ["users", "friends", "chat", "notifications", "posts"];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -277,12 +277,15 @@ async fn seed_benchmark_journey_on_postgres() {
     // Each service kept its tables in its own schema.
     let db = sqlx::PgPool::connect(&url).await.unwrap();
     let schemas: Vec<String> = sqlx::query_scalar(
-        "SELECT schema_name::text FROM information_schema.schemata WHERE schema_name IN ('users','friends','chat','notifications') ORDER BY 1",
+        "SELECT schema_name::text FROM information_schema.schemata WHERE schema_name IN ('users','friends','chat','notifications','posts') ORDER BY 1",
     )
     .fetch_all(&db)
     .await
     .unwrap();
-    assert_eq!(schemas, ["chat", "friends", "notifications", "users"]);
+    assert_eq!(
+        schemas,
+        ["chat", "friends", "notifications", "posts", "users"]
+    );
     db.close().await;
     sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
         .execute(&admin)
@@ -387,6 +390,7 @@ async fn events_reach_other_services_and_their_streams() {
         "/api/friends/list",
         "/api/chat-rooms",
         "/api/notifications",
+        "/api/timeline/home",
     ] {
         let (status, body) = api.get(path, &token_a).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");

@@ -171,7 +171,7 @@ fn completions_for_bash_zsh_and_fish() {
     let mut lines = said.lines();
     assert_eq!(lines.next(), Some("serve"), "{said}");
     let targets = lines.next().unwrap_or_default();
-    for t in ["all", "users", "friends", "chat", "notifications"] {
+    for t in ["all", "users", "friends", "chat", "notifications", "posts"] {
         assert!(targets.split(' ').any(|w| w == t), "{t} in {targets:?}");
     }
     assert!(script("zsh").starts_with("#compdef banter"));

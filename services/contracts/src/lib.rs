@@ -15,6 +15,7 @@
 mod chat;
 mod friends;
 mod notifications;
+mod posts;
 mod users;
 
 pub use chat::{
@@ -25,6 +26,7 @@ pub use friends::{
     FriendRequestSent, UserBlocked, UserUnblocked,
 };
 pub use notifications::{NotificationCreated, NotificationPayload};
+pub use posts::{CommentAdded, PostCreated, PostDeleted, PostLiked, UserFollowed};
 pub use users::{UserOnlineStatusChanged, UserProfileUpdated, UserRegistered};
 
 use serde::Serialize;
@@ -41,6 +43,7 @@ pub mod topics {
     pub const CHAT_EVENTS: &str = "chat.events";
     pub const MESSAGE_EVENTS: &str = "message.events";
     pub const NOTIFICATION_EVENTS: &str = "notification.events";
+    pub const POST_EVENTS: &str = "post.events";
 }
 
 /// An event payload: which kind it is and which topic carries it.

@@ -45,6 +45,11 @@ fn every_recorded_event_decodes_into_its_contract_and_back() {
     round_trip::<MessageDeleted>();
     round_trip::<MessagesRead>();
     round_trip::<NotificationCreated>();
+    round_trip::<PostCreated>();
+    round_trip::<PostDeleted>();
+    round_trip::<PostLiked>();
+    round_trip::<CommentAdded>();
+    round_trip::<UserFollowed>();
 }
 
 #[test]
@@ -62,6 +67,7 @@ fn every_example_is_a_known_kind() {
     kinds.sort();
     let known = [
         ChatRoomCreated::KIND,
+        CommentAdded::KIND,
         FriendDeleted::KIND,
         FriendRequestAccepted::KIND,
         FriendRequestCancelled::KIND,
@@ -72,7 +78,11 @@ fn every_example_is_a_known_kind() {
         MessageSent::KIND,
         MessagesRead::KIND,
         NotificationCreated::KIND,
+        PostCreated::KIND,
+        PostDeleted::KIND,
+        PostLiked::KIND,
         UserBlocked::KIND,
+        UserFollowed::KIND,
         UserOnlineStatusChanged::KIND,
         UserProfileUpdated::KIND,
         UserRegistered::KIND,

@@ -83,7 +83,7 @@ fn errors_point_at_the_bad_field() {
 #[test]
 fn the_shipped_spec_is_valid() {
     let spec = Spec::load(concat!(env!("CARGO_MANIFEST_DIR"), "/specs/banter.yaml")).unwrap();
-    for service in ["users", "friends", "chat", "notifications"] {
+    for service in ["users", "friends", "chat", "notifications", "posts"] {
         for kind in ["latency", "availability"] {
             let slo = spec
                 .slos

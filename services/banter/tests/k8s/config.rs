@@ -189,7 +189,7 @@ fn dev_addresses_point_at_the_dev_dependencies() {
     let password = text(&secret("postgres-"), "password");
     let urls = secret("banter-database-");
     let init = read("deploy/compose/postgres-init.sql");
-    for service in ["users", "friends", "chat", "notifications"] {
+    for service in ["users", "friends", "chat", "notifications", "posts"] {
         let url = text(&urls, service);
         assert_eq!(host_port(&url), ("postgres".to_owned(), 5432), "{url}");
         assert!(

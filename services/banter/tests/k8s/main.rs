@@ -239,7 +239,7 @@ fn the_gateway_runs_deploy_nginx_conf_with_upstreams_on_the_services() {
             })
             .map(|(h, p)| (h, p.parse().unwrap()))
             .collect();
-        assert_eq!(upstreams.len(), 4, "{upstreams:?}");
+        assert_eq!(upstreams.len(), 5, "{upstreams:?}");
         for (host, port) in upstreams {
             let svc = find(&objects, "Service", host);
             assert!(

@@ -5,7 +5,7 @@ use crate::render::{self, find, kind, list, name, read, render, str_of};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-const SERVICES: [&str; 4] = ["users", "friends", "chat", "notifications"];
+const SERVICES: [&str; 5] = ["users", "friends", "chat", "notifications", "posts"];
 
 fn serve_help() -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_banter"))
@@ -41,7 +41,7 @@ fn env_names(objects: &[Value], container: &Value) -> Vec<String> {
 fn services_run_the_binary_with_flags_variables_ports_and_probes_it_has() {
     let help = serve_help();
     let ports = default_ports();
-    assert_eq!(ports.len(), 4);
+    assert_eq!(ports.len(), SERVICES.len());
     for dir in ["overlays/dev", "overlays/prod"] {
         let objects = render(dir);
         for service in SERVICES {

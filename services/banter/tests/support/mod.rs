@@ -42,7 +42,7 @@ pub fn default_ports() -> std::collections::BTreeMap<String, u16> {
         })
         .filter(|(name, _)| name != "all")
         .collect();
-    assert_eq!(ports.len(), 4, "four services in {help}");
+    assert_eq!(ports.len(), 5, "five services in {help}");
     ports
 }
 
