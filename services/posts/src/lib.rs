@@ -76,7 +76,7 @@ impl Module for Posts {
 
     async fn build(config: &Config, deps: Deps<'_>) -> Result<Arc<Self>, BuildError> {
         Ok(Arc::new(Self {
-            app: app::App::new(deps.db, deps.ctx.users.clone(), config.fanout_threshold),
+            app: app::App::new(deps.db, deps.ctx.owners.clone(), config.fanout_threshold),
             verifier: deps.ctx.verifier.clone(),
         }))
     }

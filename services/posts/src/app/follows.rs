@@ -1,7 +1,7 @@
 //! Follows: follow and unfollow (both idempotent), and the two lists.
 
 use super::announce::{self, TOPIC};
-use super::{App, Page, PostsResult};
+use super::{App, Page, PostsError, PostsResult};
 use crate::domain::{self, FollowEntry, PageRequest, Refusal};
 use crate::store::follows::{self, Side};
 use crate::store::{read_models, timeline};
@@ -26,7 +26,16 @@ impl App {
         if !self.known_user(target, &caller.token).await? {
             return Err(Refusal::UnknownUser.into());
         }
-        if read_models::blocked_between(&self.db, caller.id, target).await? {
+        // A block just made counts at once: friends, the owner of blocks,
+        // is asked (the local copy only when there is no friends service).
+        let local = read_models::blocked_between(&self.db, caller.id, target);
+        let blocked = self
+            .owners
+            .blocked_between(caller.id, &[target], &caller.token, async {
+                Ok::<_, PostsError>(local.await?)
+            })
+            .await?;
+        if blocked {
             return Err(Refusal::Blocked.into());
         }
         let mut tx = self.begin(domain::author_lock_key(target)).await?;

@@ -28,14 +28,14 @@ use crate::store;
 use axum::http::StatusCode;
 use kit::ApiError;
 use kit::db::{Database, Tx};
-use kit::users::UsersDirectory;
+use kit::owners::{NoAnswer, Owners};
 
 /// What the use cases work with.
 #[derive(Clone)]
 pub struct App {
     db: Database,
     /// Asked when the users read model has not yet heard of a user.
-    users: UsersDirectory,
+    owners: Owners,
     /// Authors with more followers than this are fanned out on read.
     fanout_threshold: u32,
 }
@@ -63,6 +63,9 @@ pub enum PostsError {
     Refused(#[from] Refusal),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The owner of a fact (users, friends) did not answer: 503.
+    #[error(transparent)]
+    NoAnswer(#[from] NoAnswer),
 }
 
 pub type PostsResult<T> = Result<T, PostsError>;
@@ -72,6 +75,7 @@ impl From<PostsError> for ApiError {
         let refusal = match err {
             PostsError::Invalid(invalid) => return ApiError::validation(invalid.0),
             PostsError::Database(err) => return ApiError::internal(err),
+            PostsError::NoAnswer(no_answer) => return no_answer.into(),
             PostsError::Refused(refusal) => refusal,
         };
         let (status, code) = match refusal {
@@ -88,10 +92,10 @@ impl From<PostsError> for ApiError {
 }
 
 impl App {
-    pub fn new(db: Database, users: UsersDirectory, fanout_threshold: u32) -> Self {
+    pub fn new(db: Database, owners: Owners, fanout_threshold: u32) -> Self {
         Self {
             db,
-            users,
+            owners,
             fanout_threshold,
         }
     }

@@ -13,7 +13,9 @@ impl App {
         username: &str,
         display_name: Option<&str>,
     ) -> PostsResult<()> {
-        Ok(read_models::upsert_user(&self.db, user_id, username, display_name).await?)
+        read_models::upsert_user(&self.db, user_id, username, display_name).await?;
+        self.owners.user_recorded(user_id);
+        Ok(())
     }
 
     /// `blocker` blocked `blocked`: from now on neither sees the other's
@@ -49,10 +51,7 @@ impl App {
     /// them, or the users service does and the model catches up within a few
     /// seconds (read-your-writes right after a registration).
     pub(crate) async fn known_user(&self, user_id: i64, token: &str) -> PostsResult<bool> {
-        if self.has_heard_of(user_id).await? {
-            return Ok(true);
-        }
-        let known = || async { self.has_heard_of(user_id).await.unwrap_or(false) };
-        Ok(self.users.catch_up(user_id, token, known).await)
+        let known = || self.has_heard_of(user_id);
+        self.owners.resolve_user(user_id, token, known).await
     }
 }
