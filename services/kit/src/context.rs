@@ -31,6 +31,10 @@ pub struct Context {
     pub relay_paused: bool,
     /// The users service's API when it runs in another process.
     pub users: crate::users::UsersDirectory,
+    /// Faults switched on in this process (none by default).
+    pub faults: crate::faults::Faults,
+    /// Opens `/admin/faults` to callers presenting it; unset, there is none.
+    pub admin_secret: Option<crate::faults::admin::AdminSecret>,
     /// Extra readiness checks (the Kafka brokers, ...).
     extra_checks: Vec<Arc<dyn Check>>,
 }
@@ -47,6 +51,8 @@ impl Context {
             tasks: TaskTracker::new(),
             relay_paused: false,
             users: crate::users::UsersDirectory::default(),
+            faults: crate::faults::Faults::default(),
+            admin_secret: None,
             extra_checks: Vec::new(),
         }
     }
@@ -70,6 +76,7 @@ impl Context {
     /// Keeps revocations, rate-limit counters and presence in `redis`, shared
     /// with every other process using it.
     pub fn with_redis(mut self, redis: Redis) -> Self {
+        let redis = redis.with_faults(self.faults.clone());
         self.verifier = Arc::new(TokenVerifier::new(Arc::new(RedisRevocations::new(
             redis.clone(),
         ))));
