@@ -304,7 +304,9 @@ impl Assembly {
     /// in their outboxes) and every module's background work.
     pub fn start_except(self, paused: &[&str]) -> Started {
         let mut modules = self.members;
-        self.ctx.faults.end_on(self.ctx.shutdown.clone());
+        self.ctx
+            .faults
+            .end_on(self.ctx.shutdown.clone(), &self.ctx.tasks);
         for member in &mut modules {
             if let Some(relay) = member.relay.take() {
                 relay.paused(paused.contains(&member.name)).spawn(&self.ctx);

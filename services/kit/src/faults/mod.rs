@@ -183,16 +183,15 @@ impl Faults {
 
     /// Switches every fault off when `shutdown` fires (burner threads and
     /// retained memory must not outlive the services).
-    pub fn end_on(&self, shutdown: CancellationToken) {
+    /// The task is one of `tasks`, so the process waits for it on its way out.
+    pub fn end_on(&self, shutdown: CancellationToken, tasks: &tokio_util::task::TaskTracker) {
         let weak = Arc::downgrade(&self.0);
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                shutdown.cancelled().await;
-                if let Some(registry) = weak.upgrade() {
-                    Faults(registry).switch_off_matching(None, None);
-                }
-            });
-        }
+        tasks.spawn(async move {
+            shutdown.cancelled().await;
+            if let Some(registry) = weak.upgrade() {
+                Faults(registry).switch_off_matching(None, None);
+            }
+        });
     }
 
     fn end_after(&self, id: u64, duration: Duration, ended: CancellationToken) {
@@ -493,7 +492,7 @@ mod tests {
     async fn shutdown_ends_every_fault() {
         let faults = Faults::default();
         let shutdown = CancellationToken::new();
-        faults.end_on(shutdown.clone());
+        faults.end_on(shutdown.clone(), &tokio_util::task::TaskTracker::new());
         faults.switch_on(spec("cpu-starvation:users")).unwrap();
         shutdown.cancel();
         tokio::time::sleep(Duration::from_millis(100)).await;
