@@ -100,6 +100,15 @@ A malformed fault is refused at start (exit 2).";
 /// Refuses `--fault`s naming a service the plan does not run (exit 2).
 pub fn check_faults(args: &ServeArgs, plan: &Plan) -> Result<(), String> {
     for spec in &args.faults {
+        if matches!(spec.fault, kit::faults::Fault::DependencyDown { .. })
+            && args.redis.redis_url.is_none()
+        {
+            return Err(format!(
+                "--fault {}: {}",
+                spec.fault.kind(),
+                kit::faults::FaultError::NoRedis
+            ));
+        }
         if !plan.modules.iter().any(|m| m.name() == spec.service) {
             let known: Vec<&str> = plan.modules.iter().map(Planned::name).collect();
             return Err(format!(

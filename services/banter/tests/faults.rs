@@ -472,6 +472,13 @@ async fn serve_switches_faults_on_from_the_command_line() {
         "{lines:?}"
     );
     assert!(lines.iter().any(|l| l.contains("fault ended")), "{lines:?}");
+    // The request the fault answered carries it as a span attribute.
+    assert!(
+        lines.iter().any(|l| l.contains("request failed")
+            && l.contains("/api/users/{user_id}")
+            && l.contains(r#""fault":"http-errors""#)),
+        "{lines:?}"
+    );
 }
 
 #[test]
@@ -480,9 +487,11 @@ fn serve_refuses_malformed_faults_with_exit_2() {
         ("nope:users", "unknown fault kind `nope`"),
         ("http-errors:users:share=7", "share=7 is not a share"),
         ("http-errors:nowhere", "runs no service `nowhere`"),
+        ("dependency-down:users", "does not use Redis"),
     ] {
         let out = support::command()
             .args(["serve", "--port", "1", "--fault", fault])
+            .env_remove("REDIS_URL")
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -76,6 +76,7 @@ impl Context {
     /// Keeps revocations, rate-limit counters and presence in `redis`, shared
     /// with every other process using it.
     pub fn with_redis(mut self, redis: Redis) -> Self {
+        self.faults.uses_redis();
         let redis = redis.with_faults(self.faults.clone());
         self.verifier = Arc::new(TokenVerifier::new(Arc::new(RedisRevocations::new(
             redis.clone(),

@@ -42,6 +42,8 @@ struct Registry {
     faults: Mutex<Vec<Entry>>,
     /// The services of this process; faults for others are refused.
     services: Mutex<Vec<&'static str>>,
+    /// Whether the process uses Redis (else `dependency-down` has nothing to take).
+    redis: std::sync::atomic::AtomicBool,
 }
 
 struct Entry {
@@ -70,6 +72,10 @@ pub struct ActiveFault {
 pub enum FaultError {
     #[error("this process runs no service `{service}`; it runs {known}")]
     UnknownService { service: String, known: String },
+    #[error(
+        "this process does not use Redis (no --redis-url): dependency-down has nothing to take down"
+    )]
+    NoRedis,
 }
 
 impl std::fmt::Debug for Faults {
@@ -89,6 +95,12 @@ impl Faults {
         }
     }
 
+    /// Declares that the process keeps shared state in Redis (the context
+    /// does when it connects).
+    pub fn uses_redis(&self) {
+        self.0.redis.store(true, Ordering::Relaxed);
+    }
+
     /// Whether a fault for `service` may be switched on here.
     pub fn check_service(&self, service: &str) -> Result<(), FaultError> {
         let services = lock(&self.0.services);
@@ -104,6 +116,11 @@ impl Faults {
     /// Switches `spec` on (and off again after its duration, if it has one).
     pub fn switch_on(&self, spec: FaultSpec) -> Result<ActiveFault, FaultError> {
         self.check_service(&spec.service)?;
+        if matches!(spec.fault, Fault::DependencyDown { .. })
+            && !self.0.redis.load(Ordering::Relaxed)
+        {
+            return Err(FaultError::NoRedis);
+        }
         let id = self.0.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let kind = spec.fault.kind();
         let started_at = Utc::now();
@@ -440,6 +457,11 @@ mod tests {
         assert!(!faults.consumer_fails("chat", "user.events", "chat"));
 
         assert!(!faults.dependency_down(Dependency::Redis));
+        assert_eq!(
+            faults.switch_on(spec("dependency-down:users")).unwrap_err(),
+            FaultError::NoRedis
+        );
+        faults.uses_redis();
         faults.switch_on(spec("dependency-down:users")).unwrap();
         assert!(faults.dependency_down(Dependency::Redis));
 
