@@ -26,14 +26,15 @@ fn users_config() -> users::Config {
     }
 }
 
-/// Users and friends on SQLite, `/admin/faults` open to [`SECRET`] when
+/// Users and friends on `backend`, `/admin/faults` open to [`SECRET`] when
 /// `secret`; `probe` subscribes a consumer group of the test's own to a topic
 /// before anything is published.
-async fn platform(
+async fn platform_on(
+    backend: Backend,
     secret: bool,
     probe: Option<&str>,
 ) -> (SpawnedApp, Option<Box<dyn Subscription>>) {
-    let mut builder = AppBuilder::new(Backend::Sqlite)
+    let mut builder = AppBuilder::new(backend)
         .module::<Users>(users_config())
         .module::<Friends>(friends::Config::default());
     if secret {
@@ -53,6 +54,42 @@ async fn platform(
     };
     (assembled.serve().await, sub)
 }
+
+/// [`platform_on`] SQLite.
+async fn platform(
+    secret: bool,
+    probe: Option<&str>,
+) -> (SpawnedApp, Option<Box<dyn Subscription>>) {
+    platform_on(Backend::Sqlite, secret, probe).await
+}
+
+/// The faults that act on the database and the outbox, on each backend.
+macro_rules! on_both {
+    ($($name:ident),*) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(testkit::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(testkit::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both!(
+    db_latency_slows_the_services_routes,
+    bus_stall_holds_events_in_the_outbox_and_loses_none,
+    consumer_failures_send_events_to_the_dead_letter_topic
+);
 
 async fn admin(
     app: &SpawnedApp,
@@ -246,9 +283,8 @@ async fn timed_me(app: &SpawnedApp, token: &str) -> Duration {
     start.elapsed()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn db_latency_slows_the_services_routes() {
-    let (app, _) = platform(true, None).await;
+async fn db_latency_slows_the_services_routes(backend: Backend) {
+    let (app, _) = platform_on(backend, true, None).await;
     let (_, token) = app.http.register_and_login("slow_db", None).await;
     let mut before = Vec::new();
     for _ in 0..5 {
@@ -285,9 +321,8 @@ async fn db_latency_slows_the_services_routes() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bus_stall_holds_events_in_the_outbox_and_loses_none() {
-    let (app, sub) = platform(true, Some(topics::USER_EVENTS)).await;
+async fn bus_stall_holds_events_in_the_outbox_and_loses_none(backend: Backend) {
+    let (app, sub) = platform_on(backend, true, Some(topics::USER_EVENTS)).await;
     let mut sub = sub.unwrap();
     switch_on(&app, json!({"kind": "bus-stall", "service": "users"})).await;
 
@@ -338,10 +373,9 @@ async fn bus_stall_holds_events_in_the_outbox_and_loses_none() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn consumer_failures_send_events_to_the_dead_letter_topic() {
+async fn consumer_failures_send_events_to_the_dead_letter_topic(backend: Backend) {
     let dlq = kit::events::dead_letter_topic(topics::USER_EVENTS);
-    let (app, sub) = platform(true, Some(&dlq)).await;
+    let (app, sub) = platform_on(backend, true, Some(&dlq)).await;
     let mut dead = sub.unwrap();
     let id = switch_on(
         &app,
