@@ -85,17 +85,19 @@ faults are off otherwise. Syntax: KIND:SERVICE[:key=value,...], SERVICE one this
 Kinds and their parameters (every kind also takes duration=30s|500ms|2m, after which it \
 switches itself off; without it the fault stays on until switched off at /admin/faults):\n  \
 db-latency         latency_ms=N or MIN..MAX (default 250), share=0..1 (default 1)\n  \
-http-errors        share=0..1 (default 1), route=/api/... (a route template; default all)\n  \
+http-errors        share=0..1 (default 1), route=TEMPLATE (default: every route)\n  \
 bus-stall          (none): the service's outbox relay holds its events\n  \
 consumer-failures  share=0..1 (default 1), consumer=TOPIC|GROUP (default all)\n  \
 cpu-starvation     threads=N (default 1): busy threads take cores\n  \
 memory-growth      mb_per_sec=N (default 10), max_mb=N (default 512)\n  \
-dependency-down    dependency=redis (the default): Redis answers nothing (needs --redis-url)\n\n\
+dependency-down    dependency=redis (default): Redis fails (needs --redis-url)\n\n\
 Examples:\n  \
 --fault db-latency:users:latency_ms=100..300,share=0.5\n  \
 --fault http-errors:chat:share=0.2,route=/api/chat/rooms,duration=2m\n  \
 --fault bus-stall:friends:duration=30s\n\n\
-A malformed fault is refused at start (exit 2).";
+A malformed fault is refused at start (exit 2). At run time, with --admin-secret S:\n  \
+curl -H 'Authorization: Bearer S' -d '{\"kind\":\"bus-stall\",\"service\":\"chat\"}' \\\n    \
+http://127.0.0.1:8000/admin/faults     # GET lists, DELETE /admin/faults/ID ends one";
 
 /// Refuses `--fault`s naming a service the plan does not run (exit 2).
 pub fn check_faults(args: &ServeArgs, plan: &Plan) -> Result<(), String> {

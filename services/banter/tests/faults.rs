@@ -216,6 +216,19 @@ async fn the_admin_surface_needs_its_secret_and_no_user_token_opens_it() {
         "{body}"
     );
 
+    for (path, status) in [
+        ("/admin/faults/nope", StatusCode::UNPROCESSABLE_ENTITY),
+        ("/admin/faults/99", StatusCode::NOT_FOUND),
+        ("/admin/faults?kind=meteor", StatusCode::BAD_REQUEST),
+    ] {
+        let res = admin(&app, reqwest::Method::DELETE, path, None).await;
+        assert_eq!(res.status(), status, "{path}");
+        assert!(
+            res.json::<Value>().await.unwrap()["code"].is_string(),
+            "{path}"
+        );
+    }
+
     let openapi = app.get("/openapi.json", None).await.text().await.unwrap();
     assert!(
         openapi.contains("/api/profile/me"),

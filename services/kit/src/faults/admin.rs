@@ -13,8 +13,9 @@
 
 use super::{ActiveFault, FaultSpec, Faults, Kind};
 use crate::ApiError;
+use crate::extract::{Path, Query};
 use axum::Router;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -135,10 +136,7 @@ async fn switch_on(State(admin): State<Admin>, body: axum::body::Bytes) -> Respo
     }
 }
 
-async fn switch_off(State(admin): State<Admin>, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse::<u64>() else {
-        return ApiError::bad_request(format!("`{id}` is not a fault id")).into_response();
-    };
+async fn switch_off(State(admin): State<Admin>, Path(id): Path<u64>) -> Response {
     match admin.faults.switch_off(id) {
         Some(fault) => axum::Json(fault).into_response(),
         None => ApiError::not_found(format!("no fault {id} is on")).into_response(),
