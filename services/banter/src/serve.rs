@@ -78,6 +78,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     telemetry: TelemetryConfig,
+
+    #[command(flatten)]
+    connections: kit::config::ConnectionLimits,
 }
 
 const FAULT_HELP: &str = "Switches a fault on at start (repeatable), for scripted experiments; \
@@ -242,7 +245,7 @@ pub async fn serve(args: ServeArgs, plan: Plan) -> anyhow::Result<()> {
         // Ends SSE streams so connections can drain.
         shutdown.cancel();
     };
-    kit::server::run(listener, router, signal, drain).await?;
+    kit::server::run(listener, router, signal, drain, &args.connections).await?;
     ctx.stop(drain).await;
     running.close().await;
     tracing::info!("stopped");

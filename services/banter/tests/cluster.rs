@@ -8,6 +8,7 @@
 //! - room and notification streams opened on one instance get what was sent
 //!   through the other instance;
 //! - a token revoked by logout is refused by every process of every service;
+//! - streams opened with a token end when it is revoked through another instance;
 //! - Prometheus scrapes all eight processes;
 //! - `down` stops everything and frees every port.
 //!
@@ -560,6 +561,65 @@ async fn revoked_everywhere(cluster: &Cluster) {
     }
 }
 
+/// Room, notification and status streams opened with a token on instance 1
+/// of each service end when the token is revoked through users 2, within the
+/// streams' revocation recheck period; another user's stream goes on.
+async fn streams_end_at_logout_everywhere(cluster: &Cluster) {
+    let gateway = cluster.gateway_client();
+    let (_, token_a) = gateway
+        .register_and_login(&format!("ended_a_{}", cluster.tag), None)
+        .await;
+    let (b, token_b) = gateway
+        .register_and_login(&format!("ended_b_{}", cluster.tag), None)
+        .await;
+    // The room, once chat 1 knows B (registered a moment ago).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let room_id = loop {
+        let res = cluster
+            .instance("chat", 1)
+            .get(&format!("/api/chat-rooms/check/{b}"), Some(&token_a))
+            .await;
+        let (status, room) = body(res).await;
+        if status == StatusCode::OK {
+            break room["id"].as_i64().unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no room for A and B: {status} {room}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let room_path = format!("/api/messages/stream/{room_id}");
+    let mut streams = Vec::new();
+    for (service, path) in [
+        ("chat", room_path.as_str()),
+        ("notifications", "/api/notifications/stream"),
+        ("users", "/api/online-status/stream"),
+    ] {
+        let reader = stream(&cluster.instance(service, 1), path, &token_a).await;
+        streams.push((service, reader));
+    }
+    let mut b_room = stream(&cluster.instance("chat", 1), &room_path, &token_b).await;
+
+    let res = cluster
+        .instance("users", 2)
+        .post_json("/api/auth/logout", &json!({}), Some(&token_a))
+        .await;
+    let (status, b_out) = body(res).await;
+    assert_eq!(status, StatusCode::OK, "logout: {b_out}");
+    let bound = kit::sse::REVOCATION_RECHECK + Duration::from_secs(5);
+    for (service, reader) in &mut streams {
+        assert!(
+            reader.ends_within(bound).await,
+            "A's stream on {service} 1 still open {bound:?} after logout via users 2"
+        );
+    }
+    assert!(
+        !b_room.ends_within(Duration::from_secs(1)).await,
+        "B's stream on chat 1 goes on"
+    );
+}
+
 /// Prometheus from the script scrapes all eight processes, and they are up.
 async fn prometheus_scrapes_every_instance(cluster: &Cluster) {
     let mut expected: Vec<String> = SERVICES
@@ -649,6 +709,7 @@ async fn the_split_deployment_runs_on_one_machine() {
 
     prometheus_scrapes_every_instance(&cluster).await;
     revoked_everywhere(&cluster).await;
+    streams_end_at_logout_everywhere(&cluster).await;
     streams_cross_instances(&cluster).await;
     broker_outage_loses_nothing(&cluster).await;
     consumer_lag_is_exported(&cluster).await;

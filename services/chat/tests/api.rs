@@ -812,13 +812,13 @@ async fn garbage_never_yields_5xx(app: &TestApp) {
     let long_id = format!("/api/messages/{}", "z".repeat(5000));
     expect_error(app.delete(&long_id, Some(&ta)).await, 404, "very long id").await;
     let res = app
-        .client
-        .get(app.url(&format!("/api/messages/stream/{rid}")))
-        .bearer_auth(&ta)
-        .header("Last-Event-ID", "not-a-number")
-        .send()
-        .await
-        .unwrap();
+        .execute(
+            app.client
+                .get(app.url(&format!("/api/messages/stream/{rid}")))
+                .bearer_auth(&ta)
+                .header("Last-Event-ID", "not-a-number"),
+        )
+        .await;
     expect_error(res, 422, "bad Last-Event-ID").await;
     let page = app.json(&format!("/api/messages/{rid}"), &ta).await;
     assert!(page["total_count"].as_i64().unwrap() <= 1);

@@ -29,6 +29,29 @@ async fn streams_count_through_redis() {
     redis.purge().await.unwrap();
 }
 
+/// A room stream ends within the revocation recheck period of its
+/// token's logout; the other member's stream goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_stream_ends_at_logout() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (_, ta) = app.user("alice").await;
+    let (b, tb) = app.user("bob").await;
+    let rid = id(&app.direct_room(&ta, b).await);
+    let mut a_stream = app.stream(&ta, rid, None).await;
+    let mut b_stream = app.stream(&tb, rid, None).await;
+    assert!(!a_stream.ends_within(Duration::from_millis(500)).await);
+    let res = app
+        .post_json("/api/auth/logout", &json!({}), Some(&ta))
+        .await;
+    assert_eq!(res.status(), 200);
+    let bound = kit::sse::REVOCATION_RECHECK + Duration::from_secs(3);
+    assert!(
+        a_stream.ends_within(bound).await,
+        "still open {bound:?} after logout"
+    );
+    assert!(!b_stream.ends_within(Duration::from_millis(300)).await);
+}
+
 fn id(v: &Value) -> i64 {
     v["id"].as_i64().unwrap()
 }

@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A message as clients see it (SPEC §2); a deleted one has empty `content`.
+/// The fields after `updated_at` are those the original service sends too;
+/// events recorded before they existed decode with them empty.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Message))]
 pub struct ChatMessage {
     pub id: String,
     pub user_id: i64,
@@ -18,6 +21,24 @@ pub struct ChatMessage {
     pub is_edited: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[serde(default)]
+    pub edited_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// Attachments: none in Banter (text messages only), always null.
+    #[serde(default)]
+    pub file_url: Option<String>,
+    #[serde(default)]
+    pub file_name: Option<String>,
+    #[serde(default)]
+    pub file_size: Option<i64>,
+    #[serde(default)]
+    pub file_type: Option<String>,
+    /// Per-reader state: not kept per message in Banter, always false / [].
+    #[serde(default)]
+    pub is_read: bool,
+    #[serde(default)]
+    pub read_by: Vec<i64>,
 }
 
 /// A room was created with its first members.

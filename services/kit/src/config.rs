@@ -5,6 +5,27 @@ use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use url::Url;
 
+/// A config struct with every flag at the default its `#[arg]` declares, as
+/// `--help` shows it — the environment is not read. `Default` impls call
+/// this, so a default is written once, in its `#[arg]`, and tests and
+/// `banter serve` cannot disagree on it.
+///
+/// # Panics
+/// When a field of `T` has no default (a programming error, caught by the
+/// first test that builds the struct).
+pub fn defaults<T: Args + clap::FromArgMatches>() -> T {
+    let command = T::augment_args(clap::Command::new("defaults")).mut_args(|arg| arg.env(None));
+    command
+        .try_get_matches_from(["defaults"])
+        .and_then(|matches| T::from_arg_matches(&matches))
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} has a flag without a default: {e}",
+                std::any::type_name::<T>()
+            )
+        })
+}
+
 /// Where a service keeps its data.
 #[derive(Args, Debug, Clone)]
 pub struct StorageConfig {
@@ -50,6 +71,57 @@ pub fn parse_database_url(raw: &str) -> Result<String, String> {
         return Err("the URL has no host; expected postgres://user@host:5432/database".into());
     }
     Ok(raw.to_owned())
+}
+
+/// How long a client may take to send a request, so that slow or stalled
+/// clients cannot hold connections open (a body larger than its route
+/// accepts is refused with 413 from its `Content-Length`, before any of it
+/// is read).
+#[derive(Args, Debug, Clone, Copy, PartialEq, Eq)]
+#[command(next_help_heading = "Connections")]
+pub struct ConnectionLimits {
+    /// Seconds a client has to send a request's line and headers, counted
+    /// from the start of the connection or the end of its previous request
+    /// (so it also bounds idle keep-alive connections); past it the
+    /// connection is closed. E.g. `--header-read-timeout 10`.
+    #[arg(
+        long = "header-read-timeout",
+        env = "BANTER_HEADER_READ_TIMEOUT_SECS",
+        default_value_t = 10,
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a client has to send a request's whole body once its headers
+    /// arrived; past it the request gets 408 `{detail, code}` and the
+    /// connection is closed. Bounds uploads too: 30 s carries the largest
+    /// (5 MB) profile image at ~1.4 Mbit/s. E.g. `--body-read-timeout 60`.
+    #[arg(
+        long = "body-read-timeout",
+        env = "BANTER_BODY_READ_TIMEOUT_SECS",
+        default_value_t = 30,
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub body_read_timeout_secs: u64,
+}
+
+/// Every flag at the default its `#[arg]` gives (written once, there).
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        defaults()
+    }
+}
+
+impl ConnectionLimits {
+    pub fn header_read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.header_read_timeout_secs)
+    }
+
+    pub fn body_read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.body_read_timeout_secs)
+    }
 }
 
 /// How logs are written.
@@ -118,21 +190,32 @@ pub enum Telemetry {
     Off,
 }
 
+/// Every flag at the default its `#[arg]` gives (written once, there).
 impl Default for TelemetryConfig {
     fn default() -> Self {
-        Self {
-            log_level: "info,sqlx=warn".into(),
-            log_format: LogFormat::Auto,
-            otlp_endpoint: None,
-            loki_url: None,
-            telemetry: Telemetry::On,
-        }
+        defaults()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn defaults_are_the_declared_ones() {
+        let limits = ConnectionLimits::default();
+        assert_eq!(
+            (
+                limits.header_read_timeout_secs,
+                limits.body_read_timeout_secs
+            ),
+            (10, 30)
+        );
+        let telemetry = TelemetryConfig::default();
+        assert_eq!(telemetry.log_level, "info,sqlx=warn");
+        assert_eq!(telemetry.telemetry, Telemetry::On);
+        assert!(telemetry.otlp_endpoint.is_none());
+    }
 
     #[test]
     fn database_url_must_be_postgres() {

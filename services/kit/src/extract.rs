@@ -1,19 +1,84 @@
 //! Drop-in replacements for axum's extractors whose rejections are `ApiError`s,
 //! so malformed JSON, wrong types or bad path/query values answer with
 //! `{detail, code}` like every other error.
+//!
+//! The body extractors (`Json`, `Form`, `Multipart`) refuse a body whose
+//! `Content-Length` exceeds the route's limit (`DefaultBodyLimit`: 2 MB
+//! unless the route sets another) with 413 before reading any of it, and
+//! answer 408 when the body does not arrive in time
+//! ([`crate::server::BodyTimeout`]).
 
 use crate::error::ApiError;
+use crate::server::BodyTimeout;
+use axum::RequestExt;
+use axum::body::HttpBody;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts};
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 /// JSON body extractor and response.
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let req = within_limit(req)?;
+        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(Self(value))
+    }
+}
+
+/// The request, its body limited to the route's limit; refused with 413
+/// when its `Content-Length` already says it is larger, before any of the
+/// body is read.
+fn within_limit(req: Request) -> Result<Request, ApiError> {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let Some(announced) = announced else {
+        return Ok(req);
+    };
+    // The limit itself is private to axum; a limited body's size hint is
+    // capped at it, while the announced length stays what the client said.
+    let req = req.with_limited_body();
+    match req.body().size_hint().upper() {
+        Some(cap) if announced > cap => Err(ApiError::too_large(format!(
+            "request body of {announced} bytes is larger than this endpoint accepts ({cap} bytes)"
+        ))),
+        _ => Ok(req),
+    }
+}
+
+/// Whether `err` (or what caused it) is a body that did not arrive in time.
+fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if e.is::<BodyTimeout>() {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
+fn body_timeout() -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "REQUEST_TIMEOUT",
+        "the request body did not arrive in time; send it faster or in smaller requests",
+    )
+}
 
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
@@ -32,9 +97,22 @@ pub struct Path<T>(pub T);
 pub struct Query<T>(pub T);
 
 /// URL-encoded form extractor.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Form), rejection(ApiError))]
+#[derive(Debug)]
 pub struct Form<T>(pub T);
+
+impl<T, S> FromRequest<S> for Form<T>
+where
+    axum::Form<T>: FromRequest<S, Rejection = FormRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let req = within_limit(req)?;
+        let axum::Form(value) = axum::Form::<T>::from_request(req, state).await?;
+        Ok(Self(value))
+    }
+}
 
 /// Multipart extractor.
 pub struct Multipart(pub axum::extract::Multipart);
@@ -43,6 +121,7 @@ impl<S: Send + Sync> FromRequest<S> for Multipart {
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let req = within_limit(req)?;
         axum::extract::Multipart::from_request(req, state)
             .await
             .map(Self)
@@ -52,6 +131,9 @@ impl<S: Send + Sync> FromRequest<S> for Multipart {
 
 impl From<JsonRejection> for ApiError {
     fn from(rej: JsonRejection) -> Self {
+        if timed_out(&rej) {
+            return body_timeout();
+        }
         match rej {
             JsonRejection::JsonSyntaxError(e) => ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -91,6 +173,16 @@ impl From<QueryRejection> for ApiError {
 
 impl From<FormRejection> for ApiError {
     fn from(rej: FormRejection) -> Self {
+        if timed_out(&rej) {
+            return body_timeout();
+        }
+        // A form route given another body (e.g. JSON) finds none of its
+        // fields: a validation error, as the original FastAPI services answer.
+        if let FormRejection::InvalidFormContentType(_) = rej {
+            return ApiError::validation(
+                "expected a form body (`Content-Type: application/x-www-form-urlencoded`)",
+            );
+        }
         match rej.status() {
             StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => {
                 ApiError::validation(format!("invalid form body: {}", source_text(&rej)))
@@ -108,6 +200,9 @@ impl From<MultipartRejection> for ApiError {
 
 impl From<axum::extract::multipart::MultipartError> for ApiError {
     fn from(err: axum::extract::multipart::MultipartError) -> Self {
+        if timed_out(&err) {
+            return body_timeout();
+        }
         from_status(err.status(), err.body_text())
     }
 }

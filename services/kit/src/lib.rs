@@ -18,6 +18,7 @@ pub mod faults;
 pub mod health;
 pub mod http;
 pub mod module;
+pub mod openapi;
 pub mod platform;
 pub mod ratelimit;
 pub mod redis;

@@ -88,7 +88,7 @@ impl Platform {
         for service in self.services {
             metrics::build_info(service.name);
             app = app.merge(service.router);
-            openapi.merge(service.openapi);
+            crate::openapi::merge(&mut openapi, service.openapi);
             checks.extend(service.checks);
         }
         let components = openapi.components.get_or_insert_with(Default::default);
@@ -105,7 +105,10 @@ impl Platform {
             .fold(Router::new(), Router::merge)
             .merge(health::router(&self.title, checks))
             .route("/metrics", get(metrics::handler))
-            .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi));
+            .merge(
+                SwaggerUi::new("/docs")
+                    .external_url_unchecked("/openapi.json", crate::openapi::published(openapi)),
+            );
         let request_id = HeaderName::from_static(REQUEST_ID);
         app.merge(observe(infra, self.label))
             .fallback(not_found)

@@ -35,12 +35,10 @@ pub struct RedisConfig {
     pub redis_prefix: String,
 }
 
+/// Every flag at the default its `#[arg]` gives (written once, there).
 impl Default for RedisConfig {
     fn default() -> Self {
-        Self {
-            redis_url: None,
-            redis_prefix: "banter".into(),
-        }
+        crate::config::defaults()
     }
 }
 

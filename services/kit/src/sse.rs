@@ -6,7 +6,15 @@
 //! items, skipping what it already sent and re-reading the log when it falls
 //! behind or sees a hole. Every event carries its `id`; comments keep idle
 //! connections alive.
+//!
+//! A stream lives no longer than the token it was opened with ([`Session`]):
+//! it ends at the token's expiry, and within [`REVOCATION_RECHECK`] of its
+//! revocation (a logout through any instance: the stream asks the
+//! deployment's revocation store, in memory or in Redis, rather than
+//! waiting for a notice that one process could miss). A client that
+//! reconnects with the same token then gets 401.
 
+use crate::auth::{AuthUser, TokenVerifier};
 use crate::error::ApiError;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -99,6 +107,94 @@ pub struct StreamSpec {
     pub keep_alive: Duration,
 }
 
+/// How often an open stream asks whether its token has been revoked: a
+/// stream outlives a logout by at most this long. One `is_revoked` per
+/// stream per period (a Redis `EXISTS` in a split deployment).
+pub const REVOCATION_RECHECK: Duration = Duration::from_secs(2);
+
+/// The token a stream was opened with; the stream ends when it expires or
+/// is revoked.
+#[derive(Clone)]
+pub struct Session {
+    verifier: Arc<TokenVerifier>,
+    jti: String,
+    /// Unix seconds (the token's `exp`).
+    expires_at: i64,
+    recheck: Duration,
+}
+
+/// Why a stream ended before the client or the server closed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    Expired,
+    Revoked,
+    /// The revocation store did not answer: the stream ends as a request
+    /// would be refused (503), and the client's resume is lossless.
+    Unverifiable,
+}
+
+impl SessionEnd {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Expired => "token_expired",
+            Self::Revoked => "token_revoked",
+            Self::Unverifiable => "revocation_unverifiable",
+        }
+    }
+}
+
+impl Session {
+    /// The session of `user`'s verified token, checked against `verifier`'s
+    /// revocations.
+    pub fn of(user: &AuthUser, verifier: Arc<TokenVerifier>) -> Self {
+        Self {
+            verifier,
+            jti: user.claims.jti.clone(),
+            expires_at: user.claims.exp,
+            recheck: REVOCATION_RECHECK,
+        }
+    }
+
+    /// Asks for revocations every `period` instead of [`REVOCATION_RECHECK`].
+    pub fn recheck_every(mut self, period: Duration) -> Self {
+        self.recheck = period.max(Duration::from_millis(10));
+        self
+    }
+
+    /// Time left until the token expires (zero when it already has).
+    fn until_expiry(&self) -> Duration {
+        let left_ms = self
+            .expires_at
+            .saturating_mul(1000)
+            .saturating_sub(chrono::Utc::now().timestamp_millis());
+        Duration::from_millis(u64::try_from(left_ms).unwrap_or(0))
+    }
+
+    /// Resolves when the token expires or is found revoked.
+    pub async fn ended(self) -> SessionEnd {
+        let expiry = tokio::time::sleep(self.until_expiry());
+        tokio::pin!(expiry);
+        let mut recheck =
+            tokio::time::interval_at(tokio::time::Instant::now() + self.recheck, self.recheck);
+        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = &mut expiry => return SessionEnd::Expired,
+                _ = recheck.tick() => {
+                    match self.verifier.revocations().is_revoked(&self.jti).await {
+                        Ok(false) => {}
+                        Ok(true) => return SessionEnd::Revoked,
+                        Err(err) => {
+                            tracing::warn!(error = %err, "SSE stream: cannot check token revocation; ending the stream");
+                            return SessionEnd::Unverifiable;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 struct Connected {
     labels: [(&'static str, &'static str); 2],
 }
@@ -147,13 +243,15 @@ fn unsent(read: Result<Vec<Item>, String>, last: &mut Option<i64>) -> Vec<Item> 
 }
 
 /// A resumable SSE response. `backlog(after)` returns the logged items with
-/// `seq > after`, in order. Ends when `shutdown` fires.
+/// `seq > after`, in order. Ends when `shutdown` fires or the `session`
+/// ends (its token expires or is revoked).
 pub fn resumable<F, Fut>(
     spec: StreamSpec,
     mut live: broadcast::Receiver<Arc<Item>>,
     last_event_id: Option<i64>,
     backlog: F,
     shutdown: CancellationToken,
+    session: Session,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>>
 where
     F: Fn(i64) -> Fut + Send + 'static,
@@ -164,6 +262,8 @@ where
         let connected = Connected::new(spec.service, spec.stream);
         let sent = metrics::counter!("sse_events_sent_total", &connected.labels);
         let mut last = last_event_id;
+        let session_end = session.ended();
+        tokio::pin!(session_end);
         if let Some(after) = last {
             for item in unsent(backlog(after).await, &mut last) {
                 sent.increment(1);
@@ -174,6 +274,10 @@ where
             let next = tokio::select! {
                 n = live.recv() => n,
                 () = shutdown.cancelled() => break,
+                end = &mut session_end => {
+                    tracing::debug!(stream = spec.stream, reason = end.as_str(), "SSE stream ended with its token");
+                    break;
+                }
             };
             let replay_from = match next {
                 Ok(item) => match last {
@@ -201,4 +305,78 @@ where
         drop(connected);
     };
     Sse::new(stream).keep_alive(KeepAlive::new().interval(keep_alive).text("keep-alive"))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::auth::{Claims, ISSUER, InMemoryRevocations, RedisRevocations, Revocations};
+    use std::time::Instant;
+
+    fn open_session(
+        revocations: Arc<dyn Revocations>,
+        jti: &str,
+        expires_in_ms: i64,
+    ) -> (Session, Arc<TokenVerifier>) {
+        let verifier = Arc::new(TokenVerifier::new(revocations));
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        // `exp` is in whole seconds: the next second boundary past the wanted instant.
+        let exp = (now_ms + expires_in_ms + 999) / 1000;
+        let user = AuthUser {
+            id: 1,
+            claims: Claims {
+                sub: "1".into(),
+                jti: jti.into(),
+                iat: now_ms / 1000,
+                exp,
+                iss: ISSUER.into(),
+            },
+            token: "t".into(),
+        };
+        let session = Session::of(&user, verifier.clone()).recheck_every(Duration::from_millis(50));
+        (session, verifier)
+    }
+
+    #[tokio::test]
+    async fn a_session_ends_at_its_tokens_expiry() {
+        let (session, _) = open_session(Arc::new(InMemoryRevocations::default()), "j", 1000);
+        let exp_ms = session.expires_at * 1000;
+        assert_eq!(session.ended().await, SessionEnd::Expired);
+        let late = chrono::Utc::now().timestamp_millis() - exp_ms;
+        assert!((0..250).contains(&late), "ended {late} ms after exp");
+        // Already expired: at once.
+        let (expired, _) = open_session(Arc::new(InMemoryRevocations::default()), "j", -5000);
+        let start = Instant::now();
+        assert_eq!(expired.ended().await, SessionEnd::Expired);
+        assert!(start.elapsed() < Duration::from_millis(100));
+    }
+
+    async fn ends_at_revocation(revocations: Arc<dyn Revocations>, jti: &str) {
+        let (session, verifier) = open_session(revocations, jti, 600_000);
+        let ended = tokio::spawn(session.ended());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!ended.is_finished(), "a valid token's session goes on");
+        let exp = chrono::Utc::now().timestamp() + 600;
+        verifier.revocations().revoke(jti, exp).await.unwrap();
+        let start = Instant::now();
+        let end = tokio::time::timeout(Duration::from_secs(2), ended)
+            .await
+            .expect("ends within the recheck period")
+            .unwrap();
+        assert_eq!(end, SessionEnd::Revoked);
+        assert!(start.elapsed() < Duration::from_millis(500));
+    }
+
+    #[tokio::test]
+    async fn a_session_ends_when_its_token_is_revoked() {
+        ends_at_revocation(Arc::new(InMemoryRevocations::default()), "j-memory").await;
+    }
+
+    #[tokio::test]
+    async fn a_session_ends_when_its_token_is_revoked_in_redis() {
+        let redis = crate::redis::connect_for_test().await;
+        ends_at_revocation(Arc::new(RedisRevocations::new(redis.clone())), "j-redis").await;
+        redis.purge().await.unwrap();
+    }
 }

@@ -2,7 +2,8 @@
 //!
 //! Durable (group `notifications`): `user.events` feed the users read model;
 //! `FriendRequestSent`, `FriendRequestAccepted` and `MessageSent` become
-//! notifications. Each is decoded here and handed to one use case of `app`,
+//! notifications; `MessageEdited` and `MessageDeleted` rewrite or redact
+//! the notifications quoting the message. Each is decoded here and handed to one use case of `app`,
 //! which also writes what the service publishes (`NotificationCreated` on
 //! `notification.events`, subject = recipient id, through the outbox).
 //! Live: that topic feeds this process's SSE connections.
@@ -11,8 +12,8 @@ use crate::Notifications;
 use crate::app::SSE_EVENT;
 use async_trait::async_trait;
 use contracts::{
-    Contract, FriendRequestAccepted, FriendRequestSent, MessageSent, NotificationCreated,
-    UserProfileUpdated, UserRegistered,
+    Contract, FriendRequestAccepted, FriendRequestSent, MessageDeleted, MessageEdited, MessageSent,
+    NotificationCreated, UserProfileUpdated, UserRegistered,
 };
 use kit::events::{Event, Handler, HandlerError};
 use kit::sse::{Hub, Item};
@@ -33,6 +34,8 @@ impl Handler for Inbound {
                 app.friend_request_accepted(&event.id, &event.data()?).await
             }
             MessageSent::KIND => app.message_sent(&event.id, &event.data()?).await,
+            MessageEdited::KIND => app.message_edited(&event.data()?).await,
+            MessageDeleted::KIND => app.message_deleted(&event.data()?).await,
             // Other events of these topics do not notify anybody.
             _ => Ok(()),
         };

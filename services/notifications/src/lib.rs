@@ -40,11 +40,10 @@ pub struct Config {
     pub keep_alive_secs: u64,
 }
 
+/// Every flag at the default its `#[arg]` gives (written once, there).
 impl Default for Config {
     fn default() -> Self {
-        Self {
-            keep_alive_secs: 15,
-        }
+        kit::config::defaults()
     }
 }
 

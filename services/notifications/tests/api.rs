@@ -7,7 +7,7 @@ mod common;
 
 use common::{
     TestApp, counter, eventually, expect_error, friend_request_accepted, friend_request_sent,
-    message_sent, on_both_backends,
+    message_revised, message_sent, on_both_backends,
 };
 use kit::events::topics::{FRIEND_EVENTS, MESSAGE_EVENTS, NOTIFICATION_EVENTS};
 use kit::events::{Event, dead_letter_topic};
@@ -20,6 +20,7 @@ on_both_backends!(
     acceptance_notifies_the_requester,
     messages_notify_members_not_watching_the_room,
     names_follow_profile_updates,
+    edits_and_deletes_rewrite_the_quoting_notifications,
     pages_newest_first_with_a_cursor,
     bad_list_parameters_are_422,
     mark_read_by_ids_and_all,
@@ -37,6 +38,74 @@ on_both_backends!(
 );
 
 const WAIT: Duration = Duration::from_secs(10);
+
+/// How long a stream may outlive its token's revocation, with room for a
+/// busy machine.
+const SESSION_END: Duration = Duration::from_secs(kit::sse::REVOCATION_RECHECK.as_secs() + 3);
+
+/// A stream ends when its token is revoked (logout), not later than the
+/// revocation recheck period; a new one with that token is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_ends_at_logout() {
+    let app = TestApp::spawn(common::Backend::Sqlite).await;
+    let (_, token) = app.user("alice").await;
+    let (_, other_token) = app.user("bob").await;
+    let mut stream = app.stream(&token, None).await;
+    let mut others = app.stream(&other_token, None).await;
+    assert!(
+        !stream.ends_within(Duration::from_millis(2500)).await,
+        "the stream stays open while the token is valid"
+    );
+    let res = app
+        .post_json("/api/auth/logout", &json!({}), Some(&token))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        stream.ends_within(SESSION_END).await,
+        "the stream ends within {SESSION_END:?} of the logout"
+    );
+    let res = app.get("/api/notifications/stream", Some(&token)).await;
+    expect_error(res, 401, "a revoked token opens no stream").await;
+    assert!(
+        !others.ends_within(Duration::from_millis(500)).await,
+        "another user's stream goes on"
+    );
+}
+
+/// A stream ends when its token expires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_ends_when_its_token_expires() {
+    let ttl = 4;
+    let app = TestApp::spawn_with_token_ttl(common::Backend::Sqlite, ttl).await;
+    let (_, token) = app.user("alice").await;
+    let exp = token_expiry(&token);
+    let mut stream = app.stream(&token, None).await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let left = Duration::from_millis(u64::try_from(exp * 1000 - now).unwrap_or(0));
+    // Open until shortly before the expiry (keep-alives flow), then closed.
+    let open_for = left.saturating_sub(Duration::from_millis(500));
+    assert!(
+        !stream.ends_within(open_for).await,
+        "ended more than 0.5 s before the token's expiry"
+    );
+    assert!(
+        stream.ends_within(Duration::from_millis(2000)).await,
+        "still open 1.5 s after the token expired"
+    );
+}
+
+/// The `exp` claim of a JWT (unix seconds).
+fn token_expiry(token: &str) -> i64 {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    claims["exp"].as_i64().unwrap()
+}
 
 async fn friend_request_notifies_the_addressee(app: &TestApp) {
     let (alice, alice_token) = app.user("alice").await;
@@ -142,17 +211,89 @@ async fn messages_notify_members_not_watching_the_room(app: &TestApp) {
     assert_eq!(app.notifications(&bob_token).await.len(), 1);
 }
 
+async fn edits_and_deletes_rewrite_the_quoting_notifications(app: &TestApp) {
+    let (alice, _) = app.user("alice").await;
+    let (bob, bob_token) = app.user("bob").await;
+    let (carol, carol_token) = app.user("carol").await;
+    let members = [alice, bob, carol];
+    app.publish(
+        MESSAGE_EVENTS,
+        &message_sent(21, 1, alice, &members, &[], "meet at 5"),
+    )
+    .await;
+    app.publish(
+        MESSAGE_EVENTS,
+        &message_sent(21, 2, alice, &members, &[], "bring snacks"),
+    )
+    .await;
+    let found = app.wait_for(&bob_token, 2).await;
+    let first = found[1]["data"]["message_id"].as_str().unwrap().to_owned();
+    let other = found[0]["data"]["message_id"].as_str().unwrap().to_owned();
+    app.wait_for(&carol_token, 2).await;
+    let bodies = |found: Vec<Value>| -> Vec<String> {
+        found
+            .iter()
+            .map(|n| n["body"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let edit = message_revised("MessageEdited", 21, 3, alice, &first, "meet at 6");
+    app.publish(MESSAGE_EVENTS, &edit).await;
+    for token in [&bob_token, &carol_token] {
+        eventually(
+            "the edited text in every quoting notification",
+            move || async move {
+                bodies(app.notifications(token).await) == ["bring snacks", "meet at 6"]
+            },
+        )
+        .await;
+    }
+
+    let delete = message_revised("MessageDeleted", 21, 4, alice, &first, "");
+    app.publish(MESSAGE_EVENTS, &delete).await;
+    for token in [&bob_token, &carol_token] {
+        eventually("the deleted text redacted", move || async move {
+            bodies(app.notifications(token).await) == ["bring snacks", "This message was deleted."]
+        })
+        .await;
+    }
+    // A resumed stream replays the stored, redacted text.
+    let mut stream = app.stream(&bob_token, Some("0")).await;
+    let replayed = stream.next(WAIT).await.unwrap().json();
+    assert_eq!(replayed["body"], "This message was deleted.");
+    assert!(!replayed.to_string().contains("meet at"), "{replayed}");
+
+    // An older edit handled late (a replay) does not bring the text back.
+    app.notifications.handle_event(&edit).await.unwrap();
+    let stale = message_revised("MessageEdited", 21, 3, alice, &first, "meet at 7");
+    app.notifications.handle_event(&stale).await.unwrap();
+    assert_eq!(
+        bodies(app.notifications(&bob_token).await),
+        ["bring snacks", "This message was deleted."]
+    );
+    // Revisions of unknown messages change nothing; a message without id is refused.
+    let unknown = message_revised("MessageDeleted", 21, 5, alice, "no-such-message", "");
+    app.notifications.handle_event(&unknown).await.unwrap();
+    let no_id = message_revised("MessageEdited", 21, 6, alice, "", "x");
+    assert!(app.notifications.handle_event(&no_id).await.is_err());
+    assert_eq!(
+        bodies(app.notifications(&carol_token).await),
+        ["bring snacks", "This message was deleted."]
+    );
+    assert_ne!(first, other);
+}
+
 async fn names_follow_profile_updates(app: &TestApp) {
     let (alice, alice_token) = app.user("alice").await;
     let (bob, bob_token) = app.user("bob").await;
     let res = app
-        .client
-        .put(app.url("/api/profile/me"))
-        .bearer_auth(&alice_token)
-        .json(&json!({"display_name": "Alice Liddell"}))
-        .send()
-        .await
-        .unwrap();
+        .execute(
+            app.client
+                .put(app.url("/api/profile/me"))
+                .bearer_auth(&alice_token)
+                .json(&json!({"display_name": "Alice Liddell"})),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let store = app.notifications.store.clone();
     eventually("the display name in the read model", || {
@@ -640,13 +781,13 @@ async fn stream_sends_keep_alives_and_refuses_bad_ids(app: &TestApp) {
     assert!(frame.id.is_none());
     for bad in ["abc", "1.5", "-", "99999999999999999999999"] {
         let res = app
-            .client
-            .get(app.url("/api/notifications/stream"))
-            .bearer_auth(&token)
-            .header("last-event-id", bad)
-            .send()
-            .await
-            .unwrap();
+            .execute(
+                app.client
+                    .get(app.url("/api/notifications/stream"))
+                    .bearer_auth(&token)
+                    .header("last-event-id", bad),
+            )
+            .await;
         expect_error(res, 422, bad).await;
     }
 }

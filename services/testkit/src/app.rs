@@ -26,6 +26,7 @@ pub struct AppBuilder {
     title: (&'static str, &'static str),
     modules: Vec<(Planned, Option<Arc<TestDb>>)>,
     paused: Vec<&'static str>,
+    check_openapi: bool,
 }
 
 impl AppBuilder {
@@ -38,7 +39,16 @@ impl AppBuilder {
             title: ("Banter Platform", "banter"),
             modules: Vec::new(),
             paused: Vec::new(),
+            check_openapi: false,
         }
+    }
+
+    /// Checks every answer the app's client gets against the app's
+    /// `/openapi.json` (documented status, body matching its schema) when
+    /// the app is dropped (`crate::openapi`).
+    pub fn check_openapi(mut self) -> Self {
+        self.check_openapi = true;
+        self
     }
 
     /// Runs the modules on `ctx` (e.g. with its shared state in Redis).
@@ -104,6 +114,7 @@ impl AppBuilder {
             ctx: self.ctx,
             title: self.title,
             paused: self.paused,
+            check_openapi: self.check_openapi,
             dbs,
         }
     }
@@ -120,6 +131,7 @@ pub struct Assembled {
     ctx: Context,
     title: (&'static str, &'static str),
     paused: Vec<&'static str>,
+    check_openapi: bool,
     dbs: Vec<Arc<TestDb>>,
 }
 
@@ -133,8 +145,13 @@ impl Assembled {
     pub async fn serve(self) -> SpawnedApp {
         let running = self.assembly.start_except(&self.paused);
         let router = running.router(self.title.0, self.title.1, Vec::new());
+        let served = if self.check_openapi {
+            ServedApp::start_checked(router, self.ctx).await
+        } else {
+            ServedApp::start(router, self.ctx).await
+        };
         SpawnedApp {
-            served: ServedApp::start(router, self.ctx).await,
+            served,
             running,
             _dbs: self.dbs,
         }

@@ -1,14 +1,19 @@
 //! Talking to a served app over real HTTP, and checking its error bodies.
 
+use crate::openapi::{Exchange, Recorder};
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::Value;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-/// An HTTP client bound to one served app; `token`s go as bearer auth.
+/// An HTTP client bound to one served app; `token`s go as bearer auth. With
+/// a recorder, every exchange through it is kept for the OpenAPI check
+/// (`crate::openapi`).
 #[derive(Clone)]
 pub struct ApiClient {
     pub addr: SocketAddr,
     pub client: Client,
+    pub recorder: Option<Arc<Recorder>>,
 }
 
 impl ApiClient {
@@ -16,7 +21,65 @@ impl ApiClient {
         Self {
             addr,
             client: Client::new(),
+            recorder: None,
         }
+    }
+
+    /// The same client, recording into `recorder`.
+    pub fn recording(mut self, recorder: Arc<Recorder>) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// Sends a request built on [`ApiClient::client`] (a form, a multipart
+    /// upload, custom headers), recording it like the verbs below.
+    pub async fn execute(&self, req: RequestBuilder) -> Response {
+        let request = req.build().unwrap();
+        let (method, path) = (request.method().clone(), request.url().path().to_owned());
+        let res = self.client.execute(request).await.unwrap();
+        self.observe(method, path, res).await
+    }
+
+    /// Records the exchange when recording: JSON bodies are read and the
+    /// response rebuilt around them; streams pass through unread.
+    async fn observe(&self, method: Method, path: String, res: Response) -> Response {
+        let Some(recorder) = &self.recorder else {
+            return res;
+        };
+        let status = res.status();
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        if content_type.starts_with("text/event-stream") {
+            recorder.record(Exchange {
+                method,
+                path,
+                status: status.as_u16(),
+                body: None,
+            });
+            return res;
+        }
+        let version = res.version();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.unwrap();
+        let body = content_type
+            .starts_with("application/json")
+            .then(|| serde_json::from_slice::<Value>(&bytes).ok())
+            .flatten();
+        recorder.record(Exchange {
+            method,
+            path,
+            status: status.as_u16(),
+            body,
+        });
+        let mut rebuilt = axum::http::Response::new(bytes);
+        *rebuilt.status_mut() = status;
+        *rebuilt.version_mut() = version;
+        *rebuilt.headers_mut() = headers;
+        Response::from(rebuilt)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -53,7 +116,7 @@ impl ApiClient {
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
-        req.send().await.unwrap()
+        self.execute(req).await
     }
 
     /// Sends a raw body with a content type, for malformed-input tests.
@@ -72,7 +135,7 @@ impl ApiClient {
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
-        req.send().await.unwrap()
+        self.execute(req).await
     }
 
     /// GET expecting 200; the JSON body.

@@ -4,8 +4,10 @@
 //! service on either backend ([`TestDb`]), the app served on a random port
 //! ([`serve`]), an HTTP client with the verbs and the users API the tests
 //! speak ([`ApiClient`]), an SSE reader ([`SseReader`]), polling and bus
-//! helpers, and [`on_both_backends!`]. Used only as a dev-dependency: it
-//! asserts and panics, as test code does.
+//! helpers, and [`on_both_backends!`]; for the wire contract, pinned body
+//! shapes ([`assert_shape`]) and every answer checked against the app's
+//! `/openapi.json` ([`openapi`], [`AppBuilder::check_openapi`]). Used only as
+//! a dev-dependency: it asserts and panics, as test code does.
 #![allow(clippy::unwrap_used)]
 
 mod accounts;
@@ -14,7 +16,9 @@ mod bus;
 mod db;
 mod http;
 pub mod kafka;
+pub mod openapi;
 mod serve;
+mod shape;
 mod sse;
 mod wait;
 
@@ -24,6 +28,7 @@ pub use bus::next_of_kind;
 pub use db::{Backend, TestDb, pg_admin_url};
 pub use http::{ApiClient, expect_error, send_oversized};
 pub use serve::{ServedApp, serve, serve_until};
+pub use shape::assert_shape;
 pub use sse::{SseEvent, SseReader};
 pub use wait::{PATIENCE, eventually};
 

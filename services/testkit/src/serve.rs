@@ -2,10 +2,12 @@
 //! (with the peer address available to handlers).
 
 use crate::ApiClient;
+use crate::openapi::Recorder;
 use axum::Router;
 use kit::context::Context;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// Serves `router` on 127.0.0.1 at a free port until the test's runtime ends.
 pub async fn serve(router: Router) -> SocketAddr {
@@ -33,7 +35,9 @@ pub async fn serve_until(
 
 /// The app under test, served: a client for it and the runtime context its
 /// services share. Dropping it signals shutdown to the server, relays and
-/// consumers. Derefs to the client (`app.get(..)`, `app.url(..)`).
+/// consumers, and — when its answers are checked against its OpenAPI
+/// document ([`ServedApp::start_checked`]) — fails the test if one disagrees.
+/// Derefs to the client (`app.get(..)`, `app.url(..)`).
 pub struct ServedApp {
     pub http: ApiClient,
     pub ctx: Context,
@@ -49,6 +53,22 @@ impl ServedApp {
             ctx,
         }
     }
+
+    /// Like [`ServedApp::start`], with a client that records every exchange
+    /// to check it against the app's `/openapi.json` when the app is dropped.
+    pub async fn start_checked(router: Router, ctx: Context) -> Self {
+        let mut app = Self::start(router, ctx).await;
+        let recorder = Arc::new(Recorder::default());
+        let document = reqwest::get(app.http.url("/openapi.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        recorder.set_document(document);
+        app.http.recorder = Some(recorder);
+        app
+    }
 }
 
 impl std::ops::Deref for ServedApp {
@@ -62,5 +82,10 @@ impl std::ops::Deref for ServedApp {
 impl Drop for ServedApp {
     fn drop(&mut self) {
         self.ctx.shutdown.cancel();
+        if let Some(recorder) = &self.http.recorder
+            && !std::thread::panicking()
+        {
+            recorder.assert_documented();
+        }
     }
 }

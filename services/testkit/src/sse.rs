@@ -80,6 +80,21 @@ impl SseReader {
         self.next_frame_until(Instant::now() + wait).await
     }
 
+    /// Whether the server ends the stream cleanly within `wait`; what
+    /// arrives before the end (events, keep-alives) is read and dropped.
+    /// Panics when the connection breaks instead of ending.
+    pub async fn ends_within(&mut self, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.res.chunk()).await {
+                Ok(Ok(Some(_))) => {}
+                Ok(Ok(None)) => return true,
+                Ok(Err(err)) => panic!("the stream broke instead of ending: {err}"),
+                Err(_) => return false,
+            }
+        }
+    }
+
     async fn next_frame_until(&mut self, deadline: Instant) -> Option<SseEvent> {
         loop {
             if let Some(end) = self.buf.find("\n\n") {

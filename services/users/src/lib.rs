@@ -121,21 +121,10 @@ pub struct Config {
     pub signing_key_file: Option<std::path::PathBuf>,
 }
 
+/// Every flag at the default its `#[arg]` gives (written once, there).
 impl Default for Config {
     fn default() -> Self {
-        Self {
-            token_ttl_secs: 1800,
-            presence_ttl_secs: 60,
-            hash_concurrency: 0,
-            login_limit_account: 10,
-            login_limit_address: 300,
-            login_limit_window_secs: 60,
-            login_limit_loopback: false,
-            register_limit_address: 20,
-            register_limit_window_secs: 600,
-            trust_forwarded_for: false,
-            signing_key_file: None,
-        }
+        kit::config::defaults()
     }
 }
 

@@ -241,16 +241,12 @@ async fn bad_registrations_are_4xx_and_change_nothing(app: &TestApp) {
 async fn login_with_form_and_json(app: &TestApp) {
     app.user("dave").await;
     let res = app
-        .client
-        .post(app.url("/api/auth/login"))
-        .form(&[
+        .execute(app.client.post(app.url("/api/auth/login")).form(&[
             ("username", "dave@example.com"),
             ("password", PASSWORD),
             ("grant_type", "password"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ]))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["token_type"], "bearer");
@@ -295,12 +291,12 @@ async fn login_with_form_and_json(app: &TestApp) {
         "INVALID_CREDENTIALS"
     );
     let res = app
-        .client
-        .post(app.url("/api/auth/login"))
-        .form(&[("username", "dave@example.com")])
-        .send()
-        .await
-        .unwrap();
+        .execute(
+            app.client
+                .post(app.url("/api/auth/login"))
+                .form(&[("username", "dave@example.com")]),
+        )
+        .await;
     expect_error(res, 422, "form without password").await;
     expect_error(
         app.post_json(
@@ -372,12 +368,12 @@ async fn bad_tokens_are_401(app: &TestApp) {
     let res = app.get("/api/profile/me", None).await;
     assert_eq!(expect_error(res, 401, "missing").await, "NOT_AUTHENTICATED");
     let res = app
-        .client
-        .get(app.url("/api/profile/me"))
-        .header("authorization", format!("Basic {token}"))
-        .send()
-        .await
-        .unwrap();
+        .execute(
+            app.client
+                .get(app.url("/api/profile/me"))
+                .header("authorization", format!("Basic {token}")),
+        )
+        .await;
     assert_eq!(
         expect_error(res, 401, "not bearer").await,
         "NOT_AUTHENTICATED"
@@ -677,13 +673,13 @@ async fn profile_image_upload_and_delete(app: &TestApp) {
 
     let form = reqwest::multipart::Form::new().text("note", "no file here");
     let res = app
-        .client
-        .post(app.url("/api/profile/me/image"))
-        .bearer_auth(&token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+        .execute(
+            app.client
+                .post(app.url("/api/profile/me/image"))
+                .bearer_auth(&token)
+                .multipart(form),
+        )
+        .await;
     expect_error(res, 422, "no file field").await;
     let res = app
         .raw(
@@ -704,12 +700,12 @@ async fn profile_image_upload_and_delete(app: &TestApp) {
     .await;
 
     let res = app
-        .client
-        .delete(app.url("/api/profile/me/image"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+        .execute(
+            app.client
+                .delete(app.url("/api/profile/me/image"))
+                .bearer_auth(&token),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let me: Value = res.json().await.unwrap();
     assert!(me["profile_image_url"].is_null());

@@ -15,6 +15,31 @@ on_both_backends!(
     friends_statuses_and_their_stream,
 );
 
+/// The status stream ends within the revocation recheck period of a logout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_stream_ends_at_logout() {
+    let app = TestApp::spawn(common::Backend::Sqlite).await;
+    let (_, token) = app.user("leaving").await;
+    let res = app
+        .client
+        .get(app.url("/api/online-status/stream"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let mut stream = SseReader::new(res);
+    assert!(!stream.ends_within(Duration::from_millis(500)).await);
+    let res = app
+        .post_json("/api/auth/logout", &json!({}), Some(&token))
+        .await;
+    assert_eq!(res.status(), 200);
+    let bound = kit::sse::REVOCATION_RECHECK + Duration::from_secs(3);
+    assert!(
+        stream.ends_within(bound).await,
+        "still open {bound:?} after logout"
+    );
+}
+
 async fn next_event(sub: &mut Box<dyn kit::events::Subscription>) -> Event {
     let record = tokio::time::timeout(Duration::from_secs(5), sub.next())
         .await

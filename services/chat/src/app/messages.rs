@@ -50,6 +50,8 @@ impl App {
             is_edited: false,
             created_at: now,
             updated_at: now,
+            edited_at: None,
+            deleted_at: None,
         };
         let mut tx = self.db.begin().await?;
         let seq = store::rooms::bump_seq(&mut tx, room.id, Some((&message.id, now))).await?;
@@ -98,6 +100,7 @@ impl App {
             content,
             is_edited: true,
             updated_at: now,
+            edited_at: Some(now),
             ..message
         };
         room_log::append(&mut tx, seq, MESSAGE_UPDATED, &edited).await?;
@@ -124,6 +127,7 @@ impl App {
         let deleted = Message {
             is_deleted: true,
             updated_at: now,
+            deleted_at: Some(now),
             ..message
         }
         .hidden();

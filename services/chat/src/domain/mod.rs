@@ -2,6 +2,7 @@
 //! (here) and who may do what (`rules`).
 
 mod rules;
+mod wire;
 
 pub use kit::validate::{Invalid, plain_text};
 pub use rules::{
@@ -71,22 +72,22 @@ pub struct Room {
     pub last_seq: i64,
 }
 
-/// A user as chat knows them (from `user.events`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+/// A user as chat knows them (from `user.events`). Serialised as the
+/// original service sends a room's participants (`wire`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Participant {
     pub user_id: i64,
     pub username: String,
     pub display_name: Option<String>,
 }
 
-/// A message; the JSON of SPEC §2 (ids of messages are strings).
+/// A message; serialised as the JSON of SPEC §2 (`wire`; ids of messages
+/// are strings).
 ///
-/// `contracts::ChatMessage` is the same record on the bus; it stays a type of
-/// its own because the contracts crate knows neither [`RoomType`] nor the
-/// OpenAPI schema, and the two must serialise alike (room streams replay this
-/// type from the log and send `ChatMessage` live), which `From` below keeps
-/// and a test checks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+/// `contracts::ChatMessage` is the same record on the bus and on the wire
+/// (a message is serialised through it); this type stays apart because the
+/// contracts crate does not know [`RoomType`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub id: String,
     pub user_id: i64,
@@ -98,6 +99,10 @@ pub struct Message {
     pub is_edited: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When its content last changed; null if never edited.
+    pub edited_at: Option<DateTime<Utc>>,
+    /// When it was deleted; null while it is not.
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 impl Message {
@@ -123,6 +128,14 @@ impl From<&Message> for contracts::ChatMessage {
             is_edited: m.is_edited,
             created_at: m.created_at,
             updated_at: m.updated_at,
+            edited_at: m.edited_at,
+            deleted_at: m.deleted_at,
+            file_url: None,
+            file_name: None,
+            file_size: None,
+            file_type: None,
+            is_read: false,
+            read_by: Vec::new(),
         }
     }
 }
@@ -306,6 +319,8 @@ mod tests {
             is_edited: true,
             created_at: now(),
             updated_at: now(),
+            edited_at: Some(now()),
+            deleted_at: None,
         };
         let bus = contracts::ChatMessage::from(&m);
         assert_eq!(
@@ -327,6 +342,8 @@ mod tests {
             is_edited: false,
             created_at: now(),
             updated_at: now(),
+            edited_at: None,
+            deleted_at: Some(now()),
         };
         assert_eq!(m.hidden().content, "");
         assert_eq!(pair(5, 2), (2, 5));

@@ -136,6 +136,8 @@ mod tests {
             is_edited: false,
             created_at: now(),
             updated_at: now(),
+            edited_at: None,
+            deleted_at: None,
         }
     }
 

@@ -41,7 +41,7 @@ pub struct ReadBody {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ReadResult {
+pub struct MessagesReadResult {
     success: bool,
     /// Messages newly marked read.
     read_count: u64,
@@ -49,7 +49,7 @@ pub struct ReadResult {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct UnreadCount {
+pub struct RoomUnreadCount {
     room_id: i64,
     unread_count: i64,
 }
@@ -125,17 +125,17 @@ pub async fn delete(
 
 /// Mark messages of a room read.
 #[utoipa::path(post, path = "/api/messages/read", tag = "messages", security(("bearer" = [])), request_body = ReadBody,
-    responses((status = 200, body = ReadResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = MessagesReadResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn mark_read(
     state: AppState,
     user: AuthUser,
     Json(body): Json<ReadBody>,
-) -> ApiResult<Json<ReadResult>> {
+) -> ApiResult<Json<MessagesReadResult>> {
     let read_count = state
         .app
         .mark_read(user.id, body.room_id, body.message_ids)
         .await?;
-    Ok(Json(ReadResult {
+    Ok(Json(MessagesReadResult {
         success: true,
         read_count,
         message: format!("{read_count} messages marked as read"),
@@ -145,14 +145,14 @@ pub async fn mark_read(
 /// How many messages by others in a room the caller has not read.
 #[utoipa::path(get, path = "/api/messages/room/{room_id}/unread-count", tag = "messages", security(("bearer" = [])),
     params(("room_id" = i64, Path)),
-    responses((status = 200, body = UnreadCount), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = RoomUnreadCount), (status = 404, body = ErrorBody)))]
 pub async fn unread_count(
     state: AppState,
     user: AuthUser,
     Path(room_id): Path<i64>,
-) -> ApiResult<Json<UnreadCount>> {
+) -> ApiResult<Json<RoomUnreadCount>> {
     let unread_count = state.app.unread_count(user.id, room_id).await?;
-    Ok(Json(UnreadCount {
+    Ok(Json(RoomUnreadCount {
         room_id,
         unread_count,
     }))

@@ -8,11 +8,12 @@ use kit::ApiResult;
 use kit::auth::AuthUser;
 use kit::error::ErrorBody;
 use kit::extract::Path;
-use kit::sse::StreamSpec;
+use kit::sse::{Session, StreamSpec};
 
 /// Live messages of a room (members only). Each event's `id` is the room's
 /// event sequence number; reconnecting with `Last-Event-ID` replays exactly
-/// what was missed.
+/// what was missed. The stream ends when the caller's token expires or is
+/// revoked.
 #[utoipa::path(get, path = "/api/messages/stream/{room_id}", tag = "messages", security(("bearer" = [])),
     params(("room_id" = i64, Path), ("Last-Event-ID" = Option<i64>, Header, description = "resume after this event id")),
     responses((status = 200, content_type = "text/event-stream", description = "message.created / message.updated / message.deleted events"),
@@ -24,6 +25,7 @@ pub async fn stream(
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
     let last_event_id = kit::sse::last_event_id(&headers)?;
+    let session = Session::of(&user, state.verifier.clone());
     let open = state
         .app
         .open_stream(user.id, room_id, last_event_id)
@@ -51,5 +53,6 @@ pub async fn stream(
         open.resume_after,
         backlog,
         state.shutdown.clone(),
+        session,
     ))
 }

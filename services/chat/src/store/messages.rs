@@ -100,7 +100,7 @@ pub async fn edit(
         SERVICE,
         "update_message",
         query(
-            "UPDATE messages SET content = $2, is_edited = TRUE, updated_at = $3 \
+            "UPDATE messages SET content = $2, is_edited = TRUE, updated_at = $3, edited_at = $3 \
              WHERE id = $1 AND is_deleted = FALSE",
         )
         .bind(id)
@@ -119,7 +119,7 @@ pub async fn delete(tx: &mut Tx, id: &str, at: DateTime<Utc>) -> Result<bool, sq
         SERVICE,
         "delete_message",
         query(
-            "UPDATE messages SET content = '', is_deleted = TRUE, updated_at = $2 \
+            "UPDATE messages SET content = '', is_deleted = TRUE, updated_at = $2, deleted_at = $2 \
              WHERE id = $1 AND is_deleted = FALSE",
         )
         .bind(id)

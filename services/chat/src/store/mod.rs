@@ -22,7 +22,7 @@ const ROOM_COLUMNS: &str = "r.id, r.room_type, r.name, r.user_1_id, r.user_2_id,
 /// The same columns unqualified, for `RETURNING` (SQLite refuses aliases there).
 const ROOM_RETURNING: &str = "id, room_type, name, user_1_id, user_2_id, created_by, created_at, updated_at, last_message_id, last_seq";
 const MESSAGE_COLUMNS: &str = "m.id, m.user_id, m.room_id, r.room_type, m.content, m.message_type, \
-     m.is_deleted, m.is_edited, m.created_at, m.updated_at";
+     m.is_deleted, m.is_edited, m.created_at, m.updated_at, m.edited_at, m.deleted_at";
 
 #[derive(sqlx::FromRow)]
 struct RoomRow {
@@ -67,6 +67,8 @@ struct MessageRow {
     is_edited: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    edited_at: Option<DateTime<Utc>>,
+    deleted_at: Option<DateTime<Utc>>,
 }
 
 impl From<MessageRow> for Message {
@@ -82,6 +84,8 @@ impl From<MessageRow> for Message {
             is_edited: r.is_edited,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            edited_at: r.edited_at,
+            deleted_at: r.deleted_at,
         }
         .hidden()
     }

@@ -53,6 +53,7 @@ impl TestApp {
             .module::<Users>(users_config)
             .module::<Chat>(chat::Config { keep_alive_secs: 1 })
             .titled::<Chat>()
+            .check_openapi()
             .assemble()
             .await;
         let bus = &assembled.ctx().bus;

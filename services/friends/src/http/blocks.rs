@@ -1,7 +1,7 @@
 //! Blocking: a block ends any friendship or pending request between the two
 //! and stops new requests in either direction until it is lifted.
 
-use super::{AppState, Message};
+use super::{AppState, Confirmation};
 use chrono::{DateTime, Utc};
 use kit::ApiResult;
 use kit::auth::AuthUser;
@@ -45,14 +45,14 @@ pub async fn block(
 /// Lift a block.
 #[utoipa::path(delete, path = "/api/friends/block/{user_id}", tag = "friends", security(("bearer" = [])),
     params(("user_id" = i64, Path)),
-    responses((status = 200, body = Message), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Confirmation), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn unblock(
     state: AppState,
     user: AuthUser,
     Path(user_id): Path<i64>,
-) -> ApiResult<Json<Message>> {
+) -> ApiResult<Json<Confirmation>> {
     state.app.unblock(&user, user_id).await?;
-    Ok(Json(Message::new("user unblocked")))
+    Ok(Json(Confirmation::new("user unblocked")))
 }
 
 /// Users the caller blocked, newest first.

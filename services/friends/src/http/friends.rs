@@ -1,6 +1,6 @@
 //! Friendships: the caller's friends, unfriending, and finding users to add.
 
-use super::{AppState, Message};
+use super::{AppState, Confirmation};
 use chrono::{DateTime, Utc};
 use kit::ApiResult;
 use kit::auth::AuthUser;
@@ -56,14 +56,14 @@ pub async fn list(state: AppState, user: AuthUser) -> ApiResult<Json<Vec<FriendI
 /// End a friendship.
 #[utoipa::path(delete, path = "/api/friends/{user_id}", tag = "friends", security(("bearer" = [])),
     params(("user_id" = i64, Path)),
-    responses((status = 200, body = Message), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Confirmation), (status = 404, body = ErrorBody)))]
 pub async fn unfriend(
     state: AppState,
     user: AuthUser,
     Path(user_id): Path<i64>,
-) -> ApiResult<Json<Message>> {
+) -> ApiResult<Json<Confirmation>> {
     state.app.unfriend(&user, user_id).await?;
-    Ok(Json(Message::new("friend removed")))
+    Ok(Json(Confirmation::new("friend removed")))
 }
 
 /// Users to add: matches on username or display name, without the caller,

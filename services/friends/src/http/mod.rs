@@ -69,11 +69,11 @@ impl From<Friendship> for FriendshipBody {
 
 /// A confirmation.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Message {
+pub struct Confirmation {
     pub message: String,
 }
 
-impl Message {
+impl Confirmation {
     fn new(text: &str) -> Self {
         Self {
             message: text.to_owned(),

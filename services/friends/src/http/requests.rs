@@ -1,7 +1,7 @@
 //! Friend requests: send, answer (addressee only), cancel (requester only),
 //! and the caller's pending requests.
 
-use super::{AppState, FriendshipBody, Message};
+use super::{AppState, Confirmation, FriendshipBody};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use kit::ApiResult;
@@ -83,14 +83,14 @@ pub async fn answer(
 /// Withdraw a pending request the caller sent.
 #[utoipa::path(delete, path = "/api/friends/request/{target_user_id}", tag = "friends", security(("bearer" = [])),
     params(("target_user_id" = i64, Path)),
-    responses((status = 200, body = Message), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Confirmation), (status = 404, body = ErrorBody)))]
 pub async fn cancel(
     state: AppState,
     user: AuthUser,
     Path(target_user_id): Path<i64>,
-) -> ApiResult<Json<Message>> {
+) -> ApiResult<Json<Confirmation>> {
     state.app.cancel_request(&user, target_user_id).await?;
-    Ok(Json(Message::new("friend request cancelled")))
+    Ok(Json(Confirmation::new("friend request cancelled")))
 }
 
 /// Pending requests the caller received and sent, newest first.

@@ -44,7 +44,8 @@ impl TestApp {
         let mut builder = AppBuilder::new(backend)
             .module::<Users>(users_config)
             .module::<Friends>(friends::Config::default())
-            .titled::<Friends>();
+            .titled::<Friends>()
+            .check_openapi();
         if !friends_relay {
             builder = builder.relay_paused::<Friends>();
         }

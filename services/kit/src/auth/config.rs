@@ -44,13 +44,10 @@ pub struct AuthConfig {
     pub api_rate_window_secs: u64,
 }
 
+/// Every flag at the default its `#[arg]` gives (written once, there).
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self {
-            users_url: None,
-            api_rate_limit: 1200,
-            api_rate_window_secs: 60,
-        }
+        crate::config::defaults()
     }
 }
 

@@ -224,19 +224,8 @@ impl<S: Spans, W: MakeLine> tracing_subscriber::Layer<S> for TextLayer<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::telemetry::logs::tests::Buf;
     use tracing_subscriber::layer::SubscriberExt;
-
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     fn request(status: u16, ms: f64) {
         let span = tracing::info_span!(

@@ -1,15 +1,16 @@
 //! What other services' events do here: `user.events` keep the users read
 //! model (names for notification texts), and a friend request sent or
 //! accepted or a message sent becomes notifications, each written with its
-//! `NotificationCreated` event in one unit of work. Every use case is
-//! idempotent: a redelivered event notifies nobody twice.
+//! `NotificationCreated` event in one unit of work; a message edited or
+//! deleted rewrites or redacts the notifications that quote it. Every use
+//! case is idempotent: a redelivered event notifies nobody twice.
 
 use super::Result;
 use crate::Notifications;
 use crate::domain::{self, Draft, NotificationView};
 use contracts::{
-    Contract, FriendRequestAccepted, FriendRequestSent, MessageSent, NotificationCreated,
-    NotificationPayload, UserProfileUpdated, UserRegistered,
+    Contract, FriendRequestAccepted, FriendRequestSent, MessageDeleted, MessageEdited, MessageSent,
+    NotificationCreated, NotificationPayload, UserProfileUpdated, UserRegistered,
 };
 use kit::db::timed;
 use kit::events::Event;
@@ -81,6 +82,25 @@ impl Notifications {
         let name = self.name(m.sender_id).await?;
         let drafts = domain::message(&sent, &name, &recipients)?;
         self.deliver(event_id, MessageSent::KIND, &drafts).await
+    }
+
+    /// Notifications quoting the message show its new text. Message events
+    /// of a room travel in order (the room is their partition key), so the
+    /// notification an edit concerns is already stored; a late edit never
+    /// overwrites a newer text or a redaction (the store compares seqs).
+    pub async fn message_edited(&self, m: &MessageEdited) -> Result<()> {
+        let revision = domain::edited(&m.message.id, m.seq, &m.message.content)?;
+        let revised = self.store.revise_quotes(&revision).await?;
+        tracing::debug!(revised, "notifications quoting an edited message rewritten");
+        Ok(())
+    }
+
+    /// Notifications quoting the message no longer show its text.
+    pub async fn message_deleted(&self, m: &MessageDeleted) -> Result<()> {
+        let revision = domain::deleted(&m.message.id, m.seq)?;
+        let revised = self.store.revise_quotes(&revision).await?;
+        tracing::debug!(revised, "notifications quoting a deleted message redacted");
+        Ok(())
     }
 
     /// How `user_id` is named in texts (a neutral word while unknown).

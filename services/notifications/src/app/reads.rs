@@ -7,7 +7,7 @@ use super::Result;
 use crate::Notifications;
 use crate::domain::{self, Cursor, Notification, NotificationView, ReadTarget};
 use axum::response::IntoResponse;
-use kit::sse::{Item, StreamSpec};
+use kit::sse::{Item, Session, StreamSpec};
 
 /// SSE event name of a new notification.
 pub const SSE_EVENT: &str = "notification.created";
@@ -80,11 +80,12 @@ impl Notifications {
     }
 
     /// New notifications of the user as server-sent events, after what
-    /// `last_event_id` says the client has.
+    /// `last_event_id` says the client has, for as long as `session` lasts.
     pub async fn stream(
         &self,
         user_id: i64,
         mut last_event_id: Option<i64>,
+        session: Session,
     ) -> Result<impl IntoResponse + use<>> {
         // Subscribe before reading the backlog, so nothing falls in between.
         let live = self.hub.subscribe(&user_id);
@@ -116,6 +117,7 @@ impl Notifications {
             last_event_id,
             backlog,
             self.shutdown.clone(),
+            session,
         ))
     }
 }

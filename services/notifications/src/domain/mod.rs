@@ -49,6 +49,59 @@ pub struct Draft {
     pub body: String,
     /// The ids involved (friendship, users, room, message).
     pub data: Value,
+    /// The chat message whose text the body quotes, if any.
+    pub quotes: Option<Quote>,
+}
+
+/// The chat message a notification quotes: an edit or a delete of it
+/// rewrites or redacts the quote ([`Revision`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quote {
+    pub message_id: String,
+    /// The room's event seq of the message text the body shows.
+    pub seq: i64,
+}
+
+/// What became of a quoted message, as of the room's event `seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    pub message_id: String,
+    pub seq: i64,
+    /// The new body of every notification that quotes the message.
+    pub body: String,
+}
+
+/// Body of a notification whose message was deleted: the text is gone.
+pub const REDACTED: &str = "This message was deleted.";
+
+/// The body of a message notification: the preview, or a neutral line
+/// when there is nothing to show.
+fn message_body(content: &str) -> String {
+    match preview(content) {
+        p if p.is_empty() => "New message".to_owned(),
+        p => p,
+    }
+}
+
+/// Quotes of `message_id` show `content` from now on (an edit at `seq`).
+pub fn edited(message_id: &str, seq: i64, content: &str) -> Result<Revision, Unprocessable> {
+    revision(message_id, seq, message_body(content))
+}
+
+/// Quotes of `message_id` are redacted (a delete at `seq`).
+pub fn deleted(message_id: &str, seq: i64) -> Result<Revision, Unprocessable> {
+    revision(message_id, seq, REDACTED.to_owned())
+}
+
+fn revision(message_id: &str, seq: i64, body: String) -> Result<Revision, Unprocessable> {
+    if message_id.is_empty() {
+        return Err(Unprocessable("message has no id".into()));
+    }
+    Ok(Revision {
+        message_id: message_id.to_owned(),
+        seq,
+        body,
+    })
 }
 
 /// A stored notification.
@@ -201,6 +254,7 @@ pub fn friend_request(
             "requester_id": requester_id,
             "addressee_id": addressee_id,
         }),
+        quotes: None,
     })
 }
 
@@ -222,6 +276,7 @@ pub fn friend_accepted(
             "requester_id": requester_id,
             "addressee_id": addressee_id,
         }),
+        quotes: None,
     })
 }
 
@@ -260,10 +315,7 @@ pub fn message(
     if sent.message_id.is_empty() {
         return Err(Unprocessable("message has no id".into()));
     }
-    let body = match preview(sent.content) {
-        p if p.is_empty() => "New message".to_owned(),
-        p => p,
-    };
+    let body = message_body(sent.content);
     let data = serde_json::json!({
         "room_id": sent.room_id,
         "room_type": sent.room_type,
@@ -279,6 +331,10 @@ pub fn message(
             title: format!("New message from {sender_name}"),
             body: body.clone(),
             data: data.clone(),
+            quotes: Some(Quote {
+                message_id: sent.message_id.to_owned(),
+                seq: sent.seq,
+            }),
         })
         .collect())
 }
@@ -412,6 +468,7 @@ mod tests {
             title: "t".into(),
             body: "b".into(),
             data: Value::Null,
+            quotes: None,
         };
         let drafts = [draft(3), draft(1), draft(2), draft(3)];
         let todo: Vec<i64> = undelivered(&drafts, &[2])
@@ -487,6 +544,28 @@ mod tests {
         assert!(friend_request(7, 1, 1, "alice", None).is_err(), "self");
         assert!(friend_request(7, 0, 2, "alice", None).is_err());
         assert!(friend_request(-1, 1, 2, "alice", None).is_err());
+    }
+
+    #[test]
+    fn revisions_rewrite_or_redact_the_quote() {
+        let sent = SentMessage {
+            room_id: 1,
+            room_type: "direct",
+            seq: 4,
+            sender_id: 1,
+            message_id: "m1",
+            content: "hi",
+        };
+        let drafts = message(&sent, "alice", &[2]).unwrap();
+        let quote = drafts[0].quotes.clone().unwrap();
+        assert_eq!((quote.message_id.as_str(), quote.seq), ("m1", 4));
+        let e = edited("m1", 5, "hi\n  there").unwrap();
+        assert_eq!((e.seq, e.body.as_str()), (5, "hi there"));
+        assert_eq!(edited("m1", 5, "  ").unwrap().body, "New message");
+        let d = deleted("m1", 6).unwrap();
+        assert_eq!(d.body, REDACTED);
+        assert!(deleted("", 6).is_err());
+        assert!(friend_accepted(7, 1, 2, "bob").unwrap().quotes.is_none());
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub struct NotificationPage {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct UnreadCount {
+pub struct NotificationUnreadCount {
     unread_count: i64,
 }
 
@@ -48,7 +48,7 @@ pub struct ReadRequest {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ReadResult {
+pub struct NotificationsReadResult {
     success: bool,
     /// How many notifications went from unread to read.
     read_count: u64,
@@ -83,9 +83,12 @@ pub async fn list(
 
 /// How many of the caller's notifications are unread.
 #[utoipa::path(get, path = "/api/notifications/unread-count", tag = "notifications", security(("bearer" = [])),
-    responses((status = 200, body = UnreadCount), (status = 401, body = ErrorBody)))]
-pub async fn unread_count(state: AppState, user: AuthUser) -> ApiResult<Json<UnreadCount>> {
-    Ok(Json(UnreadCount {
+    responses((status = 200, body = NotificationUnreadCount), (status = 401, body = ErrorBody)))]
+pub async fn unread_count(
+    state: AppState,
+    user: AuthUser,
+) -> ApiResult<Json<NotificationUnreadCount>> {
+    Ok(Json(NotificationUnreadCount {
         unread_count: state.unread_count(user.id).await?,
     }))
 }
@@ -93,16 +96,16 @@ pub async fn unread_count(state: AppState, user: AuthUser) -> ApiResult<Json<Unr
 /// Mark some (`notification_ids`) or all (`all: true`) of the caller's notifications read.
 #[utoipa::path(post, path = "/api/notifications/read", tag = "notifications", security(("bearer" = [])),
     request_body = ReadRequest,
-    responses((status = 200, body = ReadResult), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = NotificationsReadResult), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn mark_read(
     state: AppState,
     user: AuthUser,
     Json(req): Json<ReadRequest>,
-) -> ApiResult<Json<ReadResult>> {
+) -> ApiResult<Json<NotificationsReadResult>> {
     let read_count = state
         .mark_read(user.id, req.notification_ids, req.all)
         .await?;
-    Ok(Json(ReadResult {
+    Ok(Json(NotificationsReadResult {
         success: true,
         read_count,
     }))
@@ -111,6 +114,7 @@ pub async fn mark_read(
 /// New notifications of the caller as server-sent events (`notification.created`,
 /// data = the notification). Each event's `id` is the caller's notification
 /// sequence number; reconnect with `Last-Event-ID` to get exactly what was missed.
+/// The stream ends when the caller's token expires or is revoked.
 #[utoipa::path(get, path = "/api/notifications/stream", tag = "notifications", security(("bearer" = [])),
     params(("Last-Event-ID" = Option<i64>, Header, description = "id of the last event received")),
     responses((status = 200, content_type = "text/event-stream", body = String),
@@ -121,5 +125,6 @@ pub async fn stream(
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
     let last_event_id = kit::sse::last_event_id(&headers)?;
-    Ok(state.stream(user.id, last_event_id).await?)
+    let session = kit::sse::Session::of(&user, state.verifier.clone());
+    Ok(state.stream(user.id, last_event_id, session).await?)
 }

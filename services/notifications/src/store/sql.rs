@@ -3,7 +3,7 @@
 //! differences live in the per-database migrations.
 
 use super::{SqlNotificationStore, StoreError, StoreResult};
-use crate::domain::{Draft, Kind, KnownUser, Notification};
+use crate::domain::{Draft, Kind, KnownUser, Notification, Revision};
 use chrono::{DateTime, Utc};
 use kit::db::{On, Tx, placeholders, query, query_as, query_scalar, timed};
 use std::collections::HashMap;
@@ -140,9 +140,10 @@ impl SqlNotificationStore {
         let data = serde_json::to_string(&draft.data)
             .map_err(|e| StoreError::Corrupt(format!("data does not serialize: {e}")))?;
         let sql = format!(
-            "INSERT INTO notifications (user_id, seq, kind, title, body, data, is_read, source_event_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8) RETURNING {COLUMNS}"
+            "INSERT INTO notifications (user_id, seq, kind, title, body, data, is_read, source_event_id, created_at, message_id, quote_seq) \
+             VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8, $9, $10) RETURNING {COLUMNS}"
         );
+        let quote = draft.quotes.as_ref();
         let row = timed(
             SERVICE,
             "insert_notification",
@@ -155,10 +156,33 @@ impl SqlNotificationStore {
                 .bind(data)
                 .bind(source_event_id)
                 .bind(Utc::now())
+                .bind(quote.map(|q| q.message_id.as_str()))
+                .bind(quote.map(|q| q.seq))
                 .fetch_one(tx),
         )
         .await?;
         Notification::try_from(row)
+    }
+
+    /// Rewrites the body of every notification quoting the revised message,
+    /// unless it already shows a text as new as the revision (a late or
+    /// repeated edit never undoes a later edit or a delete); returns how many
+    /// changed.
+    pub async fn revise_quotes(&self, revision: &Revision) -> StoreResult<u64> {
+        let done = timed(
+            SERVICE,
+            "revise_quotes",
+            query(
+                "UPDATE notifications SET body = $1, quote_seq = $2 \
+             WHERE message_id = $3 AND (quote_seq IS NULL OR quote_seq < $2)",
+            )
+            .bind(&revision.body)
+            .bind(revision.seq)
+            .bind(&revision.message_id)
+            .execute(&self.db),
+        )
+        .await?;
+        Ok(done)
     }
 
     /// A user's notifications, newest first, with ids below `before`.

@@ -28,15 +28,22 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with_token_ttl(backend, users::Config::default().token_ttl_secs).await
+    }
+
+    /// Like [`TestApp::spawn`], with access tokens valid for `secs` seconds.
+    pub async fn spawn_with_token_ttl(backend: Backend, secs: u64) -> Self {
         let users_db = Arc::new(TestDb::create(Backend::Sqlite, "users").await);
         let users_config = users::Config {
             hash_concurrency: 2,
+            token_ttl_secs: secs,
             ..Default::default()
         };
         let served = AppBuilder::new(backend)
             .module_on::<Users>(users_db, users_config)
             .module::<Notifications>(notifications::Config { keep_alive_secs: 1 })
             .titled::<Notifications>()
+            .check_openapi()
             .serve()
             .await;
         Self {
@@ -214,6 +221,35 @@ pub fn message_sent(
                 "room_type": if members.len() > 2 { "group" } else { "direct" },
                 "content": content, "message_type": "text", "is_deleted": false,
                 "is_edited": false, "created_at": now, "updated_at": now,
+            },
+        }),
+    )
+}
+
+/// A `MessageEdited` (`kind` "MessageEdited", `content` the new text) or a
+/// `MessageDeleted` (`kind` "MessageDeleted") of message `message_id`, as
+/// the chat service publishes them, at the room's event `seq`.
+pub fn message_revised(
+    kind: &str,
+    room_id: i64,
+    seq: i64,
+    sender: i64,
+    message_id: &str,
+    content: &str,
+) -> Event {
+    let now = chrono::Utc::now();
+    Event::new(
+        kind,
+        "chat",
+        room_id,
+        json!({
+            "room_id": room_id,
+            "seq": seq,
+            "message": {
+                "id": message_id, "user_id": sender, "room_id": room_id, "room_type": "direct",
+                "content": content, "message_type": "text",
+                "is_deleted": kind == "MessageDeleted", "is_edited": kind == "MessageEdited",
+                "created_at": now, "updated_at": now,
             },
         }),
     )

@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use contracts::{Contract, UserOnlineStatusChanged};
 use kit::events::Event;
-use kit::sse::{Item, StreamSpec};
+use kit::sse::{Item, Session, StreamSpec};
 use serde_json::json;
 use std::time::Duration;
 
@@ -102,11 +102,12 @@ impl Users {
     }
 
     /// The live stream of `viewer`'s friends' transitions, resuming after
-    /// `last_event_id` from the logged ones.
+    /// `last_event_id` from the logged ones, for as long as `session` lasts.
     pub fn status_stream(
         &self,
         viewer: i64,
         last_event_id: Option<i64>,
+        session: Session,
     ) -> impl IntoResponse + use<> {
         // Subscribe before reading the backlog, so nothing falls in between.
         let live = self.status_hub.subscribe(&viewer);
@@ -133,6 +134,7 @@ impl Users {
             last_event_id,
             backlog,
             self.ctx.shutdown.clone(),
+            session,
         )
     }
 

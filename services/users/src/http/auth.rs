@@ -54,14 +54,15 @@ pub struct TokenResponse {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Message {
+pub struct LoggedOut {
     message: String,
 }
 
 /// Create an account.
 #[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest,
     responses((status = 201, body = Registered), (status = 409, description = "email or username taken", body = ErrorBody),
-              (status = 422, description = "invalid field", body = ErrorBody)))]
+              (status = 422, description = "invalid field", body = ErrorBody),
+              (status = 429, description = "too many registrations from this address; see Retry-After", body = ErrorBody)))]
 pub async fn register(
     state: AppState,
     client: ClientAddr,
@@ -93,6 +94,7 @@ pub async fn register(
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth",
     request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody),
+              (status = 422, description = "a missing field, or a body that is not a form (e.g. JSON)", body = ErrorBody),
               (status = 429, description = "too many attempts; see Retry-After", body = ErrorBody)))]
 pub async fn login_form(
     state: AppState,
@@ -128,12 +130,12 @@ impl From<Token> for TokenResponse {
 
 /// Revoke the presented token until it expires.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = Message), (status = 401, body = ErrorBody)))]
-pub async fn logout(state: AppState, user: AuthUser) -> ApiResult<Json<Message>> {
+    responses((status = 200, body = LoggedOut), (status = 401, body = ErrorBody)))]
+pub async fn logout(state: AppState, user: AuthUser) -> ApiResult<Json<LoggedOut>> {
     state
         .logout(user.id, &user.claims.jti, user.claims.exp)
         .await?;
-    Ok(Json(Message {
+    Ok(Json(LoggedOut {
         message: "logged out".into(),
     }))
 }

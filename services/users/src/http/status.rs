@@ -77,7 +77,8 @@ pub async fn friends(state: AppState, user: AuthUser) -> ApiResult<Json<Vec<Frie
 }
 
 /// Server-sent events of friends going online and offline (`status.changed`),
-/// resumable with `Last-Event-ID`.
+/// resumable with `Last-Event-ID`; it ends when the caller's token expires or
+/// is revoked.
 #[utoipa::path(get, path = "/api/online-status/stream", tag = "online-status", security(("bearer" = [])),
     responses((status = 200, description = "text/event-stream of `status.changed` events", content_type = "text/event-stream"),
               (status = 401, body = ErrorBody)))]
@@ -87,5 +88,6 @@ pub async fn stream(
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
     let last = kit::sse::last_event_id(&headers)?;
-    Ok(state.status_stream(user.id, last))
+    let session = kit::sse::Session::of(&user, state.verifier.clone());
+    Ok(state.status_stream(user.id, last, session))
 }

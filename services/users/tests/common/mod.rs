@@ -45,6 +45,7 @@ impl TestApp {
             .context(ctx)
             .module_on::<Users>(db, config)
             .titled::<Users>()
+            .check_openapi()
             .serve()
             .await;
         Self {
