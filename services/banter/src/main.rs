@@ -96,6 +96,11 @@ fn main() -> std::process::ExitCode {
             Command::Serve(args) => {
                 let flags = matches.subcommand_matches("serve").unwrap_or(&matches);
                 let plan = serve::plan(MODULES, &args.target, flags).unwrap_or_else(|e| e.exit());
+                if let Err(msg) = serve::check_faults(&args, &plan) {
+                    command()
+                        .error(clap::error::ErrorKind::ValueValidation, msg)
+                        .exit();
+                }
                 serve::serve(*args, plan).await.map(|()| 0)
             }
             Command::Demo(args) => demo::run(args).await,

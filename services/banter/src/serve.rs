@@ -53,6 +53,17 @@ pub struct ServeArgs {
     #[arg(long, env = "BANTER_OUTBOX_RELAY", value_enum, default_value_t = RelayMode::On, hide = true)]
     outbox_relay: RelayMode,
 
+    /// Opens the admin surface (`/admin/faults`: list, switch on and off
+    /// faults) to callers sending `Authorization: Bearer <SECRET>`; at least
+    /// 16 characters (`openssl rand -hex 16`). Unset, there is no admin
+    /// surface (404).
+    #[arg(long, env = "BANTER_ADMIN_SECRET", value_name = "SECRET", hide_env_values = true, value_parser = kit::faults::admin::parse_secret)]
+    admin_secret: Option<kit::faults::admin::AdminSecret>,
+
+    /// Switches a fault on at start (repeatable), for scripted experiments.
+    #[arg(long = "fault", value_name = kit::faults::FLAG_SYNTAX, value_parser = kit::faults::parse_flag, long_help = FAULT_HELP)]
+    faults: Vec<kit::faults::FaultSpec>,
+
     #[command(flatten)]
     storage: StorageConfig,
 
@@ -70,6 +81,50 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     connections: kit::config::ConnectionLimits,
+}
+
+const FAULT_HELP: &str = "Switches a fault on at start (repeatable), for scripted experiments; \
+faults are off otherwise. Syntax: KIND:SERVICE[:key=value,...], SERVICE one this process runs.\n\n\
+Kinds and their parameters (every kind also takes duration=30s|500ms|2m, after which it \
+switches itself off; without it the fault stays on until switched off at /admin/faults):\n  \
+db-latency         latency_ms=N or MIN..MAX (default 250), share=0..1 (default 1)\n  \
+http-errors        share=0..1 (default 1), route=TEMPLATE (default: every route)\n  \
+bus-stall          (none): the service's outbox relay holds its events\n  \
+consumer-failures  share=0..1 (default 1), consumer=TOPIC|GROUP (default all)\n  \
+cpu-starvation     threads=N (default 1): busy threads take cores\n  \
+memory-growth      mb_per_sec=N (default 10), max_mb=N (default 512)\n  \
+dependency-down    dependency=redis (default): Redis fails (needs --redis-url)\n\n\
+Examples:\n  \
+--fault db-latency:users:latency_ms=100..300,share=0.5\n  \
+--fault http-errors:chat:share=0.2,route=/api/chat/rooms,duration=2m\n  \
+--fault bus-stall:friends:duration=30s\n\n\
+A malformed fault is refused at start (exit 2). At run time, with --admin-secret S:\n  \
+curl -H 'Authorization: Bearer S' -d '{\"kind\":\"bus-stall\",\"service\":\"chat\"}' \\\n    \
+http://127.0.0.1:8000/admin/faults     # GET lists, DELETE /admin/faults/ID ends one";
+
+/// Refuses `--fault`s naming a service the plan does not run (exit 2).
+pub fn check_faults(args: &ServeArgs, plan: &Plan) -> Result<(), String> {
+    for spec in &args.faults {
+        if matches!(spec.fault, kit::faults::Fault::DependencyDown { .. })
+            && args.redis.redis_url.is_none()
+        {
+            return Err(format!(
+                "--fault {}: {}",
+                spec.fault.kind(),
+                kit::faults::FaultError::NoRedis
+            ));
+        }
+        if !plan.modules.iter().any(|m| m.name() == spec.service) {
+            let known: Vec<&str> = plan.modules.iter().map(Planned::name).collect();
+            return Err(format!(
+                "--fault {}: this process runs no service `{}`; it runs {}",
+                spec.fault.kind(),
+                spec.service,
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The values `--target` accepts: `all` and every module's name.
@@ -142,6 +197,7 @@ pub async fn serve(args: ServeArgs, plan: Plan) -> anyhow::Result<()> {
         .await
         .context("connecting to Kafka")?;
     ctx.relay_paused = args.outbox_relay == RelayMode::Paused;
+    ctx.admin_secret = args.admin_secret.clone();
     // Processes without the users service verify tokens with its public
     // keys; the users service holds the signing key itself.
     let mut auth = args.auth.clone();
@@ -163,7 +219,11 @@ pub async fn serve(args: ServeArgs, plan: Plan) -> anyhow::Result<()> {
         let db = Database::connect(&args.storage, planned.name()).await?;
         modules.push((planned, db));
     }
-    let running = Assembly::build(&ctx, modules).await?.start();
+    let assembly = Assembly::build(&ctx, modules).await?;
+    for spec in &args.faults {
+        ctx.faults.switch_on(spec.clone())?;
+    }
+    let running = assembly.start();
     let router = running.router(plan.title, plan.label, key_check.into_iter().collect());
 
     let storage = match &args.storage.database_url {

@@ -32,6 +32,10 @@ pub struct Context {
     /// The owners of who exists and of blocks, asked before a use case
     /// decides on what a read model may not have heard of yet.
     pub owners: crate::owners::Owners,
+    /// Faults switched on in this process (none by default).
+    pub faults: crate::faults::Faults,
+    /// Opens `/admin/faults` to callers presenting it; unset, there is none.
+    pub admin_secret: Option<crate::faults::admin::AdminSecret>,
     /// Extra readiness checks (the Kafka brokers, ...).
     extra_checks: Vec<Arc<dyn Check>>,
 }
@@ -48,6 +52,8 @@ impl Context {
             tasks: TaskTracker::new(),
             relay_paused: false,
             owners: crate::owners::Owners::default(),
+            faults: crate::faults::Faults::default(),
+            admin_secret: None,
             extra_checks: Vec::new(),
         }
     }
@@ -71,6 +77,8 @@ impl Context {
     /// Keeps revocations, rate-limit counters and presence in `redis`, shared
     /// with every other process using it.
     pub fn with_redis(mut self, redis: Redis) -> Self {
+        self.faults.uses_redis();
+        let redis = redis.with_faults(self.faults.clone());
         self.verifier = Arc::new(TokenVerifier::new(Arc::new(RedisRevocations::new(
             redis.clone(),
         ))));

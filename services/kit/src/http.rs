@@ -75,6 +75,7 @@ async fn record(State(service): State<&'static str>, req: Request, next: Next) -
         url.path = %req.uri().path(),
         http.response.status_code = tracing::field::Empty,
         duration_ms = tracing::field::Empty,
+        fault = tracing::field::Empty,
     );
     traces::continue_from_headers(&span, req.headers());
     let (trace_id, span_id) = traces::ids(&span);
@@ -83,7 +84,10 @@ async fn record(State(service): State<&'static str>, req: Request, next: Next) -
 
     let in_flight = InFlight::start(service, &method);
     let start = Instant::now();
-    let response = next.run(req).instrument(span.clone()).await;
+    let (response, fault) = crate::faults::tracked(next.run(req).instrument(span.clone())).await;
+    if let Some(kind) = fault {
+        span.record("fault", kind.as_str());
+    }
     let elapsed = start.elapsed();
     drop(in_flight);
 

@@ -15,6 +15,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod faults;
 pub mod health;
 pub mod http;
 pub mod module;

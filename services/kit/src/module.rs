@@ -13,7 +13,9 @@
 //! 4. ([`Assembly::start`]) the outbox relays and the modules' own background
 //!    work start;
 //! 5. ([`Started::router`]) each module's routes behind the `observe`
-//!    telemetry layer with its database readiness check and pool metrics;
+//!    telemetry layer (and the `http-errors` fault layer) with its database
+//!    readiness check and pool metrics, plus `/admin/faults` when an admin
+//!    secret is configured;
 //! 6. ([`Started::close`]) after the server drained and the context stopped,
 //!    the databases close.
 
@@ -246,7 +248,10 @@ impl Assembly {
                     cause: source,
                 })?;
             let relay = Relay::new(db.clone(), ctx.bus.clone(), name);
-            let db = db.with_outbox(relay.handle());
+            ctx.faults.serves(name);
+            let db = db
+                .with_outbox(relay.handle())
+                .with_faults(ctx.faults.clone(), name);
             let deps = Deps {
                 db: db.clone(),
                 ctx,
@@ -299,6 +304,9 @@ impl Assembly {
     /// in their outboxes) and every module's background work.
     pub fn start_except(self, paused: &[&str]) -> Started {
         let mut modules = self.members;
+        self.ctx
+            .faults
+            .end_on(self.ctx.shutdown.clone(), &self.ctx.tasks);
         for member in &mut modules {
             if let Some(relay) = member.relay.take() {
                 relay.paused(paused.contains(&member.name)).spawn(&self.ctx);
@@ -336,6 +344,7 @@ impl Started {
             let (name, db) = (m.name, m.db.clone());
             crate::telemetry::metrics::on_scrape(move || db.record_pool_metrics(name));
             let (router, openapi) = m.module.routes();
+            let router = crate::faults::inject_http(router, name, self.ctx.faults.clone());
             platform = platform.with(Service {
                 name,
                 router: crate::http::observe(router, name),
@@ -345,6 +354,12 @@ impl Started {
                     db: m.db.clone(),
                 })],
             });
+        }
+        if let Some(secret) = &self.ctx.admin_secret {
+            platform = platform.internal(crate::faults::admin::router(
+                self.ctx.faults.clone(),
+                secret.clone(),
+            ));
         }
         platform.into_router()
     }

@@ -35,6 +35,8 @@ pub struct Platform {
     label: &'static str,
     services: Vec<Service>,
     checks: Vec<Arc<dyn Check>>,
+    /// Served but left out of `/openapi.json` (the admin surface).
+    internal: Vec<Router>,
 }
 
 impl Platform {
@@ -46,6 +48,7 @@ impl Platform {
             label,
             services: Vec::new(),
             checks: Vec::new(),
+            internal: Vec::new(),
         }
     }
 
@@ -57,6 +60,13 @@ impl Platform {
     /// A readiness check of the process rather than of one service (e.g. Redis).
     pub fn check(mut self, check: Arc<dyn Check>) -> Self {
         self.checks.push(check);
+        self
+    }
+
+    /// Routes of the operators (e.g. `/admin/faults`): served and observed
+    /// like the infrastructure routes, absent from the public API document.
+    pub fn internal(mut self, router: Router) -> Self {
+        self.internal.push(router);
         self
     }
 
@@ -91,7 +101,8 @@ impl Platform {
                     .build(),
             ),
         );
-        let infra = Router::new()
+        let infra = (self.internal.into_iter())
+            .fold(Router::new(), Router::merge)
             .merge(health::router(&self.title, checks))
             .route("/metrics", get(metrics::handler))
             .merge(

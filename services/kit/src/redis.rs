@@ -71,6 +71,8 @@ pub struct RedisError {
 pub struct Redis {
     conn: ConnectionManager,
     prefix: Arc<str>,
+    /// A `dependency-down` fault makes every command fail, as if Redis were gone.
+    faults: Option<crate::faults::Faults>,
 }
 
 impl Redis {
@@ -95,7 +97,15 @@ impl Redis {
         Ok(Self {
             conn,
             prefix: prefix.into(),
+            faults: None,
         })
+    }
+
+    /// The same connection, failing every command while a `dependency-down`
+    /// fault of `faults` is on.
+    pub fn with_faults(mut self, faults: crate::faults::Faults) -> Self {
+        self.faults = Some(faults);
+        self
     }
 
     /// Connects when the configuration names a Redis.
@@ -112,8 +122,11 @@ impl Redis {
     }
 
     /// A handle for commands (multiplexed: clones share one connection).
-    pub fn conn(&self) -> ConnectionManager {
-        self.conn.clone()
+    pub fn conn(&self) -> RedisConn {
+        RedisConn {
+            inner: self.conn.clone(),
+            faults: self.faults.clone(),
+        }
     }
 
     pub async fn ping(&self) -> Result<(), String> {
@@ -145,6 +158,56 @@ impl Redis {
             conn.del::<_, ()>(&keys).await.map_err(|e| e.to_string())?;
         }
         Ok(keys.len())
+    }
+}
+
+/// A command handle on the shared connection (what [`Redis::conn`] gives).
+#[derive(Clone)]
+pub struct RedisConn {
+    inner: ConnectionManager,
+    faults: Option<crate::faults::Faults>,
+}
+
+impl RedisConn {
+    fn down(&self) -> Option<redis::RedisError> {
+        let faults = self.faults.as_ref()?;
+        faults
+            .dependency_down(crate::faults::Dependency::Redis)
+            .then(|| {
+                crate::faults::touched(crate::faults::Kind::DependencyDown);
+                redis::RedisError::from((
+                    redis::ErrorKind::Io,
+                    "fault injected: dependency-down (redis)",
+                ))
+            })
+    }
+}
+
+impl redis::aio::ConnectionLike for RedisConn {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self.down() {
+            Some(err) => Box::pin(async move { Err(err) }),
+            None => self.inner.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self.down() {
+            Some(err) => Box::pin(async move { Err(err) }),
+            None => self.inner.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        self.inner.get_db()
     }
 }
 

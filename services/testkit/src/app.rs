@@ -57,6 +57,13 @@ impl AppBuilder {
         self
     }
 
+    /// Opens `/admin/faults` to callers presenting `secret` (as
+    /// `banter serve --admin-secret` does).
+    pub fn admin_secret(mut self, secret: &str) -> Self {
+        self.ctx.admin_secret = Some(kit::faults::admin::AdminSecret::new(secret).unwrap());
+        self
+    }
+
     /// Pool size of every module's database.
     pub fn connections(mut self, n: u32) -> Self {
         self.connections = n;

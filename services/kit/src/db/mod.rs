@@ -38,6 +38,9 @@ pub struct Database {
     /// The service's outbox relay, woken when a unit of work that wrote
     /// events commits.
     outbox: Option<RelayHandle>,
+    /// The process's faults and the service this database belongs to
+    /// (`db-latency` delays its calls).
+    faults: Option<(crate::faults::Faults, &'static str)>,
 }
 
 #[derive(Clone, Debug)]
@@ -181,7 +184,27 @@ impl Database {
     }
 
     fn from_pool(pool: Pool) -> Self {
-        Self { pool, outbox: None }
+        Self {
+            pool,
+            outbox: None,
+            faults: None,
+        }
+    }
+
+    /// The same database, whose calls `db-latency` faults on `service` delay.
+    pub fn with_faults(mut self, faults: crate::faults::Faults, service: &'static str) -> Self {
+        self.faults = Some((faults, service));
+        self
+    }
+
+    /// Waits out the latency a `db-latency` fault adds to this call, if any.
+    async fn injected_latency(faults: Option<&(crate::faults::Faults, &'static str)>) {
+        if let Some((faults, service)) = faults
+            && let Some(delay) = faults.db_delay(service)
+        {
+            crate::faults::touched(crate::faults::Kind::DbLatency);
+            tokio::time::sleep(delay).await;
+        }
     }
 
     /// The same database, whose units of work wake `relay` when they commit
@@ -261,6 +284,7 @@ impl Database {
             inner,
             outbox: self.outbox.clone(),
             enqueued: false,
+            faults: self.faults.clone(),
         }
     }
 
@@ -302,6 +326,7 @@ pub struct Tx {
     inner: TxInner,
     outbox: Option<RelayHandle>,
     enqueued: bool,
+    faults: Option<(crate::faults::Faults, &'static str)>,
 }
 
 enum TxInner {

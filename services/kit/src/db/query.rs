@@ -255,6 +255,11 @@ pub(super) enum Conn<'a> {
 
 impl<'c> Held<'c> {
     async fn new(on: On<'c>) -> Result<Self, sqlx::Error> {
+        let faults = match &on {
+            On::Pool(db) => db.faults.as_ref(),
+            On::Tx(tx) => tx.faults.as_ref(),
+        };
+        Database::injected_latency(faults).await;
         Ok(match on {
             On::Pool(db) => match &db.pool {
                 Pool::Sqlite(pool) => Self::Sqlite(pool.acquire().await?),

@@ -131,6 +131,7 @@ impl ConsumerSpec {
             ctx.bus.clone(),
             handler,
             ctx.shutdown.clone(),
+            ctx.faults.clone(),
         ));
         Ok(())
     }
@@ -142,6 +143,7 @@ async fn run(
     bus: Arc<dyn Bus>,
     handler: Arc<dyn Handler>,
     shutdown: CancellationToken,
+    faults: crate::faults::Faults,
 ) {
     // Live groups get a random suffix; metrics label the stable part.
     let group_label = if spec.inbox.is_some() {
@@ -190,10 +192,22 @@ async fn run(
             messaging.consumer.group.name = %labels[1].1,
             event.kind = %event.kind,
             event.id = %event.id,
+            fault = tracing::field::Empty,
         );
         crate::telemetry::traces::continue_from_traceparent(&span, event.traceparent.as_deref());
         let start = Instant::now();
-        let outcome = process(&spec, &bus, handler.as_ref(), event, &labels)
+        // A `consumer-failures` fault fails every attempt at this event, so
+        // it takes the whole retry and dead-letter path.
+        let injected = faults.consumer_fails(spec.service, &spec.topic, &labels[1].1);
+        if injected {
+            span.record("fault", crate::faults::Kind::ConsumerFailures.as_str());
+        }
+        let handler: &dyn Handler = if injected {
+            &InjectedFailure
+        } else {
+            handler.as_ref()
+        };
+        let outcome = process(&spec, &bus, handler, event, &labels)
             .instrument(span)
             .await;
         metrics::histogram!("messaging_process_duration_seconds", &labels)
@@ -205,6 +219,19 @@ async fn run(
             tracing::warn!(topic = %spec.topic, error = %err, "commit failed; the event may be delivered again");
         }
         report_lag();
+    }
+}
+
+/// Stands in for a consumer's handler while a `consumer-failures` fault
+/// picks the event.
+struct InjectedFailure;
+
+#[async_trait]
+impl Handler for InjectedFailure {
+    async fn handle(&self, _: &Event) -> Result<(), HandlerError> {
+        Err(HandlerError::Transient(
+            "fault injected: consumer-failures".into(),
+        ))
     }
 }
 

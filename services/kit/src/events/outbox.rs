@@ -40,6 +40,8 @@ pub struct Relay {
     service: &'static str,
     handle: RelayHandle,
     paused: bool,
+    /// A `bus-stall` fault on the service holds its events while it is on.
+    faults: crate::faults::Faults,
 }
 
 const BATCH: i64 = 256;
@@ -66,6 +68,7 @@ impl Relay {
             service,
             handle: RelayHandle::default(),
             paused: false,
+            faults: crate::faults::Faults::default(),
         }
     }
 
@@ -168,6 +171,7 @@ impl Relay {
     /// Runs until the context shuts down, then publishes what is left.
     pub fn spawn(mut self, ctx: &crate::context::Context) {
         self.paused |= ctx.relay_paused;
+        self.faults = ctx.faults.clone();
         let shutdown = ctx.shutdown.clone();
         ctx.tasks.spawn(async move { self.run(shutdown).await });
     }
@@ -192,7 +196,8 @@ impl Relay {
         let mut last_housekeeping = Instant::now() - Duration::from_secs(3600);
         loop {
             let mut more = false;
-            if !self.paused {
+            let stalled = self.faults.bus_stalled(self.service);
+            if !self.paused && !stalled {
                 match self.publish_once().await {
                     Ok(n) => {
                         failures = 0;
@@ -204,7 +209,7 @@ impl Relay {
                     }
                 }
             }
-            if last_housekeeping.elapsed() > Duration::from_secs(5) || self.paused {
+            if last_housekeeping.elapsed() > Duration::from_secs(5) || self.paused || stalled {
                 match self.housekeeping().await {
                     Ok(backlog) => {
                         metrics::gauge!("messaging_outbox_backlog", "service" => self.service)

@@ -69,6 +69,10 @@ fn describe() {
         "Number of HTTP requests in flight."
     );
     describe_gauge!("build_info", "Build of a running service (always 1).");
+    describe_gauge!(
+        "fault_active",
+        "1 while an injected fault of that kind is on for that service, else 0."
+    );
     describe_histogram!(
         "db_client_operation_duration_seconds",
         Unit::Seconds,
