@@ -180,7 +180,18 @@ async fn three_workers_merge_into_the_sum_of_their_parts() {
             *part_totals.entry(o.name).or_default() += total;
         }
     }
+    // Objectives no journey exercises yet (`required: false`: posts, until a
+    // social journey exists) have no data in any part, merged or not.
+    let optional: Vec<&str> = spec
+        .slos
+        .iter()
+        .filter(|slo| !slo.required)
+        .map(|slo| slo.name.as_str())
+        .collect();
     for o in &merged_report.outcomes {
+        if optional.contains(&o.name.as_str()) {
+            continue;
+        }
         assert!(
             !matches!(
                 o.verdict,
