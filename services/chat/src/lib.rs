@@ -16,7 +16,7 @@ pub mod http;
 pub mod store;
 
 use kit::db::Migrations;
-use kit::events::topics::{FRIEND_EVENTS, MESSAGE_EVENTS, USER_EVENTS};
+use kit::events::topics::MESSAGE_EVENTS;
 use kit::module::{BuildError, Consumer, Deps, Module};
 use kit::sse::Hub;
 use std::sync::Arc;
@@ -123,22 +123,9 @@ impl Module for Chat {
     /// The users and blocks read models (durable) and the live feed of this
     /// process's room streams.
     fn consumers(self: &Arc<Self>) -> Vec<Consumer> {
-        vec![
-            Consumer::durable(
-                USER_EVENTS,
-                SERVICE,
-                Arc::new(events::UsersModel(self.app.clone())),
-            ),
-            Consumer::durable(
-                FRIEND_EVENTS,
-                SERVICE,
-                Arc::new(events::BlocksModel(self.app.clone())),
-            ),
-            Consumer::live(
-                MESSAGE_EVENTS,
-                "sse",
-                Arc::new(events::LiveRooms(self.hub.clone())),
-            ),
-        ]
+        let live = Arc::new(events::LiveRooms(self.hub.clone()));
+        let mut consumers = kit::read_model::consumers(SERVICE, self.app.clone());
+        consumers.push(Consumer::live(MESSAGE_EVENTS, "sse", live));
+        consumers
     }
 }

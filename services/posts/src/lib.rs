@@ -15,17 +15,16 @@
 //! on posts (the users service's upload rules) are not implemented yet.
 //!
 //! Inside, the shape every service takes: `domain` (rules, no I/O), `app`
-//! (the use cases), `store` (rows), `http` (handlers) and `events`
-//! (consumers), wired together here.
+//! (the use cases), `store` (rows) and `http` (handlers), wired together
+//! here; its only consumers are kit's read-model ones
+//! ([`kit::read_model::consumers`]).
 
 pub mod app;
 pub mod domain;
-pub mod events;
 pub mod http;
 pub mod store;
 
 use kit::db::Migrations;
-use kit::events::topics::{FRIEND_EVENTS, USER_EVENTS};
 use kit::module::{BuildError, Consumer, Deps, Module};
 use std::sync::Arc;
 
@@ -87,17 +86,6 @@ impl Module for Posts {
 
     /// The users and blocks read models.
     fn consumers(self: &Arc<Self>) -> Vec<Consumer> {
-        vec![
-            Consumer::durable(
-                USER_EVENTS,
-                SERVICE,
-                Arc::new(events::UsersModel(self.app.clone())),
-            ),
-            Consumer::durable(
-                FRIEND_EVENTS,
-                SERVICE,
-                Arc::new(events::BlocksModel(self.app.clone())),
-            ),
-        ]
+        kit::read_model::consumers(SERVICE, Arc::new(self.app.clone()))
     }
 }

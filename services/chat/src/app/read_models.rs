@@ -1,39 +1,35 @@
-//! The users and blocks read models: kept up by the consumers of
-//! `user.events` and `friend.events`, and the facts the room and message use
-//! cases decide on, taken from the owners (users, friends) where the models
-//! may lag (see [`kit::owners`]).
+//! The users and blocks read models: kept up by kit's consumers of
+//! `user.events` and `friend.events` ([`kit::read_model`]), and the facts the
+//! room and message use cases decide on, taken from the owners (users,
+//! friends) where the models may lag (see [`kit::owners`]).
 
-use super::{App, ChatResult};
-use crate::domain::Participant;
-use crate::store::read_models;
+use super::{App, ChatError, ChatResult};
+use crate::store::read_models::{self, BLOCKS, USERS};
+use kit::read_model::{ReadModels, UserNames};
+
+#[async_trait::async_trait]
+impl ReadModels for App {
+    type Error = ChatError;
+
+    async fn record_user(&self, user: UserNames) -> ChatResult<()> {
+        Ok(USERS.record(&self.db, &self.owners, &user).await?)
+    }
+
+    async fn record_block(&self, blocker: i64, blocked: i64, is_blocked: bool) -> ChatResult<()> {
+        Ok(BLOCKS.set(&self.db, blocker, blocked, is_blocked).await?)
+    }
+}
 
 impl App {
-    /// A user registered or changed their profile.
-    pub async fn record_user(&self, user: &Participant) -> ChatResult<()> {
-        read_models::upsert_user(&self.db, user).await?;
-        self.owners.user_recorded(user.user_id);
-        Ok(())
-    }
-
-    /// `blocker` blocked `blocked` (`is_blocked`) or lifted the block.
-    pub async fn record_block(
-        &self,
-        blocker: i64,
-        blocked: i64,
-        is_blocked: bool,
-    ) -> ChatResult<()> {
-        Ok(read_models::set_blocked(&self.db, blocker, blocked, is_blocked).await?)
-    }
-
     /// Whether the users read model holds `user_id` now (no catching up).
     pub async fn has_heard_of(&self, user_id: i64) -> ChatResult<bool> {
-        Ok(!read_models::users(&self.db, &[user_id]).await?.is_empty())
+        Ok(USERS.knows(&self.db, user_id).await?)
     }
 
     /// Whether the blocks read model has a block between `user` and `other`,
     /// either way (it may lag the friends service).
     pub async fn blocked_between(&self, user: i64, other: i64) -> ChatResult<bool> {
-        Ok(read_models::blocked_between(&self.db, user, &[other]).await?)
+        Ok(BLOCKS.between(&self.db, user, &[other]).await?)
     }
 
     /// The first of `ids` that does not exist, once the users read model
@@ -61,7 +57,7 @@ impl App {
         token: &str,
         others: &[i64],
     ) -> ChatResult<bool> {
-        let read_model = async { Ok(read_models::blocked_between(&self.db, user, others).await?) };
+        let read_model = async { Ok(BLOCKS.between(&self.db, user, others).await?) };
         self.owners
             .blocked_between(user, others, token, read_model)
             .await

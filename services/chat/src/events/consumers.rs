@@ -1,70 +1,12 @@
-//! Handlers of the events chat consumes: each decodes a contract and calls
-//! one use case. Each is idempotent (upserts, set semantics), since delivery
-//! is at least once.
+//! Handlers of the events chat consumes besides its read models (those are
+//! kit's, [`kit::read_model::consumers`]): each decodes a contract and acts
+//! on it.
 
-use crate::app::{App, ChatError};
-use crate::domain::Participant;
 use async_trait::async_trait;
-use contracts::{
-    MessageDeleted, MessageEdited, MessageSent, UserBlocked, UserProfileUpdated, UserRegistered,
-    UserUnblocked,
-};
+use contracts::{MessageDeleted, MessageEdited, MessageSent};
 use kit::events::{Event, Handler, HandlerError};
 use kit::sse::{Hub, Item};
 use std::sync::Arc;
-
-fn transient(err: ChatError) -> HandlerError {
-    HandlerError::Transient(err.to_string())
-}
-
-/// `user.events` → the users read model (ids, usernames, display names).
-pub struct UsersModel(pub Arc<App>);
-
-#[async_trait]
-impl Handler for UsersModel {
-    async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
-        let user = if event.is::<UserRegistered>() {
-            let e: UserRegistered = event.data()?;
-            Participant {
-                user_id: e.user_id,
-                username: e.username,
-                display_name: e.display_name,
-            }
-        } else if event.is::<UserProfileUpdated>() {
-            let e: UserProfileUpdated = event.data()?;
-            Participant {
-                user_id: e.user_id,
-                username: e.username,
-                display_name: e.display_name,
-            }
-        } else {
-            return Ok(());
-        };
-        self.0.record_user(&user).await.map_err(transient)
-    }
-}
-
-/// `friend.events` → who blocked whom.
-pub struct BlocksModel(pub Arc<App>);
-
-#[async_trait]
-impl Handler for BlocksModel {
-    async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
-        let (blocker, blocked, is_blocked) = if event.is::<UserBlocked>() {
-            let e: UserBlocked = event.data()?;
-            (e.blocker_id, e.blocked_id, true)
-        } else if event.is::<UserUnblocked>() {
-            let e: UserUnblocked = event.data()?;
-            (e.blocker_id, e.blocked_id, false)
-        } else {
-            return Ok(());
-        };
-        self.0
-            .record_block(blocker, blocked, is_blocked)
-            .await
-            .map_err(transient)
-    }
-}
 
 /// `message.events` → the room streams connected to this process.
 pub struct LiveRooms(pub Arc<Hub<i64>>);

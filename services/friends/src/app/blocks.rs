@@ -64,12 +64,7 @@ impl App {
     /// `others`: what chat asks before it opens a room or lets a message out
     /// (this table is the truth; chat's copy may lag).
     pub async fn blocked_between(&self, user: i64, others: &[i64]) -> Result<bool> {
-        for &other in others {
-            if blocks::either_way(&self.db, user, other).await? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        Ok(blocks::between(&self.db, user, others).await?)
     }
 
     /// Users `caller` blocked, newest first.

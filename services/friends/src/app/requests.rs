@@ -41,7 +41,7 @@ impl App {
         let mut tx = self.begin_pair(requester, addressee).await?;
         let facts = RequestFacts {
             addressee_known: users::exists(&mut tx, addressee).await?,
-            blocked: blocks::either_way(&mut tx, requester, addressee).await?,
+            blocked: blocks::between(&mut tx, requester, &[addressee]).await?,
             live: friendships::live_status(&mut tx, requester, addressee).await?,
         };
         domain::may_request(&facts)?;

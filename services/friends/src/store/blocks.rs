@@ -5,6 +5,7 @@ use super::{SERVICE, StoreResult};
 use crate::domain::BlockedUser;
 use chrono::{DateTime, Utc};
 use kit::db::{On, Tx, query, query_as, query_scalar, timed};
+use kit::read_model::Blocks;
 
 #[derive(sqlx::FromRow)]
 struct BlockedRow {
@@ -13,21 +14,12 @@ struct BlockedRow {
     blocked_at: DateTime<Utc>,
 }
 
-/// Whether either of `a` and `b` has blocked the other.
-pub async fn either_way(on: impl Into<On<'_>>, a: i64, b: i64) -> StoreResult<bool> {
-    let n: i64 = timed(
-        SERVICE,
-        "select_blocks",
-        query_scalar(
-            "SELECT COUNT(*) FROM blocks WHERE (blocker_id = $1 AND blocked_id = $2) \
-             OR (blocker_id = $2 AND blocked_id = $1)",
-        )
-        .bind(a)
-        .bind(b)
-        .fetch_one(on),
-    )
-    .await?;
-    Ok(n > 0)
+/// The table as kit's read models of it see it: the same two columns.
+const BLOCKS: Blocks = Blocks::new(SERVICE, "blocks");
+
+/// Whether a block stands, either way, between `user` and any of `others`.
+pub async fn between(on: impl Into<On<'_>>, user: i64, others: &[i64]) -> StoreResult<bool> {
+    BLOCKS.between(on, user, others).await
 }
 
 /// When `blocker` blocked `blocked`; `None` when they have not.

@@ -6,9 +6,12 @@ use super::{SqlNotificationStore, StoreError, StoreResult};
 use crate::domain::{Draft, Kind, KnownUser, Notification, Revision};
 use chrono::{DateTime, Utc};
 use kit::db::{On, Tx, placeholders, query, query_as, query_scalar, timed};
+use kit::read_model::Users;
 use std::collections::HashMap;
 
 const SERVICE: &str = crate::SERVICE;
+/// The users read model, in kit's shape.
+const KNOWN_USERS: Users = Users::new(SERVICE, "known_users");
 const COLUMNS: &str = "id, user_id, seq, kind, title, body, data, is_read, created_at";
 
 #[derive(sqlx::FromRow)]
@@ -61,17 +64,10 @@ struct UserRow {
 impl SqlNotificationStore {
     /// Records (or refreshes) a user's names.
     pub async fn upsert_user(&self, on: impl Into<On<'_>>, user: &KnownUser) -> StoreResult<()> {
-        timed(SERVICE, "upsert_known_user", query(
-            "INSERT INTO known_users (user_id, username, display_name, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (user_id) DO UPDATE SET username = excluded.username, \
-             display_name = excluded.display_name, updated_at = excluded.updated_at",
-        )
-        .bind(user.user_id)
-        .bind(&user.username)
-        .bind(&user.display_name)
-        .bind(Utc::now())
-        .execute(on))
-        .await?;
+        let display_name = user.display_name.as_deref();
+        KNOWN_USERS
+            .upsert(on, user.user_id, &user.username, display_name)
+            .await?;
         Ok(())
     }
 

@@ -4,7 +4,8 @@ use super::announce::{self, TOPIC};
 use super::{App, Page, PostsError, PostsResult};
 use crate::domain::{self, FollowEntry, PageRequest, Refusal};
 use crate::store::follows::{self, Side};
-use crate::store::{read_models, timeline};
+use crate::store::read_models::BLOCKS;
+use crate::store::timeline;
 use chrono::{DateTime, Utc};
 use kit::auth::AuthUser;
 
@@ -28,7 +29,7 @@ impl App {
         }
         // A block just made counts at once: friends, the owner of blocks,
         // is asked (the local copy only when there is no friends service).
-        let local = read_models::blocked_between(&self.db, caller.id, target);
+        let local = BLOCKS.between(&self.db, caller.id, std::slice::from_ref(&target));
         let blocked = self
             .owners
             .blocked_between(caller.id, &[target], &caller.token, async {

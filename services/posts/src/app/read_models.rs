@@ -1,29 +1,30 @@
-//! The users and blocks read models: kept up by the consumers of
-//! `user.events` and `friend.events`, with the one read-your-writes fallback
-//! for users the model has not heard of yet.
+//! The users and blocks read models: kept up by kit's consumers of
+//! `user.events` and `friend.events` ([`kit::read_model`]), with the one
+//! read-your-writes fallback for users the model has not heard of yet.
 
-use super::{App, PostsResult};
-use crate::store::{follows, read_models, timeline};
+use super::{App, PostsError, PostsResult};
+use crate::store::read_models::{BLOCKS, USERS};
+use crate::store::{follows, timeline};
+use kit::read_model::{ReadModels, UserNames};
 
-impl App {
-    /// A user registered or changed their profile.
-    pub async fn record_user(
-        &self,
-        user_id: i64,
-        username: &str,
-        display_name: Option<&str>,
-    ) -> PostsResult<()> {
-        read_models::upsert_user(&self.db, user_id, username, display_name).await?;
-        self.owners.user_recorded(user_id);
-        Ok(())
+#[async_trait::async_trait]
+impl ReadModels for App {
+    type Error = PostsError;
+
+    async fn record_user(&self, user: UserNames) -> PostsResult<()> {
+        Ok(USERS.record(&self.db, &self.owners, &user).await?)
     }
 
-    /// `blocker` blocked `blocked`: from now on neither sees the other's
-    /// posts, comments or follows, and neither follows the other any more
-    /// (their posts leave each other's timelines). Idempotent.
-    pub async fn record_block(&self, blocker: i64, blocked: i64) -> PostsResult<()> {
+    /// A block: from now on neither sees the other's posts, comments or
+    /// follows, and neither follows the other any more (their posts leave
+    /// each other's timelines). A block lifted: follows stay ended.
+    /// Idempotent.
+    async fn record_block(&self, blocker: i64, blocked: i64, is_blocked: bool) -> PostsResult<()> {
+        if !is_blocked {
+            return Ok(BLOCKS.set(&self.db, blocker, blocked, false).await?);
+        }
         let mut tx = self.db.begin().await?;
-        read_models::set_blocked(&mut tx, blocker, blocked, true).await?;
+        BLOCKS.set(&mut tx, blocker, blocked, true).await?;
         for (a, b) in [(blocker, blocked), (blocked, blocker)] {
             follows::delete(&mut tx, a, b).await?;
             timeline::drop_author(&mut tx, a, b).await?;
@@ -31,20 +32,17 @@ impl App {
         tx.commit().await?;
         Ok(())
     }
+}
 
-    /// `blocker` lifted their block of `blocked` (follows stay ended).
-    pub async fn record_unblock(&self, blocker: i64, blocked: i64) -> PostsResult<()> {
-        Ok(read_models::set_blocked(&self.db, blocker, blocked, false).await?)
-    }
-
+impl App {
     /// Whether the users read model holds `user_id` now (no catching up).
     pub async fn has_heard_of(&self, user_id: i64) -> PostsResult<bool> {
-        Ok(read_models::knows_user(&self.db, user_id).await?)
+        Ok(USERS.knows(&self.db, user_id).await?)
     }
 
     /// Whether a block stands between `a` and `b` as far as posts knows.
     pub async fn blocked_between(&self, a: i64, b: i64) -> PostsResult<bool> {
-        Ok(read_models::blocked_between(&self.db, a, b).await?)
+        Ok(BLOCKS.between(&self.db, a, &[b]).await?)
     }
 
     /// Whether `user_id` exists as far as posts can tell: the read model knows
