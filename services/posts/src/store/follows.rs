@@ -1,9 +1,9 @@
 //! The `follows` table: who follows whom, since when.
 
-use super::{SERVICE, StoreResult};
+use super::{SERVICE, StoreResult, add_pair, remove_pair};
 use crate::domain::{Author, FollowEntry};
 use chrono::{DateTime, Utc};
-use kit::db::{On, Tx, query, query_as, query_scalar, timed};
+use kit::db::{On, Tx, query_as, query_scalar, timed};
 
 #[derive(sqlx::FromRow)]
 struct FollowRow {
@@ -38,34 +38,16 @@ pub async fn insert(
     followee: i64,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    timed(
-        SERVICE,
-        "insert_follow",
-        query(
-            "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (follower_id, followee_id) DO NOTHING",
-        )
-        .bind(follower)
-        .bind(followee)
-        .bind(at)
-        .execute(tx),
-    )
-    .await?;
+    let insert = "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3) \
+                  ON CONFLICT (follower_id, followee_id) DO NOTHING";
+    add_pair(tx, "insert_follow", insert, (follower, followee), at).await?;
     Ok(())
 }
 
 /// Ends the follow; `false` when there was none.
 pub async fn delete(on: impl Into<On<'_>>, follower: i64, followee: i64) -> StoreResult<bool> {
-    let removed = timed(
-        SERVICE,
-        "delete_follow",
-        query("DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2")
-            .bind(follower)
-            .bind(followee)
-            .execute(on),
-    )
-    .await?;
-    Ok(removed > 0)
+    let delete = "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2";
+    remove_pair(on, "delete_follow", delete, (follower, followee)).await
 }
 
 /// How many users follow `user`.

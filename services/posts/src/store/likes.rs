@@ -1,39 +1,20 @@
 //! The `likes` table: who liked which post (a set: liking twice is one like).
 
-use super::{SERVICE, StoreResult};
+use super::{SERVICE, StoreResult, add_pair, remove_pair};
 use chrono::{DateTime, Utc};
-use kit::db::{On, Tx, placeholders, query, query_scalar, timed};
+use kit::db::{On, Tx, placeholders, query_scalar, timed};
 
 /// Records the like; `false` when `user` already liked the post.
 pub async fn insert(tx: &mut Tx, post_id: i64, user: i64, at: DateTime<Utc>) -> StoreResult<bool> {
-    let added = timed(
-        SERVICE,
-        "insert_like",
-        query(
-            "INSERT INTO likes (post_id, user_id, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (post_id, user_id) DO NOTHING",
-        )
-        .bind(post_id)
-        .bind(user)
-        .bind(at)
-        .execute(tx),
-    )
-    .await?;
-    Ok(added > 0)
+    let insert = "INSERT INTO likes (post_id, user_id, created_at) VALUES ($1, $2, $3) \
+                  ON CONFLICT (post_id, user_id) DO NOTHING";
+    add_pair(tx, "insert_like", insert, (post_id, user), at).await
 }
 
 /// Removes the like; `false` when there was none.
 pub async fn delete(tx: &mut Tx, post_id: i64, user: i64) -> StoreResult<bool> {
-    let removed = timed(
-        SERVICE,
-        "delete_like",
-        query("DELETE FROM likes WHERE post_id = $1 AND user_id = $2")
-            .bind(post_id)
-            .bind(user)
-            .execute(tx),
-    )
-    .await?;
-    Ok(removed > 0)
+    let delete = "DELETE FROM likes WHERE post_id = $1 AND user_id = $2";
+    remove_pair(tx, "delete_like", delete, (post_id, user)).await
 }
 
 /// Which of `post_ids` `user` liked.

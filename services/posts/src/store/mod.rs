@@ -19,6 +19,7 @@ pub mod timeline;
 
 use crate::domain::{Author, Comment, Post};
 use chrono::{DateTime, Utc};
+use kit::db::{On, Tx, query, timed};
 
 /// Errors of the store: the database's own.
 pub type StoreResult<T> = Result<T, sqlx::Error>;
@@ -69,6 +70,32 @@ impl From<PostRow> for Post {
             updated_at: r.updated_at,
         }
     }
+}
+
+/// Adds the pair (`a`, `b`) to a table that holds a set of pairs (likes,
+/// follows): `insert` writes `$1, $2` and the time `$3`, and does nothing on
+/// conflict. Whether the pair is new.
+async fn add_pair(
+    tx: &mut Tx,
+    operation: &'static str,
+    insert: &str,
+    (a, b): (i64, i64),
+    at: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let write = query(insert).bind(a).bind(b).bind(at);
+    Ok(timed(SERVICE, operation, write.execute(tx)).await? > 0)
+}
+
+/// Removes the pair (`a`, `b`), `$1` and `$2` of `delete`: whether it was
+/// there.
+async fn remove_pair(
+    on: impl Into<On<'_>>,
+    operation: &'static str,
+    delete: &str,
+    (a, b): (i64, i64),
+) -> StoreResult<bool> {
+    let write = query(delete).bind(a).bind(b);
+    Ok(timed(SERVICE, operation, write.execute(on)).await? > 0)
 }
 
 /// Tags as stored: joined by spaces (a valid tag has none).
