@@ -142,7 +142,7 @@ pub fn target_help(modules: &[Registration]) -> String {
          one port with the in-process event bus (port 8000)",
     );
     for m in modules {
-        help.push_str(&format!("\n  {}: {} (port {})", m.name, m.title, m.port));
+        help.push_str(&format!("\n  {}: {} (port {})", m.name, m.title(), m.port));
     }
     help
 }
@@ -150,7 +150,7 @@ pub fn target_help(modules: &[Registration]) -> String {
 /// What this process runs: (health title, `service` label of the
 /// infrastructure routes, default port, the modules with their config).
 pub struct Plan {
-    title: &'static str,
+    title: String,
     label: &'static str,
     port: u16,
     modules: Vec<Planned>,
@@ -166,8 +166,8 @@ pub fn plan(
         .filter(|m| target == ALL || m.name == target)
         .collect();
     let (title, label, port) = match picked.as_slice() {
-        [one] if target != ALL => (one.title, one.name, one.port),
-        _ => ("Banter Platform", "banter", 8000),
+        [one] if target != ALL => (one.title(), one.name, one.port),
+        _ => ("Banter Platform".to_owned(), "banter", 8000),
     };
     Ok(Plan {
         title,
@@ -224,7 +224,7 @@ pub async fn serve(args: ServeArgs, plan: Plan) -> anyhow::Result<()> {
         ctx.faults.switch_on(spec.clone())?;
     }
     let running = assembly.start();
-    let router = running.router(plan.title, plan.label, key_check.into_iter().collect());
+    let router = running.router(&plan.title, plan.label, key_check.into_iter().collect());
 
     let storage = match &args.storage.database_url {
         Some(url) => kit::db::redact_url(url),

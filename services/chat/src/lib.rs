@@ -15,9 +15,8 @@ pub mod events;
 pub mod http;
 pub mod store;
 
-use kit::db::Migrations;
 use kit::events::topics::MESSAGE_EVENTS;
-use kit::module::{BuildError, Consumer, Deps, Module};
+use kit::module::{About, BuildError, Consumer, Deps, Module};
 use kit::sse::Hub;
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,16 +74,9 @@ pub struct Chat {
     pub shutdown: tokio_util::sync::CancellationToken,
 }
 
-#[async_trait::async_trait]
 impl Module for Chat {
-    const NAME: &'static str = SERVICE;
-    const TITLE: &'static str = "Chat Service";
-    const PORT: u16 = 8002;
+    const ABOUT: About = About::new(SERVICE, 8002, || kit::migrations!());
     type Config = Config;
-
-    fn migrations() -> Migrations {
-        kit::migrations!()
-    }
 
     /// Picks where "who streams which room" lives: in Redis when the
     /// deployment has one, so every instance sees the streams of every other.

@@ -19,9 +19,9 @@ pub mod http;
 pub mod store;
 
 use kit::auth::TokenVerifier;
-use kit::db::{Database, Migrations};
+use kit::db::Database;
 use kit::events::topics;
-use kit::module::{BuildError, Consumer, Deps, Module};
+use kit::module::{About, BuildError, Consumer, Deps, Module};
 use std::sync::Arc;
 
 /// The `service` label and event source of this service.
@@ -42,16 +42,9 @@ pub struct Friends {
     pub db: Database,
 }
 
-#[async_trait::async_trait]
 impl Module for Friends {
-    const NAME: &'static str = SERVICE;
-    const TITLE: &'static str = "Friends Service";
-    const PORT: u16 = 8003;
+    const ABOUT: About = About::new(SERVICE, 8003, || kit::migrations!());
     type Config = Config;
-
-    fn migrations() -> Migrations {
-        kit::migrations!()
-    }
 
     async fn build(_config: &Config, deps: Deps<'_>) -> Result<Arc<Self>, BuildError> {
         let app = app::App::new(deps.db.clone(), deps.ctx.owners.clone());

@@ -1,12 +1,12 @@
 //! The service module contract and the one runner that brings modules up, in
 //! the manner of Grafana Loki/Mimir's module manager: a service declares what
-//! it is (name, title, port, typed config), how it builds from the shared
+//! it is (name, port, migrations, typed config), how it builds from the shared
 //! dependencies, its routes and its consumers — and nothing about start-up
 //! order. [`Assembly`] does, for every module the same way, whether `banter
 //! serve` runs one of them or all, or a test runs two:
 //!
 //! 1. migrations of the kit's event tables (outbox, processed events);
-//! 2. the module's own migrations ([`Module::migrations`]), then
+//! 2. the module's own migrations ([`About::migrations`]), then
 //!    [`Module::build`];
 //! 3. every consumer of every module subscribes before any relay publishes,
 //!    so no service misses another's first events;
@@ -27,6 +27,7 @@ use crate::platform::{Platform, Service};
 use async_trait::async_trait;
 use axum::Router;
 use std::any::Any;
+use std::future::Future;
 use std::sync::Arc;
 use utoipa::openapi::OpenApi;
 
@@ -77,23 +78,54 @@ impl Consumer {
     }
 }
 
-/// A service of the platform.
-#[async_trait]
-pub trait Module: Send + Sync + Sized + 'static {
+/// Who a module is: what the runner and `banter serve` need to know of it
+/// besides its config.
+#[derive(Clone, Copy)]
+pub struct About {
     /// The `service` label, database name and event source (`users`).
-    const NAME: &'static str;
-    /// What `/health` says when the module runs alone ("Users Service").
-    const TITLE: &'static str;
+    pub name: &'static str,
     /// Its port when it runs alone (SPEC §2).
-    const PORT: u16;
+    pub port: u16,
+    /// Its tables' migrations (`|| kit::migrations!()`), run before `build`.
+    pub migrations: fn() -> Migrations,
+}
+
+impl About {
+    pub const fn new(name: &'static str, port: u16, migrations: fn() -> Migrations) -> Self {
+        Self {
+            name,
+            port,
+            migrations,
+        }
+    }
+
+    /// What `/health` says when the module runs alone: "Users Service".
+    pub fn title(&self) -> String {
+        title_of(self.name)
+    }
+}
+
+/// "Users Service" for `users`.
+pub fn title_of(name: &str) -> String {
+    let mut chars = name.chars();
+    let first = chars.next().map(|c| c.to_uppercase().to_string());
+    format!("{}{} Service", first.unwrap_or_default(), chars.as_str())
+}
+
+/// A service of the platform.
+pub trait Module: Send + Sync + Sized + 'static {
+    /// Its name, port and migrations.
+    const ABOUT: About;
+    /// Its name (`ABOUT.name`), for short.
+    const NAME: &'static str = Self::ABOUT.name;
     /// Its settings, flattened into `banter serve`'s flags.
     type Config: clap::Args + clap::FromArgMatches + Clone + Send + Sync + 'static;
 
-    /// Its tables' migrations (`kit::migrations!()`), run before `build`.
-    fn migrations() -> Migrations;
-
     /// Builds the module's shared state (its tables are up to date).
-    async fn build(config: &Self::Config, deps: Deps<'_>) -> Result<Arc<Self>, BuildError>;
+    fn build(
+        config: &Self::Config,
+        deps: Deps<'_>,
+    ) -> impl Future<Output = Result<Arc<Self>, BuildError>> + Send;
 
     /// Its HTTP routes (not yet observed) and their OpenAPI description.
     fn routes(self: &Arc<Self>) -> (Router, OpenApi);
@@ -133,7 +165,6 @@ impl Planned {
 #[derive(Clone, Copy)]
 pub struct Registration {
     pub name: &'static str,
-    pub title: &'static str,
     pub port: u16,
     /// Adds the module's flags to a command.
     pub augment: fn(clap::Command) -> clap::Command,
@@ -142,11 +173,15 @@ pub struct Registration {
 }
 
 impl Registration {
+    /// What `/health` says when the module runs alone.
+    pub fn title(&self) -> String {
+        title_of(self.name)
+    }
+
     pub const fn of<M: Module>() -> Self {
         Self {
             name: M::NAME,
-            title: M::TITLE,
-            port: M::PORT,
+            port: M::ABOUT.port,
             augment: <M::Config as clap::Args>::augment_args,
             plan: |matches| {
                 <M::Config as clap::FromArgMatches>::from_arg_matches(matches)
@@ -166,7 +201,7 @@ struct Pending<M: Module>(M::Config);
 #[async_trait]
 impl<M: Module> Buildable for Pending<M> {
     async fn build(self: Box<Self>, deps: Deps<'_>) -> Result<Box<dyn Running>, BuildError> {
-        deps.db.migrate(M::migrations()).await?;
+        deps.db.migrate((M::ABOUT.migrations)()).await?;
         let module = M::build(&self.0, deps).await?;
         Ok(Box::new(module))
     }

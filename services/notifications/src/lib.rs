@@ -16,10 +16,10 @@ pub mod http;
 pub mod store;
 
 use kit::auth::TokenVerifier;
-use kit::db::{Database, Migrations};
+use kit::db::Database;
 use kit::events::topics::{FRIEND_EVENTS, MESSAGE_EVENTS, NOTIFICATION_EVENTS, USER_EVENTS};
 use kit::events::{Event, Handler, HandlerError};
-use kit::module::{BuildError, Consumer, Deps, Module};
+use kit::module::{About, BuildError, Consumer, Deps, Module};
 use kit::sse::Hub;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,16 +59,9 @@ pub struct Notifications {
     pub shutdown: CancellationToken,
 }
 
-#[async_trait::async_trait]
 impl Module for Notifications {
-    const NAME: &'static str = SERVICE;
-    const TITLE: &'static str = "Notifications Service";
-    const PORT: u16 = 8004;
+    const ABOUT: About = About::new(SERVICE, 8004, || kit::migrations!());
     type Config = Config;
-
-    fn migrations() -> Migrations {
-        kit::migrations!()
-    }
 
     async fn build(config: &Config, deps: Deps<'_>) -> Result<Arc<Self>, BuildError> {
         let Deps { db, ctx } = deps;

@@ -24,8 +24,7 @@ pub mod domain;
 pub mod http;
 pub mod store;
 
-use kit::db::Migrations;
-use kit::module::{BuildError, Consumer, Deps, Module};
+use kit::module::{About, BuildError, Consumer, Deps, Module};
 use std::sync::Arc;
 
 /// The `service` label and the `source` of the posts service's events.
@@ -62,16 +61,9 @@ pub struct Posts {
     pub verifier: Arc<kit::auth::TokenVerifier>,
 }
 
-#[async_trait::async_trait]
 impl Module for Posts {
-    const NAME: &'static str = SERVICE;
-    const TITLE: &'static str = "Posts Service";
-    const PORT: u16 = 8006;
+    const ABOUT: About = About::new(SERVICE, 8006, || kit::migrations!());
     type Config = Config;
-
-    fn migrations() -> Migrations {
-        kit::migrations!()
-    }
 
     async fn build(config: &Config, deps: Deps<'_>) -> Result<Arc<Self>, BuildError> {
         Ok(Arc::new(Self {

@@ -23,7 +23,7 @@ pub struct AppBuilder {
     backend: Backend,
     ctx: Context,
     connections: u32,
-    title: (&'static str, &'static str),
+    title: (String, &'static str),
     modules: Vec<(Planned, Option<Arc<TestDb>>)>,
     paused: Vec<&'static str>,
     check_openapi: bool,
@@ -36,7 +36,7 @@ impl AppBuilder {
             backend,
             ctx: Context::embedded(),
             connections: 4,
-            title: ("Banter Platform", "banter"),
+            title: ("Banter Platform".to_owned(), "banter"),
             modules: Vec::new(),
             paused: Vec::new(),
             check_openapi: false,
@@ -72,7 +72,7 @@ impl AppBuilder {
 
     /// `/health` and the infrastructure routes as `M` reports them alone.
     pub fn titled<M: Module>(mut self) -> Self {
-        self.title = (M::TITLE, M::NAME);
+        self.title = (M::ABOUT.title(), M::NAME);
         self
     }
 
@@ -129,7 +129,7 @@ impl AppBuilder {
 pub struct Assembled {
     assembly: Assembly,
     ctx: Context,
-    title: (&'static str, &'static str),
+    title: (String, &'static str),
     paused: Vec<&'static str>,
     check_openapi: bool,
     dbs: Vec<Arc<TestDb>>,
@@ -144,7 +144,7 @@ impl Assembled {
     /// Starts the relays and serves every module's routes on a random port.
     pub async fn serve(self) -> SpawnedApp {
         let running = self.assembly.start_except(&self.paused);
-        let router = running.router(self.title.0, self.title.1, Vec::new());
+        let router = running.router(&self.title.0, self.title.1, Vec::new());
         let served = if self.check_openapi {
             ServedApp::start_checked(router, self.ctx).await
         } else {

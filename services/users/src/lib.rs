@@ -16,9 +16,9 @@ pub mod store;
 
 use kit::auth::{SigningKey, TokenVerifier};
 use kit::context::Context;
-use kit::db::{Database, Migrations};
+use kit::db::Database;
 use kit::events::topics::{FRIEND_EVENTS, USER_EVENTS, USER_ONLINE_STATUS};
-use kit::module::{BuildError, Consumer, Deps, Module};
+use kit::module::{About, BuildError, Consumer, Deps, Module};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -188,16 +188,9 @@ pub struct Users {
     profile_cache: Option<store::ProfileCache>,
 }
 
-#[async_trait::async_trait]
 impl Module for Users {
-    const NAME: &'static str = "users";
-    const TITLE: &'static str = "Users Service";
-    const PORT: u16 = 8005;
+    const ABOUT: About = About::new("users", 8005, || kit::migrations!());
     type Config = Config;
-
-    fn migrations() -> Migrations {
-        kit::migrations!()
-    }
 
     /// Migrates the database, loads the signing key (from --signing-key-file,
     /// else the one in the database, created on first start) and makes the
