@@ -3,7 +3,7 @@
 //! for users the model has not heard of yet.
 
 use super::{App, PostsResult};
-use crate::store::{follows, read_models, timeline};
+use crate::store::{follows, read_models};
 
 impl App {
     /// A user registered or changed their profile.
@@ -26,7 +26,7 @@ impl App {
         read_models::set_blocked(&mut tx, blocker, blocked, true).await?;
         for (a, b) in [(blocker, blocked), (blocked, blocker)] {
             follows::delete(&mut tx, a, b).await?;
-            timeline::drop_author(&mut tx, a, b).await?;
+            self.timelines.drop_author(&mut tx, a, b).await?;
         }
         tx.commit().await?;
         Ok(())
