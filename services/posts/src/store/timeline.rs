@@ -9,7 +9,7 @@
 
 use super::{NOT_BLOCKED, POST_COLUMNS, PostRow, SERVICE, StoreResult};
 use crate::domain::Post;
-use kit::db::{On, Tx, placeholders, query, query_as, timed};
+use kit::db::{On, Tx, placeholders, query, query_as, query_scalar, timed};
 
 /// Puts the post into its author's own timeline and, when `fan_out`, into
 /// the timeline of every follower of its author; how many timelines it
@@ -47,11 +47,11 @@ pub async fn add(
         0
     };
     let readers = if fan_out {
-        "user_id = $1 OR user_id IN (SELECT follower_id FROM follows WHERE followee_id = $1)"
+        "SELECT $1 AS user_id UNION SELECT follower_id FROM follows WHERE followee_id = $1"
     } else {
-        "user_id = $1"
+        "SELECT $1 AS user_id"
     };
-    trim(tx, readers, author, max).await?;
+    trim(tx, readers, author, 1, max).await?;
     Ok(reached)
 }
 
@@ -75,21 +75,56 @@ pub async fn backfill(tx: &mut Tx, follower: i64, author: i64, max: i64) -> Stor
         .execute(&mut *tx),
     )
     .await?;
-    trim(tx, "user_id = $1", follower, max).await?;
+    let added_rows = i64::try_from(added).unwrap_or(i64::MAX);
+    trim(tx, "SELECT $1 AS user_id", follower, added_rows, max).await?;
     Ok(added)
 }
 
-/// Keeps the newest `max` entries of the timelines `readers` selects (an
-/// SQL condition on `user_id` with `$1` = `user`): one index range per
-/// timeline, nothing deleted from shorter ones.
-async fn trim(tx: &mut Tx, readers: &str, user: i64, max: i64) -> StoreResult<()> {
-    let sql = format!(
-        "DELETE FROM timeline_entries WHERE ({readers}) AND post_id <= \
-         (SELECT t.post_id FROM timeline_entries t WHERE t.user_id = timeline_entries.user_id \
-          ORDER BY t.post_id DESC LIMIT 1 OFFSET $2)"
+/// Counts `added` more entries in each timeline of `readers` (a query of
+/// `user_id`s, `$1` = `user`) and cuts those that grew too long back to
+/// their newest `max` entries. A timeline is trimmed once
+/// it holds more than `max` + `max / 8` (its length is counted in
+/// `timeline_lengths`), so a fan-out measures no timeline most of the time:
+/// measuring each (walking `max` index entries) cost 0.7 ms per reader on
+/// PostgreSQL, 0.7 s for an author with 1 000 followers.
+async fn trim(tx: &mut Tx, readers: &str, user: i64, added: i64, max: i64) -> StoreResult<()> {
+    let count = format!(
+        "INSERT INTO timeline_lengths (user_id, length) SELECT user_id, $2 FROM ({readers}) r \
+         WHERE TRUE ON CONFLICT (user_id) \
+         DO UPDATE SET length = timeline_lengths.length + excluded.length"
     );
-    let trim = query(&sql).bind(user).bind(max).execute(tx);
-    timed(SERVICE, "trim_timelines", trim).await?;
+    let count = query(&count).bind(user).bind(added).execute(&mut *tx);
+    timed(SERVICE, "count_timelines", count).await?;
+    let over: Vec<i64> = timed(
+        SERVICE,
+        "select_long_timelines",
+        query_scalar(&format!(
+            "SELECT l.user_id FROM ({readers}) r JOIN timeline_lengths l ON l.user_id = r.user_id \
+             WHERE l.length > $2"
+        ))
+        .bind(user)
+        .bind(max + max / 8)
+        .fetch_all(&mut *tx),
+    )
+    .await?;
+    for reader in over {
+        let cut = query(
+            "DELETE FROM timeline_entries WHERE user_id = $1 AND post_id <= \
+             (SELECT post_id FROM timeline_entries WHERE user_id = $1 \
+              ORDER BY post_id DESC LIMIT 1 OFFSET $2)",
+        )
+        .bind(reader)
+        .bind(max)
+        .execute(&mut *tx);
+        timed(SERVICE, "trim_timeline", cut).await?;
+        let length = query(
+            "UPDATE timeline_lengths SET length = \
+             (SELECT COUNT(*) FROM timeline_entries WHERE user_id = $1) WHERE user_id = $1",
+        )
+        .bind(reader)
+        .execute(&mut *tx);
+        timed(SERVICE, "count_timeline", length).await?;
+    }
     Ok(())
 }
 
