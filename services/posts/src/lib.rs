@@ -48,10 +48,11 @@ pub struct Config {
     pub fanout_threshold: u32,
 
     /// Posts kept in each reader's written home timeline (a Redis sorted set
-    /// with --redis-url, table rows without), newest first: older fanned-out
-    /// posts fall off and a timeline pages back no further through them
-    /// (posts read on read are not bounded). E.g. `--posts-timeline-length
-    /// 200` keeps a quarter of the default per reader.
+    /// with --redis-url, table rows without, which may grow an eighth past it
+    /// before they are cut back), newest first: older fanned-out posts fall
+    /// off and a timeline pages back no further through them (posts read on
+    /// read are not bounded). E.g. `--posts-timeline-length 200` keeps a
+    /// quarter of the default per reader.
     #[arg(id = "posts_timeline_length", long = "posts-timeline-length", env = "BANTER_POSTS_TIMELINE_LENGTH",
           default_value_t = DEFAULT_TIMELINE_LENGTH, value_name = "POSTS",
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
