@@ -7,6 +7,10 @@
 //!   with no errors;
 //! - room and notification streams opened on one instance get what was sent
 //!   through the other instance;
+//! - a post written through one posts process is in a follower's home
+//!   timeline read from the other at once (timelines in the shared Redis),
+//!   and a follow and a like through posts become notifications on a stream
+//!   of a notifications process, through the broker;
 //! - a token revoked by logout is refused by every process of every service;
 //! - streams opened with a token end when it is revoked through another instance;
 //! - read-your-writes across processes: a registration or a block that has
@@ -308,6 +312,77 @@ async fn unread(api: &ApiClient, token: &str) -> i64 {
     counts["unread_count"]
         .as_i64()
         .unwrap_or_else(|| panic!("unread count: {counts}"))
+}
+
+/// The social side across processes: a follow through posts 2, right after
+/// the follower registered, reaches the author's notification stream on
+/// notifications 1; the author's post written through posts 1 is in the
+/// follower's home timeline read from posts 2 at the next request (fan-out
+/// on write into the Redis both share); a like through posts 2 reaches the
+/// author's stream through the broker.
+async fn posts_cross_instances(cluster: &Cluster) {
+    let gateway = cluster.gateway_client();
+    let (author, token_a) = gateway
+        .register_and_login(&format!("poster_{}", cluster.tag), None)
+        .await;
+    let (_, token_f) = gateway
+        .register_and_login(&format!("follower_{}", cluster.tag), None)
+        .await;
+    let (posts_1, posts_2) = (cluster.instance("posts", 1), cluster.instance("posts", 2));
+    let mut notes = stream(
+        &cluster.instance("notifications", 1),
+        "/api/notifications/stream",
+        &token_a,
+    )
+    .await;
+    let res = posts_2
+        .post_json(
+            &format!("/api/follows/{author}"),
+            &json!({}),
+            Some(&token_f),
+        )
+        .await;
+    let (status, follow) = body(res).await;
+    assert_eq!(status, StatusCode::OK, "follow via posts 2: {follow}");
+    wait_for(
+        &mut notes,
+        "notification.created",
+        |n| n["type"] == "followed",
+        "follow via posts 2 on the author's stream on notifications 1",
+    )
+    .await;
+
+    let res = posts_1
+        .post_json(
+            "/api/posts",
+            &json!({"text": "across processes"}),
+            Some(&token_a),
+        )
+        .await;
+    let (status, post) = body(res).await;
+    assert_eq!(status, StatusCode::CREATED, "post via posts 1: {post}");
+    let home = posts_2.json("/api/timeline/home?limit=1", &token_f).await;
+    assert_eq!(
+        home["items"][0]["id"], post["id"],
+        "timeline on posts 2: {home}"
+    );
+
+    let res = posts_2
+        .post_json(
+            &format!("/api/posts/{}/like", post["id"]),
+            &json!({}),
+            Some(&token_f),
+        )
+        .await;
+    let (status, like) = body(res).await;
+    assert_eq!(status, StatusCode::OK, "like via posts 2: {like}");
+    wait_for(
+        &mut notes,
+        "notification.created",
+        |n| n["type"] == "post_liked" && n["data"]["post_id"] == post["id"],
+        "like via posts 2 on the author's stream on notifications 1",
+    )
+    .await;
 }
 
 /// The broker stops for 10 s while A keeps messaging B through the gateway:
@@ -747,6 +822,7 @@ async fn the_split_deployment_runs_on_one_machine() {
     revoked_everywhere(&cluster).await;
     streams_end_at_logout_everywhere(&cluster).await;
     streams_cross_instances(&cluster).await;
+    posts_cross_instances(&cluster).await;
     read_your_writes_across_processes(&cluster).await;
     broker_outage_loses_nothing(&cluster).await;
     consumer_lag_is_exported(&cluster).await;

@@ -26,7 +26,7 @@ pub use friends::{
     FriendRequestSent, UserBlocked, UserUnblocked,
 };
 pub use notifications::{NotificationCreated, NotificationPayload};
-pub use posts::{CommentAdded, PostCreated, PostDeleted, PostLiked, UserFollowed};
+pub use posts::{CommentAdded, PostCreated, PostDeleted, PostEdited, PostLiked, UserFollowed};
 pub use users::{UserOnlineStatusChanged, UserProfileUpdated, UserRegistered};
 
 use serde::Serialize;

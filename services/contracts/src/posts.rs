@@ -19,6 +19,16 @@ pub struct PostCreated {
     pub created_at: DateTime<Utc>,
 }
 
+/// The author changed the text and/or the tags of the post.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PostEdited {
+    pub post_id: i64,
+    pub author_id: i64,
+    pub text: String,
+    pub tags: Vec<String>,
+    pub edited_at: DateTime<Utc>,
+}
+
 /// The author deleted the post (soft delete).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PostDeleted {
@@ -61,6 +71,7 @@ pub struct UserFollowed {
 
 crate::contract! {
     PostCreated => POST_EVENTS,
+    PostEdited => POST_EVENTS,
     PostDeleted => POST_EVENTS,
     PostLiked => POST_EVENTS,
     CommentAdded => POST_EVENTS,

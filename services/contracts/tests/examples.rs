@@ -46,6 +46,7 @@ fn every_recorded_event_decodes_into_its_contract_and_back() {
     round_trip::<MessagesRead>();
     round_trip::<NotificationCreated>();
     round_trip::<PostCreated>();
+    round_trip::<PostEdited>();
     round_trip::<PostDeleted>();
     round_trip::<PostLiked>();
     round_trip::<CommentAdded>();
@@ -80,6 +81,7 @@ fn every_example_is_a_known_kind() {
         NotificationCreated::KIND,
         PostCreated::KIND,
         PostDeleted::KIND,
+        PostEdited::KIND,
         PostLiked::KIND,
         UserBlocked::KIND,
         UserFollowed::KIND,

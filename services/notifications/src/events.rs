@@ -2,7 +2,8 @@
 //!
 //! Durable (group `notifications`): `user.events` feed the users read model;
 //! `FriendRequestSent`, `FriendRequestAccepted` and `MessageSent` become
-//! notifications; `MessageEdited` and `MessageDeleted` rewrite or redact
+//! notifications, and so do `PostLiked`, `CommentAdded` and `UserFollowed`
+//! of `post.events`; `MessageEdited` and `MessageDeleted` rewrite or redact
 //! the notifications quoting the message. Each is decoded here and handed to one use case of `app`,
 //! which also writes what the service publishes (`NotificationCreated` on
 //! `notification.events`, subject = recipient id, through the outbox).
@@ -12,14 +13,15 @@ use crate::Notifications;
 use crate::app::SSE_EVENT;
 use async_trait::async_trait;
 use contracts::{
-    Contract, FriendRequestAccepted, FriendRequestSent, MessageDeleted, MessageEdited, MessageSent,
-    NotificationCreated, UserProfileUpdated, UserRegistered,
+    CommentAdded, Contract, FriendRequestAccepted, FriendRequestSent, MessageDeleted,
+    MessageEdited, MessageSent, NotificationCreated, PostLiked, UserFollowed, UserProfileUpdated,
+    UserRegistered,
 };
 use kit::events::{Event, Handler, HandlerError};
 use kit::sse::{Hub, Item};
 use std::sync::Arc;
 
-/// Turns user, friend and message events into notifications.
+/// Turns user, friend, message and post events into notifications.
 pub struct Inbound(pub Arc<Notifications>);
 
 #[async_trait]
@@ -36,6 +38,9 @@ impl Handler for Inbound {
             MessageSent::KIND => app.message_sent(&event.id, &event.data()?).await,
             MessageEdited::KIND => app.message_edited(&event.data()?).await,
             MessageDeleted::KIND => app.message_deleted(&event.data()?).await,
+            PostLiked::KIND => app.post_liked(&event.id, &event.data()?).await,
+            CommentAdded::KIND => app.comment_added(&event.id, &event.data()?).await,
+            UserFollowed::KIND => app.user_followed(&event.id, &event.data()?).await,
             // Other events of these topics do not notify anybody.
             _ => Ok(()),
         };

@@ -1,6 +1,7 @@
 //! The notifications service: turns events of other services into per-user
 //! notifications (a friend request received, a friend request accepted, a new
-//! message in a room the recipient is not watching), lists them, counts the
+//! message in a room the recipient is not watching, a like, a comment or a
+//! reply, a new follower), lists them, counts the
 //! unread ones, marks them read, and streams new ones over SSE, resumable
 //! with `Last-Event-ID`.
 //!
@@ -17,7 +18,9 @@ pub mod store;
 
 use kit::auth::TokenVerifier;
 use kit::db::Database;
-use kit::events::topics::{FRIEND_EVENTS, MESSAGE_EVENTS, NOTIFICATION_EVENTS, USER_EVENTS};
+use kit::events::topics::{
+    FRIEND_EVENTS, MESSAGE_EVENTS, NOTIFICATION_EVENTS, POST_EVENTS, USER_EVENTS,
+};
 use kit::events::{Event, Handler, HandlerError};
 use kit::module::{About, BuildError, Consumer, Deps, Module};
 use kit::sse::Hub;
@@ -84,10 +87,11 @@ impl Module for Notifications {
     /// notifications fan out to this process's streams (live).
     fn consumers(self: &Arc<Self>) -> Vec<Consumer> {
         let inbound: Arc<dyn Handler> = Arc::new(events::Inbound(self.clone()));
-        let mut consumers: Vec<Consumer> = [USER_EVENTS, FRIEND_EVENTS, MESSAGE_EVENTS]
-            .into_iter()
-            .map(|topic| Consumer::durable(topic, SERVICE, inbound.clone()))
-            .collect();
+        let mut consumers: Vec<Consumer> =
+            [USER_EVENTS, FRIEND_EVENTS, MESSAGE_EVENTS, POST_EVENTS]
+                .into_iter()
+                .map(|topic| Consumer::durable(topic, SERVICE, inbound.clone()))
+                .collect();
         let fanout = Arc::new(events::Fanout {
             hub: self.hub.clone(),
         });

@@ -10,8 +10,9 @@
 //! authors with at most `--posts-fanout-threshold` followers are written into
 //! their followers' timelines in the unit of work that creates them, posts of
 //! authors above it are read from the author's posts at read time, and the
-//! two halves merge newest first. Both halves are tables, on SQLite and
-//! PostgreSQL alike; timelines in Redis sorted sets are a later step. Images
+//! two halves merge newest first. The written half is one Redis sorted set
+//! per reader when Redis is configured (`--redis-url`), a table otherwise,
+//! either trimmed to `--posts-timeline-length` posts per reader. Images
 //! on posts (the users service's upload rules) are not implemented yet.
 //!
 //! Inside, the shape every service takes: `domain` (rules, no I/O), `app`
@@ -24,8 +25,10 @@ pub mod domain;
 pub mod http;
 pub mod store;
 
+use app::Timelines;
 use kit::module::{About, BuildError, Consumer, Deps, Module};
 use std::sync::Arc;
+use store::redis_timeline::RedisTimelines;
 
 /// The `service` label and the `source` of the posts service's events.
 pub const SERVICE: &str = "posts";
@@ -41,16 +44,29 @@ pub struct Config {
     #[arg(id = "posts_fanout_threshold", long = "posts-fanout-threshold", env = "BANTER_POSTS_FANOUT_THRESHOLD",
           default_value_t = DEFAULT_FANOUT_THRESHOLD, value_name = "FOLLOWERS")]
     pub fanout_threshold: u32,
+
+    /// Posts kept in each reader's written home timeline (a Redis sorted set
+    /// with --redis-url, table rows without, which may grow an eighth past it
+    /// before they are cut back), newest first: older fanned-out posts fall
+    /// off and a timeline pages back no further through them (posts read on
+    /// read are not bounded). E.g. `--posts-timeline-length 200` keeps a
+    /// quarter of the default per reader.
+    #[arg(id = "posts_timeline_length", long = "posts-timeline-length", env = "BANTER_POSTS_TIMELINE_LENGTH",
+          default_value_t = DEFAULT_TIMELINE_LENGTH, value_name = "POSTS",
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub timeline_length: u32,
 }
 
 /// Default of `--posts-fanout-threshold`.
 pub const DEFAULT_FANOUT_THRESHOLD: u32 = 1000;
 
+/// Default of `--posts-timeline-length`.
+pub const DEFAULT_TIMELINE_LENGTH: u32 = 800;
+
+/// Every flag at the default its `#[arg]` gives (written once, there).
 impl Default for Config {
     fn default() -> Self {
-        Self {
-            fanout_threshold: DEFAULT_FANOUT_THRESHOLD,
-        }
+        kit::config::defaults()
     }
 }
 
@@ -66,8 +82,14 @@ impl Module for Posts {
     type Config = Config;
 
     async fn build(config: &Config, deps: Deps<'_>) -> Result<Arc<Self>, BuildError> {
+        let max = i64::from(config.timeline_length);
+        let timelines = match &deps.ctx.redis {
+            Some(redis) => Timelines::Redis(RedisTimelines::new(redis.clone(), max)),
+            None => Timelines::Table { max },
+        };
+        let owners = deps.ctx.owners.clone();
         Ok(Arc::new(Self {
-            app: app::App::new(deps.db, deps.ctx.owners.clone(), config.fanout_threshold),
+            app: app::App::new(deps.db, owners, config.fanout_threshold, timelines),
             verifier: deps.ctx.verifier.clone(),
         }))
     }

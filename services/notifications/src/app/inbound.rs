@@ -104,7 +104,7 @@ impl Notifications {
     }
 
     /// How `user_id` is named in texts (a neutral word while unknown).
-    async fn name(&self, user_id: i64) -> Result<String> {
+    pub(super) async fn name(&self, user_id: i64) -> Result<String> {
         let users = self.store.users(&[user_id]).await?;
         Ok(domain::name_of(users.get(&user_id)))
     }
@@ -112,7 +112,7 @@ impl Notifications {
     /// Stores the notifications one event produced, each with the next seq
     /// of its recipient and a `NotificationCreated` event, in one unit of
     /// work. Recipients who already have one from this event are skipped.
-    async fn deliver(&self, event_id: &str, kind: &str, drafts: &[Draft]) -> Result<()> {
+    pub(super) async fn deliver(&self, event_id: &str, kind: &str, drafts: &[Draft]) -> Result<()> {
         if drafts.is_empty() {
             return Ok(());
         }

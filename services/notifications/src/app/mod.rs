@@ -2,7 +2,8 @@
 //! the consumers' (`inbound.rs`: users read model, notifications written
 //! with their `NotificationCreated` events in one unit of work) and the
 //! handlers' (`reads.rs`: list, unread count, mark read, the resumable
-//! stream). Consumers and handlers call exactly one of these.
+//! stream; `social.rs`: likes, comments and follows from `post.events`).
+//! Consumers and handlers call exactly one of these.
 //!
 //! [`Error`] is the service's one error type; it becomes an HTTP answer in
 //! one place (`From<Error> for ApiError`) and a consumer's retry decision
@@ -10,6 +11,7 @@
 
 mod inbound;
 mod reads;
+mod social;
 
 pub use reads::{Page, SSE_EVENT};
 

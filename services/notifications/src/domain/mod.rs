@@ -1,8 +1,12 @@
 //! Notifications' rules, free of I/O: what each kind of notification says,
 //! who receives a message notification, and what a valid query or read
-//! request looks like.
+//! request looks like. The kinds that come from `post.events` (likes,
+//! comments, follows) are in `social`.
+
+mod social;
 
 pub use kit::validate::Invalid;
+pub use social::{CommentNotice, comment_added, followed, post_liked};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,6 +23,14 @@ pub enum Kind {
     FriendAccepted,
     /// A new message in a room the recipient was not watching.
     Message,
+    /// Somebody liked the recipient's post.
+    PostLiked,
+    /// Somebody commented on the recipient's post.
+    PostCommented,
+    /// Somebody replied to the recipient's comment.
+    CommentReplied,
+    /// Somebody started following the recipient.
+    Followed,
 }
 
 impl Kind {
@@ -27,6 +39,10 @@ impl Kind {
             Self::FriendRequest => "friend_request",
             Self::FriendAccepted => "friend_accepted",
             Self::Message => "message",
+            Self::PostLiked => "post_liked",
+            Self::PostCommented => "post_commented",
+            Self::CommentReplied => "comment_replied",
+            Self::Followed => "followed",
         }
     }
 
@@ -35,6 +51,10 @@ impl Kind {
             "friend_request" => Some(Self::FriendRequest),
             "friend_accepted" => Some(Self::FriendAccepted),
             "message" => Some(Self::Message),
+            "post_liked" => Some(Self::PostLiked),
+            "post_commented" => Some(Self::PostCommented),
+            "comment_replied" => Some(Self::CommentReplied),
+            "followed" => Some(Self::Followed),
             _ => None,
         }
     }
@@ -206,7 +226,7 @@ pub fn preview(content: &str) -> String {
 #[error("{0}")]
 pub struct Unprocessable(pub String);
 
-fn positive(field: &str, id: i64) -> Result<(), Unprocessable> {
+pub(crate) fn positive(field: &str, id: i64) -> Result<(), Unprocessable> {
     if id <= 0 {
         return Err(Unprocessable(format!(
             "{field} must be a positive id, got {id}"

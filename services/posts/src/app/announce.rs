@@ -4,7 +4,7 @@
 use crate::SERVICE;
 use crate::domain::{Comment, Post};
 use chrono::{DateTime, Utc};
-use contracts::{CommentAdded, PostCreated, PostDeleted, PostLiked, UserFollowed};
+use contracts::{CommentAdded, PostCreated, PostDeleted, PostEdited, PostLiked, UserFollowed};
 use kit::events::Event;
 
 pub use contracts::topics::POST_EVENTS as TOPIC;
@@ -20,6 +20,20 @@ pub fn post_created(post: &Post, fanned_out: bool) -> Event {
             tags: post.tags.clone(),
             fanned_out,
             created_at: post.created_at,
+        },
+    )
+}
+
+pub fn post_edited(post: &Post) -> Event {
+    Event::of(
+        SERVICE,
+        post.id,
+        &PostEdited {
+            post_id: post.id,
+            author_id: post.author.user_id,
+            text: post.text.clone(),
+            tags: post.tags.clone(),
+            edited_at: post.updated_at,
         },
     )
 }

@@ -5,7 +5,6 @@ use super::{App, Page, PostsError, PostsResult};
 use crate::domain::{self, FollowEntry, PageRequest, Refusal};
 use crate::store::follows::{self, Side};
 use crate::store::read_models::BLOCKS;
-use crate::store::timeline;
 use chrono::{DateTime, Utc};
 use kit::auth::AuthUser;
 
@@ -51,7 +50,7 @@ impl App {
         }
         let now = domain::now();
         follows::insert(&mut tx, caller.id, target, now).await?;
-        let backfilled = timeline::backfill(&mut tx, caller.id, target).await?;
+        let backfilled = self.timelines.backfill(&mut tx, caller.id, target).await?;
         tx.enqueue(TOPIC, &announce::user_followed(caller.id, target, now))
             .await?;
         tx.commit().await?;
@@ -75,7 +74,7 @@ impl App {
         domain::check_follow_target(caller, target)?;
         let mut tx = self.begin(domain::author_lock_key(target)).await?;
         if follows::delete(&mut tx, caller, target).await? {
-            timeline::drop_author(&mut tx, caller, target).await?;
+            self.timelines.drop_author(&mut tx, caller, target).await?;
         }
         tx.commit().await?;
         Ok(Following {

@@ -22,6 +22,7 @@ mod timeline;
 
 pub use follows::Following;
 pub use likes::LikeState;
+pub use timeline::Timelines;
 
 use crate::domain::{Invalid, Post, Refusal};
 use crate::store;
@@ -38,6 +39,8 @@ pub struct App {
     owners: Owners,
     /// Authors with more followers than this are fanned out on read.
     fanout_threshold: u32,
+    /// Where the written half of home timelines lives.
+    timelines: Timelines,
 }
 
 /// A post as one viewer sees it.
@@ -66,6 +69,9 @@ pub enum PostsError {
     /// The owner of a fact (users, friends) did not answer: 503.
     #[error(transparent)]
     NoAnswer(#[from] NoAnswer),
+    /// Redis, where home timelines live, failed: 503.
+    #[error("home timelines (redis): {0}")]
+    Timelines(#[from] redis::RedisError),
 }
 
 pub type PostsResult<T> = Result<T, PostsError>;
@@ -76,6 +82,10 @@ impl From<PostsError> for ApiError {
             PostsError::Invalid(invalid) => return ApiError::validation(invalid.0),
             PostsError::Database(err) => return ApiError::internal(err),
             PostsError::NoAnswer(no_answer) => return no_answer.into(),
+            PostsError::Timelines(err) => {
+                tracing::error!(error = %err, "home timelines in redis failed");
+                return ApiError::unavailable("home timelines are unavailable; retry shortly");
+            }
             PostsError::Refused(refusal) => refusal,
         };
         let (status, code) = match refusal {
@@ -92,11 +102,12 @@ impl From<PostsError> for ApiError {
 }
 
 impl App {
-    pub fn new(db: Database, owners: Owners, fanout_threshold: u32) -> Self {
+    pub fn new(db: Database, owners: Owners, fanout_threshold: u32, timelines: Timelines) -> Self {
         Self {
             db,
             owners,
             fanout_threshold,
+            timelines,
         }
     }
 

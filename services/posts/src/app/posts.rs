@@ -4,7 +4,7 @@
 use super::announce::{self, TOPIC};
 use super::{App, Page, PostView, PostsResult};
 use crate::domain::{self, Invalid, PageRequest, Refusal};
-use crate::store::{follows, posts, timeline};
+use crate::store::{follows, posts};
 
 impl App {
     /// `author` publishes a post. In the same unit of work it reaches the
@@ -24,15 +24,10 @@ impl App {
         let followers = follows::count_followers(&mut tx, author).await?;
         let fan_out = domain::fans_out_on_write(followers, self.fanout_threshold);
         let id = posts::insert(&mut tx, author, &text, &tags, fan_out, domain::now()).await?;
-        timeline::add_own(&mut tx, id, author).await?;
-        let reached = if fan_out {
-            timeline::fan_out(&mut tx, id, author).await?
-        } else {
-            0
-        };
         let post = posts::find(&mut tx, id)
             .await?
             .ok_or(Refusal::PostNotFound)?;
+        let reached = self.timelines.add(&mut tx, &post, fan_out).await?;
         tx.enqueue(TOPIC, &announce::post_created(&post, fan_out))
             .await?;
         tx.commit().await?;
@@ -50,7 +45,8 @@ impl App {
         })
     }
 
-    /// The author changes the text and/or the tags of their post.
+    /// The author changes the text and/or the tags of their post;
+    /// `PostEdited` announces the new text.
     pub async fn edit_post(
         &self,
         caller: i64,
@@ -74,6 +70,7 @@ impl App {
         let post = posts::find(&mut tx, post_id)
             .await?
             .ok_or(Refusal::PostNotFound)?;
+        tx.enqueue(TOPIC, &announce::post_edited(&post)).await?;
         tx.commit().await?;
         let mut views = self.views(caller, vec![post]).await?;
         views.pop().ok_or(Refusal::PostNotFound.into())
@@ -88,7 +85,7 @@ impl App {
             .ok_or(Refusal::PostNotFound)?;
         domain::check_author(&post, caller)?;
         posts::soft_delete(&mut tx, post_id, domain::now()).await?;
-        timeline::drop_post(&mut tx, post_id).await?;
+        self.timelines.drop_post(&mut tx, post_id).await?;
         tx.enqueue(TOPIC, &announce::post_deleted(&post)).await?;
         tx.commit().await?;
         tracing::info!(post_id, author_id = caller, "post deleted");

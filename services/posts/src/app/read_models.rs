@@ -3,8 +3,8 @@
 //! read-your-writes fallback for users the model has not heard of yet.
 
 use super::{App, PostsError, PostsResult};
+use crate::store::follows;
 use crate::store::read_models::{BLOCKS, USERS};
-use crate::store::{follows, timeline};
 use kit::read_model::{ReadModels, UserNames};
 
 #[async_trait::async_trait]
@@ -27,7 +27,7 @@ impl ReadModels for App {
         BLOCKS.set(&mut tx, blocker, blocked, true).await?;
         for (a, b) in [(blocker, blocked), (blocked, blocker)] {
             follows::delete(&mut tx, a, b).await?;
-            timeline::drop_author(&mut tx, a, b).await?;
+            self.timelines.drop_author(&mut tx, a, b).await?;
         }
         tx.commit().await?;
         Ok(())

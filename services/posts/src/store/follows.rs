@@ -62,6 +62,18 @@ pub async fn count_followers(on: impl Into<On<'_>>, user: i64) -> StoreResult<i6
     .await
 }
 
+/// Who follows `user` (the readers a fan-out on write reaches).
+pub async fn follower_ids(on: impl Into<On<'_>>, user: i64) -> StoreResult<Vec<i64>> {
+    timed(
+        SERVICE,
+        "select_follower_ids",
+        query_scalar("SELECT follower_id FROM follows WHERE followee_id = $1")
+            .bind(user)
+            .fetch_all(on),
+    )
+    .await
+}
+
 /// How many users `user` follows.
 pub async fn count_following(on: impl Into<On<'_>>, user: i64) -> StoreResult<i64> {
     timed(

@@ -1,6 +1,7 @@
 //! Plain reads and writes of the posts database, one file per area: `posts`,
-//! `comments`, `likes`, `follows`, `timeline` (the written half of home
-//! timelines) and `read_models` (users and blocks from other services).
+//! `comments`, `likes`, `follows`, `timeline` (home timelines' reads and, without
+//! Redis, their written half), `redis_timeline` (the written half in Redis)
+//! and `read_models` (users and blocks from other services).
 //!
 //! Functions, not a trait: the SQL is written once for SQLite and PostgreSQL
 //! (kit's query layer runs it on either). Each takes where it runs — the pool
@@ -15,6 +16,7 @@ pub mod follows;
 pub mod likes;
 pub mod posts;
 pub mod read_models;
+pub mod redis_timeline;
 pub mod timeline;
 
 use crate::domain::{Author, Comment, Post};

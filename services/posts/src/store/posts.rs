@@ -95,6 +95,27 @@ pub async fn by_author(
     Ok(rows.into_iter().map(Post::from).collect())
 }
 
+/// Ids of `author`'s newest `limit` live posts that were fanned out on
+/// write (what a new follower's timeline gets), newest first.
+pub async fn fanned_out_ids(
+    on: impl Into<On<'_>>,
+    author: i64,
+    limit: i64,
+) -> StoreResult<Vec<i64>> {
+    timed(
+        SERVICE,
+        "select_fanned_out_posts",
+        query_scalar(
+            "SELECT id FROM posts WHERE author_id = $1 AND fanned_out = TRUE \
+             AND deleted_at IS NULL ORDER BY id DESC LIMIT $2",
+        )
+        .bind(author)
+        .bind(limit)
+        .fetch_all(on),
+    )
+    .await
+}
+
 /// Replaces the text and tags of a post, marking it edited.
 pub async fn update(
     tx: &mut Tx,

@@ -3,6 +3,8 @@
 //! on one runtime context, as `banter serve --target all` composes them, on a
 //! random port, over fresh SQLite files or throw-away PostgreSQL databases.
 //! The fan-out threshold is [`THRESHOLD`], small enough to cross in a test.
+//! [`TestApp::spawn_with`] keeps home timelines in Redis (a key prefix of
+//! the test's own) and sets their length.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use friends::Friends;
@@ -28,19 +30,37 @@ pub struct TestApp {
     /// A consumer group of its own on `post.events`, joined before any
     /// request is made.
     events: tokio::sync::Mutex<Box<dyn Subscription>>,
+    /// Where home timelines live when not in the database.
+    pub redis: Option<kit::redis::Redis>,
 }
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, None, posts::DEFAULT_TIMELINE_LENGTH).await
+    }
+
+    /// Home timelines in `redis` (the table without), `timeline_length`
+    /// posts each.
+    pub async fn spawn_with(
+        backend: Backend,
+        redis: Option<kit::redis::Redis>,
+        timeline_length: u32,
+    ) -> Self {
         let users_config = users::Config {
             hash_concurrency: 2,
             ..Default::default()
         };
+        let ctx = match &redis {
+            Some(redis) => kit::context::Context::embedded().with_redis(redis.clone()),
+            None => kit::context::Context::embedded(),
+        };
         let assembled = AppBuilder::new(backend)
+            .context(ctx)
             .module::<Users>(users_config)
             .module::<Friends>(friends::Config::default())
             .module::<Posts>(posts::Config {
                 fanout_threshold: THRESHOLD,
+                timeline_length,
             })
             .titled::<Posts>()
             .assemble()
@@ -56,7 +76,20 @@ impl TestApp {
             posts: served.module(),
             served,
             events: tokio::sync::Mutex::new(events),
+            redis,
         }
+    }
+
+    /// Deletes the test's Redis keys (the end of a Redis test).
+    pub async fn purge_redis(&self) {
+        if let Some(redis) = &self.redis {
+            redis.purge().await.unwrap();
+        }
+    }
+
+    /// Post ids the written half of `user`'s home timeline holds, newest first.
+    pub async fn written(&self, user: i64) -> Vec<i64> {
+        self.posts.app.written_timeline(user).await.unwrap()
     }
 
     /// Registers `name`, logs in, and waits until the posts service has
