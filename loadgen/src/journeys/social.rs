@@ -178,18 +178,31 @@ async fn compose(ctx: &Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
     let Some(fan) = fan else { return Ok(()) };
     // Newer posts of others the follower follows could come first, but
     // hardly a page of them within one request.
+    let reader = &graph.accounts[fan];
+    read_home(ctx, user, "post-visible", reader, |ids| ids.contains(&post)).await;
+    Ok(())
+}
+
+/// `reader` reads the first page of their home timeline (step `name`);
+/// `check` judges the ids of the posts on it.
+async fn read_home(
+    ctx: &Ctx,
+    user: &mut GooseUser,
+    name: &'static str,
+    reader: &Account,
+    check: impl FnOnce(&[i64]) -> bool,
+) -> Option<()> {
     ctx.call(
         user,
-        step(NAME, "post-visible", Service::Posts),
+        step(NAME, name, Service::Posts),
         Req::get(
             Service::Posts,
             format!("/api/timeline/home?limit={PAGE}"),
-            &graph.accounts[fan].token,
+            &reader.token,
         ),
-        |v| post_ids(v)?.contains(&post).then_some(()),
+        |v| check(&post_ids(v)?).then_some(()),
     )
-    .await;
-    Ok(())
+    .await
 }
 
 /// A member reads their home timeline (never empty: their own first post is
@@ -198,17 +211,10 @@ async fn home_timeline(ctx: &Arc<Ctx>, user: &mut GooseUser) -> TransactionResul
     let Some(graph) = begin(ctx, user).await else {
         return Ok(());
     };
-    let reader = graph.anyone(&mut rand::thread_rng());
-    ctx.call(
-        user,
-        step(NAME, "read-home-timeline", Service::Posts),
-        Req::get(
-            Service::Posts,
-            format!("/api/timeline/home?limit={PAGE}"),
-            &graph.accounts[reader].token,
-        ),
-        |v| (!post_ids(v)?.is_empty()).then_some(()),
-    )
+    let reader = &graph.accounts[graph.anyone(&mut rand::thread_rng())];
+    read_home(ctx, user, "read-home-timeline", reader, |ids| {
+        !ids.is_empty()
+    })
     .await;
     Ok(())
 }
