@@ -20,6 +20,7 @@ pub use failure::route_template;
 use failure::{Detail, classify, error_text};
 pub use streams::Stream;
 
+use crate::journeys::social::graph::{GraphSize, World};
 use crate::recorder::{Recorder, StepId};
 use crate::target::{Service, Targets};
 
@@ -63,6 +64,8 @@ pub struct JourneySettings {
     pub event_timeout: Duration,
     /// Per-request timeout.
     pub request_timeout: Duration,
+    /// The community the social journey seeds.
+    pub social: GraphSize,
 }
 
 impl Default for JourneySettings {
@@ -71,6 +74,7 @@ impl Default for JourneySettings {
             stream_share: 0.5,
             event_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(10),
+            social: GraphSize::default(),
         }
     }
 }
@@ -84,6 +88,8 @@ pub struct Ctx {
     /// Coordinated-omission correction interval for the closed model.
     pub co_interval: Option<Duration>,
     pub settings: JourneySettings,
+    /// The social journey's community and recent posts.
+    pub social: World,
     /// Long-lived requests (SSE) must not have goose's total timeout.
     stream_client: reqwest::Client,
     tag: String,
@@ -124,6 +130,9 @@ pub struct Session {
     pub unread: Vec<String>,
     pub my_stream: Option<std::sync::Arc<Stream>>,
     pub peer_stream: Option<std::sync::Arc<Stream>>,
+    /// social: a follow this user made (fan, author: indexes into the
+    /// community), undone by its next unfollow.
+    pub social_follow: Option<(usize, usize)>,
 }
 
 /// The goose user's [`Session`], created on first use.
@@ -153,13 +162,24 @@ pub struct Req {
 
 impl Req {
     pub fn get(service: Service, path: impl Into<String>, token: &str) -> Self {
+        Self::bodiless(GooseMethod::Get, service, path, token, 200)
+    }
+
+    /// A request whose path says it all (a GET, a DELETE, a like).
+    pub fn bodiless(
+        method: GooseMethod,
+        service: Service,
+        path: impl Into<String>,
+        token: &str,
+        expect: u16,
+    ) -> Self {
         Self {
-            method: GooseMethod::Get,
+            method,
             service,
             path: path.into(),
             token: Some(token.to_owned()),
             body: Body::None,
-            expect: 200,
+            expect,
         }
     }
 
@@ -205,6 +225,7 @@ impl Ctx {
             arrivals,
             co_interval,
             settings,
+            social: World::default(),
             stream_client,
             tag: format!("lg{tag}"),
             seq: AtomicU64::new(0),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use loadgen::context::JourneySettings;
+use loadgen::journeys::social::graph::GraphSize;
 use loadgen::profile::{self, Plan, ProfileName, Request};
 use loadgen::target::Targets;
 use loadgen::worker::{self, Worker};
@@ -21,8 +22,10 @@ use runrecord::RunRecord;
 measures every step's latency on the client in HDR histograms, and writes a versioned run record \
 (run.json) plus report.md and report.html.\n\n\
 Journeys: seed-benchmark (the original k6 benchmark, step for step with its sleeps), \
-chat (steady chat traffic with SSE delivery latency), notifications (friend-request and message flows through the notification stream). \
-Without --journey, seed-benchmark, chat and notifications run together, so every service gets traffic.\n\
+chat (steady chat traffic with SSE delivery latency), notifications (friend-request and message flows through the notification stream), \
+social (DeathStarBench's social network mix on a seeded power-law follower graph: compose posts, read home and user timelines, \
+likes, comments, follows; every post checked in a follower's home timeline by the next request). \
+Without --journey, all four run together, so every service gets traffic.\n\
 Profiles: smoke, load (50 users), seed-benchmark (the k6 ramping-vus: 10 s to 50 users, 1 min, 10 s down), \
 spike, stress, soak, capacity (raises the arrival rate until the SLO breaks).\n\n\
 Example:\n  banter serve &\n  loadgen run --target-url http://127.0.0.1:8000 --profile load --duration 20s --out runs/first\n  \
@@ -55,12 +58,19 @@ several machines, each with --worker I/N (I = 0 … N-1, like Kubernetes' JOB_CO
 its own --out. Worker I runs the same profile with its share of --users (or of the profile's
 default users; spike and stress share the peak and the step) or, with --rate, of the arrival rate;
 the shares add up to the whole. Then merge the records (every worker exactly once) and check:
-  run='loadgen run --target-url http://127.0.0.1:8000 --users 30 --duration 30s -j seed-benchmark -j chat -j notifications'
+  run='loadgen run --target-url http://127.0.0.1:8000 --users 40 --duration 30s -j seed-benchmark -j chat -j notifications -j social'
   $run --worker 0/3 --out runs/w0 & $run --worker 1/3 --out runs/w1 & $run --worker 2/3 --out runs/w2 & wait
   loadgen merge runs/w0/run.json runs/w1/run.json runs/w2/run.json --output runs/all/run.json
   slo check --spec slo/specs/banter.yaml --run runs/all/run.json
 Start the workers together: the merged window runs from the first start to the last end.
 deploy/k8s/load runs the same as a Kubernetes Indexed Job. The capacity profile runs in one process.
+
+The social journey first seeds a community: --social-accounts accounts (30), each following
+--social-follows others (4) picked by popularity (Zipf: the few most popular accounts get most
+of the follows, most accounts one or two), and one post each. That is about
+accounts × (3 + follows) requests, sent one at a time before the journey's users start (they
+wait for it; keep it inside --warmup): a few seconds at the defaults, a few minutes for
+2 000 accounts following 10 each (the most followed then has over a thousand followers).
 
 Output: run.json (the run record; `slo check --run` reads it), report.md, report.html. Failed
 requests are kept per step by kind and status code, with a sample (route, status, body, request id).
@@ -70,7 +80,9 @@ interrupted (Ctrl-C): the record is still written, marked `interrupted`.
 Examples:
   loadgen run --target-url http://127.0.0.1:8000 --profile smoke
   loadgen run --target-url http://127.0.0.1:8000 --journey seed-benchmark --profile seed-benchmark
-  loadgen run --target-url http://127.0.0.1:8000 --rate 20/s --duration 1m --journey chat";
+  loadgen run --target-url http://127.0.0.1:8000 --rate 20/s --duration 1m --journey chat
+  loadgen run --target-url http://127.0.0.1:8000 --journey social --social-accounts 2000 --social-follows 10
+  loadgen run --target-url http://127.0.0.1:8000 --posts-url http://127.0.0.1:8006 --journey social";
 
 #[derive(Subcommand)]
 enum Command {
@@ -122,6 +134,9 @@ struct RunArgs {
     /// URL of the notifications service.
     #[arg(long)]
     notifications_url: Option<String>,
+    /// URL of the posts service.
+    #[arg(long)]
+    posts_url: Option<String>,
     /// Closed model: number of virtual users (with --rate: the pool size).
     #[arg(long, short = 'u')]
     users: Option<usize>,
@@ -134,8 +149,8 @@ struct RunArgs {
     /// Warm-up before the window (users start, excluded from the record) [default: per profile].
     #[arg(long, value_parser = profile::parse_duration)]
     warmup: Option<Duration>,
-    /// Journey to run (repeatable): seed-benchmark, chat, notifications [default: all three,
-    /// so every service gets traffic].
+    /// Journey to run (repeatable): seed-benchmark, chat, notifications, social [default:
+    /// all four, so every service gets traffic].
     #[arg(long = "journey", short = 'j', value_parser = Journey::parse)]
     journeys: Vec<Journey>,
     /// Load profile: smoke, load, seed-benchmark, spike, stress, soak, capacity.
@@ -156,6 +171,12 @@ struct RunArgs {
     /// chat: share of users (0-1) whose partner holds an SSE stream.
     #[arg(long, default_value_t = 0.5)]
     stream_share: f64,
+    /// social: accounts in the community seeded before the journey starts.
+    #[arg(long, default_value_t = GraphSize::default().accounts, value_name = "N")]
+    social_accounts: usize,
+    /// social: how many others each seeded account follows (by popularity).
+    #[arg(long, default_value_t = GraphSize::default().follows, value_name = "N")]
+    social_follows: usize,
     /// capacity: SLO spec (Sloth YAML) deciding whether a stage held [default: Banter's SPEC §7].
     #[arg(long)]
     slo_spec: Option<PathBuf>,
@@ -187,6 +208,7 @@ async fn run(args: RunArgs) -> ExitCode {
             args.friends_url.as_deref(),
             args.chat_url.as_deref(),
             args.notifications_url.as_deref(),
+            args.posts_url.as_deref(),
         ],
     ) {
         Ok(t) => t,
@@ -199,6 +221,13 @@ async fn run(args: RunArgs) -> ExitCode {
     }
     if !(0.0..=1.0).contains(&args.stream_share) {
         return fail("--stream-share must be between 0 and 1");
+    }
+    let social = GraphSize {
+        accounts: args.social_accounts,
+        follows: args.social_follows,
+    };
+    if let Err(e) = social.check() {
+        return fail(e);
     }
     let request = Request {
         users: args.users,
@@ -248,6 +277,7 @@ async fn run(args: RunArgs) -> ExitCode {
             stream_share: args.stream_share,
             event_timeout: args.event_timeout,
             request_timeout: args.timeout,
+            social,
         },
         out: Some(out),
         metrics_port: args.metrics_port,

@@ -1,23 +1,29 @@
 //! Where the journeys send their requests: one base URL for the all-in-one
-//! platform, or one URL per service (the original split deployment).
+//! platform, or one URL per service (the original split deployment, or
+//! Banter's services run as separate processes).
 
 use url::Url;
 
-/// The four services of SPEC §2.
+/// The services the journeys talk to: the four of SPEC §2 and posts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
     Users,
     Friends,
     Chat,
     Notifications,
+    Posts,
 }
 
+/// How many services there are (one URL each).
+const SERVICES: usize = 5;
+
 impl Service {
-    pub const ALL: [Service; 4] = [
+    pub const ALL: [Service; SERVICES] = [
         Service::Users,
         Service::Friends,
         Service::Chat,
         Service::Notifications,
+        Service::Posts,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -26,6 +32,18 @@ impl Service {
             Service::Friends => "friends",
             Service::Chat => "chat",
             Service::Notifications => "notifications",
+            Service::Posts => "posts",
+        }
+    }
+
+    /// The flag giving this service's own URL.
+    pub fn url_flag(self) -> &'static str {
+        match self {
+            Service::Users => "--users-url",
+            Service::Friends => "--friends-url",
+            Service::Chat => "--chat-url",
+            Service::Notifications => "--notifications-url",
+            Service::Posts => "--posts-url",
         }
     }
 }
@@ -35,7 +53,7 @@ impl Service {
 pub struct Targets {
     /// `--target-url`, when given.
     pub base: Option<Url>,
-    urls: [Url; 4],
+    urls: [Url; SERVICES],
 }
 
 fn parse(flag: &str, raw: &str) -> Result<Url, String> {
@@ -55,37 +73,33 @@ fn parse(flag: &str, raw: &str) -> Result<Url, String> {
 
 impl Targets {
     /// `base` serves every service unless a per-service URL overrides it;
-    /// without `base`, all four per-service URLs are needed.
-    pub fn new(base: Option<&str>, per_service: [Option<&str>; 4]) -> Result<Self, String> {
+    /// without `base`, every per-service URL is needed. `per_service` is in
+    /// the order of [`Service::ALL`].
+    pub fn new(base: Option<&str>, per_service: [Option<&str>; SERVICES]) -> Result<Self, String> {
         let base = base.map(|b| parse("--target-url", b)).transpose()?;
-        let flags = [
-            "--users-url",
-            "--friends-url",
-            "--chat-url",
-            "--notifications-url",
-        ];
-        let mut urls = Vec::with_capacity(4);
-        for (flag, url) in flags.iter().zip(per_service) {
+        let mut urls = Vec::with_capacity(SERVICES);
+        for (service, url) in Service::ALL.into_iter().zip(per_service) {
+            let flag = service.url_flag();
             match (url, &base) {
                 (Some(u), _) => urls.push(parse(flag, u)?),
                 (None, Some(b)) => urls.push(b.clone()),
                 (None, None) => {
                     return Err(format!(
                         "no URL for the {} service: give --target-url URL (all services) or {flag} URL",
-                        &flag[2..flag.len() - 4]
+                        service.as_str()
                     ));
                 }
             }
         }
-        let urls: [Url; 4] = urls
+        let urls: [Url; SERVICES] = urls
             .try_into()
-            .map_err(|_| "internal: four service URLs expected".to_owned())?;
+            .map_err(|_| "internal: one URL per service expected".to_owned())?;
         Ok(Self { base, urls })
     }
 
     /// One URL for everything.
     pub fn single(base: &str) -> Result<Self, String> {
-        Self::new(Some(base), [None, None, None, None])
+        Self::new(Some(base), [None; SERVICES])
     }
 
     pub fn service_url(&self, service: Service) -> &Url {
@@ -171,7 +185,13 @@ mod tests {
     fn base_url_serves_every_service_unless_overridden() {
         let t = Targets::new(
             Some("http://127.0.0.1:8000/"),
-            [None, None, Some("http://127.0.0.1:8002"), None],
+            [
+                None,
+                None,
+                Some("http://127.0.0.1:8002"),
+                None,
+                Some("http://127.0.0.1:8006"),
+            ],
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
@@ -182,13 +202,21 @@ mod tests {
             t.url(Service::Chat, "/api/chat-rooms"),
             "http://127.0.0.1:8002/api/chat-rooms"
         );
-        assert_eq!(t.distinct().len(), 2);
+        assert_eq!(
+            t.url(Service::Posts, "/api/timeline/home"),
+            "http://127.0.0.1:8006/api/timeline/home"
+        );
+        assert_eq!(t.distinct().len(), 3);
     }
 
     #[test]
     fn missing_or_bad_urls_are_explained() {
-        let e = Targets::new(None, [Some("http://a:1"), None, None, None]).unwrap_err();
-        assert!(e.contains("friends"), "{e}");
+        let e = Targets::new(None, [Some("http://a:1"), None, None, None, None]).unwrap_err();
+        assert!(e.contains("friends") && e.contains("--friends-url"), "{e}");
+        let mut urls = [Some("http://a:1"); SERVICES];
+        urls[Service::Posts as usize] = None;
+        let e = Targets::new(None, urls).unwrap_err();
+        assert!(e.contains("posts") && e.contains("--posts-url"), "{e}");
         let e = Targets::single("localhost:8000").unwrap_err();
         assert!(e.contains("http"), "{e}");
     }

@@ -26,7 +26,14 @@ fn loadgen(args: &[&str]) -> (i32, String, String) {
 fn help_explains_commands_journeys_and_profiles() {
     let (code, out, _) = loadgen(&["--help"]);
     assert_eq!(code, 0);
-    for word in ["run", "merge", "report", "seed-benchmark", "capacity"] {
+    for word in [
+        "run",
+        "merge",
+        "report",
+        "seed-benchmark",
+        "social",
+        "capacity",
+    ] {
         assert!(out.contains(word), "{word} missing from:\n{out}");
     }
     let (code, out, _) = loadgen(&["run", "--help"]);
@@ -43,6 +50,9 @@ fn help_explains_commands_journeys_and_profiles() {
         "--friends-url",
         "--chat-url",
         "--notifications-url",
+        "--posts-url",
+        "--social-accounts",
+        "--social-follows",
         "--metrics-port",
     ] {
         assert!(out.contains(flag), "{flag} missing from:\n{out}");
@@ -98,6 +108,33 @@ fn bad_flags_get_clear_errors() {
     ]);
     assert_eq!(code, 2);
     assert!(err.contains("rate"), "{err}");
+    // Split services: every one needs a URL, posts included.
+    let mut split = vec!["run"];
+    for flag in [
+        "--users-url",
+        "--friends-url",
+        "--chat-url",
+        "--notifications-url",
+    ] {
+        split.extend([flag, "http://127.0.0.1:1"]);
+    }
+    let (code, _, err) = loadgen(&split);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("posts") && err.contains("--posts-url"),
+        "{err}"
+    );
+    let (code, _, err) = loadgen(&[
+        "run",
+        "--target-url",
+        "http://127.0.0.1:1",
+        "--social-accounts",
+        "10",
+        "--social-follows",
+        "9",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--social-follows"), "{err}");
 }
 
 #[test]

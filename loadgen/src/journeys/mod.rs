@@ -8,6 +8,7 @@
 pub mod chat;
 pub mod notifications;
 pub mod seed_benchmark;
+pub mod social;
 
 use std::sync::Arc;
 
@@ -38,13 +39,17 @@ pub enum Journey {
     SeedBenchmark,
     Chat,
     Notifications,
+    Social,
 }
 
 impl Journey {
-    pub const ALL: [Journey; 3] = [
+    /// Every journey; also what runs without `--journey`, so every service
+    /// gets traffic.
+    pub const ALL: [Journey; 4] = [
         Journey::SeedBenchmark,
         Journey::Chat,
         Journey::Notifications,
+        Journey::Social,
     ];
 
     pub fn name(self) -> &'static str {
@@ -52,6 +57,7 @@ impl Journey {
             Journey::SeedBenchmark => seed_benchmark::NAME,
             Journey::Chat => chat::NAME,
             Journey::Notifications => notifications::NAME,
+            Journey::Social => social::NAME,
         }
     }
 
@@ -73,6 +79,7 @@ impl Journey {
             Journey::SeedBenchmark => seed_benchmark::scenario(ctx, think),
             Journey::Chat => chat::scenario(ctx, think),
             Journey::Notifications => notifications::scenario(ctx, think),
+            Journey::Social => social::scenario(ctx, think),
         }
     }
 
@@ -81,7 +88,7 @@ impl Journey {
     pub fn iteration_seconds(self) -> f64 {
         match self {
             Journey::SeedBenchmark => seed_benchmark::paused_per_iteration().as_secs_f64() + 1.0,
-            Journey::Chat | Journey::Notifications => 2.0,
+            Journey::Chat | Journey::Notifications | Journey::Social => 2.0,
         }
     }
 
@@ -91,6 +98,7 @@ impl Journey {
             Journey::SeedBenchmark => seed_benchmark::STEPS,
             Journey::Chat => chat::STEPS,
             Journey::Notifications => notifications::STEPS,
+            Journey::Social => social::STEPS,
         }
     }
 }

@@ -28,8 +28,8 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 50)]
     users: usize,
 
-    /// Journey to run; repeat for several [default: seed-benchmark, chat and
-    /// notifications, so every service gets traffic].
+    /// Journey to run; repeat for several [default: seed-benchmark, chat,
+    /// notifications and social, so every service gets traffic].
     #[arg(long = "journey", value_name = "NAME", value_parser = Journey::parse)]
     journeys: Vec<Journey>,
 

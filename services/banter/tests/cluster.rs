@@ -3,8 +3,9 @@
 //! Prometheus) started on free ports with throw-away databases and Redis keys,
 //! and checked the way a user would find it:
 //!
-//! - the seed-benchmark and notifications journeys pass through the gateway
-//!   with no errors;
+//! - the seed-benchmark, notifications and social journeys pass through the
+//!   gateway with no errors (social: every post in a follower's home timeline
+//!   by the next request, whichever posts process either lands on);
 //! - room and notification streams opened on one instance get what was sent
 //!   through the other instance;
 //! - a post written through one posts process is in a follower's home
@@ -32,7 +33,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-use support::journeys::{closed, run_clean};
+use support::journeys::{closed, run_clean, run_clean_with};
 use support::read_your_writes::{Load, block_then_use, register_then_use};
 use support::sse::SseReader;
 use testkit::ApiClient;
@@ -840,6 +841,16 @@ async fn the_split_deployment_runs_on_one_machine() {
         0.0,
     )
     .await;
+    // A small community: the seed's requests, one at a time, cross the
+    // gateway and the broker.
+    let social = loadgen::context::JourneySettings {
+        social: loadgen::journeys::social::graph::GraphSize {
+            accounts: 10,
+            follows: 2,
+        },
+        ..Default::default()
+    };
+    run_clean_with(&cluster.gateway(), Journey::Social, &closed(2, 10), social).await;
 
     cluster.down();
 }

@@ -1009,8 +1009,7 @@ async fn the_split_deployment_is_scraped_one_process_per_service() {
 }
 
 /// Requests the load generator does not make, so every service also answers a
-/// 4xx, streams that stay open while Prometheus scrapes, and the posts
-/// service's traffic.
+/// 4xx, and streams that stay open while Prometheus scrapes.
 async fn side_traffic(base: String) -> Vec<reqwest::Response> {
     let c = reqwest::Client::new();
     let mut tokens = Vec::new();
@@ -1079,31 +1078,6 @@ async fn side_traffic(base: String) -> Vec<reqwest::Response> {
         assert_eq!(res.status(), 200, "{path}");
         streams.push(res);
     }
-    // No loadgen journey reaches the posts service yet: posts and home
-    // timeline reads through the load window give its panels data.
-    let until = std::time::Instant::now() + Duration::from_secs(13);
-    let mut n = 0;
-    while std::time::Instant::now() < until {
-        if n % 4 == 0 {
-            let res = c
-                .post(format!("{base}/api/posts"))
-                .bearer_auth(a)
-                .json(&json!({"text": format!("dashboards {n}"), "tags": ["dash"]}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(res.status(), 201, "a post");
-        }
-        let res = c
-            .get(format!("{base}/api/timeline/home"))
-            .bearer_auth(a)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200, "the home timeline");
-        n += 1;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
     streams
 }
 
@@ -1143,13 +1117,13 @@ async fn every_panel_and_rule_evaluates_on_a_real_prometheus_under_load() {
     .await;
     prom.wait_for_job("banter", 1).await;
 
-    // A short load: every loadgen journey (the four services before posts, the bus, SSE),
-    // with its client-side metrics exposed, plus some 4xx and open streams.
+    // A short load: every loadgen journey (every service, the bus, SSE), with
+    // its client-side metrics exposed, plus some 4xx and open streams.
     let streams = tokio::spawn(side_traffic(app.base.clone()));
     let plan = loadgen::Plan::new(
         loadgen::ProfileName::Smoke,
         &loadgen::profile::Request {
-            users: Some(3),
+            users: Some(4),
             rate: None,
             duration: Some(Duration::from_secs(12)),
             warmup: Some(Duration::from_secs(1)),
@@ -1173,6 +1147,13 @@ async fn every_panel_and_rule_evaluates_on_a_real_prometheus_under_load() {
     let eval_at = chrono::Utc::now() - chrono::TimeDelta::milliseconds(2500);
     let open_streams = streams.await.unwrap();
     println!("{}", loadgen::report::summary(&output.record));
+    // The social journey gave the posts service its traffic: posts written
+    // (201) and home timelines read (200), with nothing failed.
+    for step in ["social/compose-post", "social/read-home-timeline"] {
+        let s = output.record.step(step).unwrap_or_else(|| panic!("{step}"));
+        assert!(s.requests > 0, "{step}");
+        assert_eq!(s.errors.total(), 0, "{step}: {:?}", s.errors);
+    }
     let time = format!("{:.3}", eval_at.timestamp_millis() as f64 / 1000.0);
     let range = format!("{}s", started.elapsed().as_secs() + 5);
     let query = |q: String| {

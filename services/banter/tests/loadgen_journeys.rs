@@ -1,6 +1,6 @@
 //! Every loadgen journey, briefly, against the embedded platform: each step
-//! measured (non-empty histogram), no errors, and delivery through the SSE
-//! streams timed.
+//! measured (non-empty histogram), no errors, delivery through the SSE
+//! streams timed, and every post composed found in a follower's timeline.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -8,18 +8,28 @@ mod support;
 use std::time::Duration;
 
 use loadgen::Journey;
+use loadgen::context::JourneySettings;
+use loadgen::journeys::social::graph::GraphSize;
 use loadgen::profile::Request;
 use runrecord::RunRecord;
 use support::Banter;
-use support::journeys::{closed, run_clean};
+use support::journeys::{closed, run_clean_with};
 
 /// Goose keeps process-wide state (its ctrl-c flag): one run at a time.
 static ONE_RUN_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn run(journey: Journey, request: Request, stream_share: f64) -> RunRecord {
+    let settings = JourneySettings {
+        stream_share,
+        ..JourneySettings::default()
+    };
+    run_with(journey, request, settings).await
+}
+
+async fn run_with(journey: Journey, request: Request, settings: JourneySettings) -> RunRecord {
     let _one = ONE_RUN_AT_A_TIME.lock().await;
     let banter = Banter::start(&[], &[]).await;
-    let record = run_clean(&banter.base, journey, &request, stream_share).await;
+    let record = run_clean_with(&banter.base, journey, &request, settings).await;
     assert_eq!(record.journeys, vec![journey.name().to_owned()]);
     assert!(record.window.seconds() > 0.0);
     // Valid JSON in, the same record out.
@@ -62,4 +72,36 @@ async fn notifications_arrive_on_the_stream() {
         let s = record.step(&format!("notifications/{step}")).unwrap();
         assert!(s.latency.count() > 0, "{step}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_posts_reach_a_followers_timeline_by_the_next_request() {
+    // A small community, seeded in the measured window so its steps count.
+    let social = GraphSize {
+        accounts: 12,
+        follows: 3,
+    };
+    let settings = JourneySettings {
+        social,
+        ..JourneySettings::default()
+    };
+    let record = run_with(Journey::Social, closed(3, 12), settings).await;
+    // Every post composed after the seed was checked in a follower's home
+    // timeline, and found (run_with: no step failed).
+    let visible = record.step("social/post-visible").unwrap();
+    assert!(visible.latency.count() > 0);
+    let composed = record.step("social/compose-post").unwrap();
+    let seeded = social.accounts as u64;
+    // A first post per account, then one check per post (the last of each
+    // of the 3 users may fall after the window closes).
+    assert!(
+        (visible.requests + seeded..=visible.requests + seeded + 3).contains(&composed.requests),
+        "{} posts, {} checks",
+        composed.requests,
+        visible.requests
+    );
+    let registered = record.step("social/register").unwrap();
+    assert_eq!(registered.requests, seeded, "seeded once, for every user");
+    assert_eq!(registered.service.as_deref(), Some("users"));
+    assert_eq!(visible.service.as_deref(), Some("posts"));
 }

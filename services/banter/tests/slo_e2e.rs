@@ -425,7 +425,7 @@ async fn prometheus_and_scrape_agree_on_the_platform() {
     app.stop().await;
 }
 
-/// Per service, under loadgen's three journeys: what the client sent, what the
+/// Per service, under loadgen's four journeys: what the client sent, what the
 /// platform's /metrics counted (scrape between two snapshots) and what
 /// Prometheus counted agree; the run record's window (warm-up and the plan's
 /// tail left out) holds no more than what was sent.
@@ -474,8 +474,8 @@ async fn every_service_counts_the_same_requests_in_every_source() {
         .unwrap();
 
     let mut spec = slo::objectives::builtin();
-    // Per-service availability of the services the journeys exercise
-    // (`required: false` ones — posts until a social journey exists — get none).
+    // Per-service availability of the services the journeys exercise (all of
+    // Banter's; a `required: false` objective may be one no journey reaches).
     spec.slos
         .retain(|s| s.name.ends_with("-availability") && s.service.is_some() && s.required);
     let scrape = ScrapeSource::from_snapshots(Some(&before), &after).unwrap();

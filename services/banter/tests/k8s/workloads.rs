@@ -269,6 +269,11 @@ fn the_load_job_runs_every_worker_and_gates_on_the_merged_record() {
     ] {
         assert!(run.contains(part), "{part} missing from {run}");
     }
+    // Every journey, so every service's objective has traffic to judge.
+    for journey in loadgen::Journey::ALL {
+        let flag = format!("--journey {}", journey.name());
+        assert!(run.contains(&flag), "{flag} missing from {run}");
+    }
     assert!(gate_waits_for_done(&script(verdict)));
     let gate = script(verdict);
     assert!(

@@ -26,14 +26,25 @@ pub async fn run_clean(
     request: &Request,
     stream_share: f64,
 ) -> RunRecord {
+    let settings = JourneySettings {
+        stream_share,
+        ..JourneySettings::default()
+    };
+    run_clean_with(base, journey, request, settings).await
+}
+
+/// [`run_clean`] with all the journeys' settings.
+pub async fn run_clean_with(
+    base: &str,
+    journey: Journey,
+    request: &Request,
+    settings: JourneySettings,
+) -> RunRecord {
     let config = RunConfig {
         targets: Targets::single(base).unwrap(),
         journeys: vec![journey],
         plan: Plan::new(ProfileName::Smoke, request).unwrap(),
-        settings: JourneySettings {
-            stream_share,
-            ..JourneySettings::default()
-        },
+        settings,
         out: None,
         metrics_port: None,
         progress: false,
