@@ -6,6 +6,7 @@
 //! burn, the alerts and when they fired, recovery and the event ledger.
 
 mod analysis;
+mod fault;
 mod observe;
 mod prometheus;
 mod report;
@@ -109,51 +110,6 @@ fn step(msg: &str) {
     eprintln!("==> {msg}");
 }
 
-/// One-off admin secret: 32 hex characters from the system's randomness.
-fn secret() -> anyhow::Result<String> {
-    let mut bytes = [0u8; 16];
-    use std::io::Read as _;
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .context("cannot read /dev/urandom for the admin secret")?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// Writes the (compressed) rule files into `dir`; their names.
-fn write_rules(
-    args: &ExperimentArgs,
-    spec: &slo::spec::Spec,
-    compress: f64,
-    dir: &Path,
-) -> anyhow::Result<Vec<String>> {
-    let mut names = Vec::new();
-    let mut files: Vec<(String, String)> = Vec::new();
-    for path in &args.rules {
-        let text = std::fs::read_to_string(path).with_context(|| {
-            format!(
-                "cannot read the rule file {} (run from the repository's root, or pass --rules)",
-                path.display()
-            )
-        })?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "rules.yml".into());
-        files.push((name, text));
-    }
-    files.push((
-        "slo.generated.rules.yml".into(),
-        slo::rules::to_yaml(spec, "the experiment's spec"),
-    ));
-    for (name, text) in files {
-        let compressed = rules::compress_file(&text, compress)
-            .with_context(|| format!("cannot compress {name}"))?;
-        std::fs::write(dir.join(&name), compressed)?;
-        names.push(name);
-    }
-    Ok(names)
-}
-
 async fn execute(
     args: &ExperimentArgs,
     scenario: Scenario,
@@ -172,7 +128,7 @@ async fn execute(
         None => crate::demo::free_port()?,
     };
     let base = format!("http://127.0.0.1:{port}");
-    let secret = secret()?;
+    let secret = fault::secret()?;
     step(&format!("starting the platform on {base}"));
     let mut platform = Platform::start(
         port,
@@ -186,7 +142,7 @@ async fn execute(
     let prom_dir = out.join("prometheus");
     let _ = std::fs::remove_dir_all(&prom_dir);
     std::fs::create_dir_all(&prom_dir)?;
-    let rule_files = write_rules(args, &spec, scenario.compress, &prom_dir)?;
+    let rule_files = rules::write(&args.rules, &spec, scenario.compress, &prom_dir)?;
     let mut prom = match (args.no_prometheus, prometheus::find()) {
         (false, Some(exe)) => {
             step("starting Prometheus (1 s scrape and evaluation)");
@@ -236,7 +192,7 @@ async fn execute(
 
     let fault = match &scenario.fault {
         Some(decl) => {
-            let window = fault_window(&platform, &base, &secret, decl, &scenario, start).await;
+            let window = fault::window(&platform, &base, &secret, decl, &scenario, start).await;
             if window.is_err() {
                 load.abort();
             }
@@ -252,7 +208,7 @@ async fn execute(
         );
     }
     record
-        .write(&out.join("run.json"))
+        .write(out.join("run.json"))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
 
     step("waiting for every event to be delivered (at most 60 s)");
@@ -315,6 +271,10 @@ async fn execute(
     };
     platform.stop().await;
 
+    step(&format!(
+        "measuring the objectives over {} scrapes",
+        samples.len()
+    ));
     let burn_window_secs = (300.0 / scenario.compress).max(5.0);
     let (times, objectives) = observe::objective_series(&spec, &samples, burn_window_secs).await;
     let fault_costs = match fault {
@@ -360,74 +320,5 @@ async fn execute(
         client_errors,
         checks,
         exit_code,
-    })
-}
-
-/// Waits for the fault's start, switches it on through the admin surface,
-/// waits for its end and switches it off; its window in seconds from `start`.
-async fn fault_window(
-    platform: &Platform,
-    base: &str,
-    secret: &str,
-    decl: &scenario::FaultDecl,
-    scenario: &Scenario,
-    start: Instant,
-) -> anyhow::Result<verdict::FaultWindow> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()?;
-    tokio::time::sleep_until((start + scenario.timeline.steady).into()).await;
-    let end = start + scenario.timeline.steady + scenario.timeline.fault;
-    if decl.by_runner() {
-        platform.signal("STOP")?;
-        let from = start.elapsed().as_secs_f64();
-        step("platform frozen (SIGSTOP)");
-        tokio::time::sleep_until(end.into()).await;
-        platform.signal("CONT")?;
-        step("platform thawed (SIGCONT); recovering");
-        let to = start.elapsed().as_secs_f64();
-        return Ok(verdict::FaultWindow {
-            start: from,
-            end: to,
-        });
-    }
-    let res = client
-        .post(format!("{base}/admin/faults"))
-        .bearer_auth(secret)
-        .json(&decl.body())
-        .send()
-        .await
-        .context("cannot reach /admin/faults")?;
-    let from = start.elapsed().as_secs_f64();
-    if !res.status().is_success() {
-        let status = res.status();
-        bail!(
-            "the platform refused the fault ({status}): {}",
-            res.text().await.unwrap_or_default()
-        );
-    }
-    let on: serde_json::Value = res.json().await?;
-    let id = on["id"]
-        .as_u64()
-        .context("the admin surface answered no fault id")?;
-    step(&format!("fault {} on (id {id})", decl.flag()));
-    tokio::time::sleep_until(end.into()).await;
-    let res = client
-        .delete(format!("{base}/admin/faults/{id}"))
-        .bearer_auth(secret)
-        .send()
-        .await
-        .context("cannot reach /admin/faults to switch the fault off")?;
-    let to = start.elapsed().as_secs_f64();
-    if !res.status().is_success() {
-        bail!(
-            "the platform did not switch the fault off ({})",
-            res.status()
-        );
-    }
-    step("fault off; recovering");
-    Ok(verdict::FaultWindow {
-        start: from,
-        end: to,
     })
 }

@@ -24,7 +24,8 @@ pub fn write(outcome: &Outcome, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 fn opt(v: Option<f64>, digits: usize) -> String {
-    v.map_or("–".to_owned(), |v| format!("{v:.digits$}"))
+    // `+ 0.0` turns the -0 of a counter difference into 0.
+    v.map_or("–".to_owned(), |v| format!("{:.digits$}", v + 0.0))
 }
 
 fn mark(met: Option<bool>) -> &'static str {
@@ -165,10 +166,7 @@ fn chart(o: &Outcome, title: &str, y: &str, lines: &[Line]) -> Result<String, St
 }
 
 /// The objectives to draw: those with traffic (and, for burn, any burn).
-fn drawn<'a>(
-    o: &'a Outcome,
-    latency: bool,
-) -> impl Iterator<Item = &'a super::observe::ObjectiveSeries> {
+fn drawn(o: &Outcome, latency: bool) -> impl Iterator<Item = &super::observe::ObjectiveSeries> {
     o.objectives
         .iter()
         .filter(move |s| s.latency == latency && s.burn.iter().any(Option::is_some))

@@ -51,7 +51,7 @@ pub fn duration_secs(text: &str) -> Option<f64> {
 /// `secs` as a Prometheus duration, in whole milliseconds.
 fn format_secs(secs: f64) -> String {
     let ms = (secs * 1000.0).round() as u64;
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
@@ -147,6 +147,41 @@ pub fn compress_file(text: &str, factor: f64) -> anyhow::Result<String> {
         }
     }
     serde_yaml_ng::to_string(&doc).context("cannot write the compressed rules")
+}
+
+/// Writes the (compressed) rule files into `dir`; their names.
+pub fn write(
+    rules: &[std::path::PathBuf],
+    spec: &slo::spec::Spec,
+    compress: f64,
+    dir: &std::path::Path,
+) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    let mut files: Vec<(String, String)> = Vec::new();
+    for path in rules {
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "cannot read the rule file {} (run from the repository's root, or pass --rules)",
+                path.display()
+            )
+        })?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "rules.yml".into());
+        files.push((name, text));
+    }
+    files.push((
+        "slo.generated.rules.yml".into(),
+        slo::rules::to_yaml(spec, "the experiment's spec"),
+    ));
+    for (name, text) in files {
+        let compressed =
+            compress_file(&text, compress).with_context(|| format!("cannot compress {name}"))?;
+        std::fs::write(dir.join(&name), compressed)?;
+        names.push(name);
+    }
+    Ok(names)
 }
 
 /// Prometheus' configuration: scrape `target` as job `banter` (the job the

@@ -198,28 +198,25 @@ impl Scenario {
             bail!("the timeline is shorter than 5 s: nothing could be measured");
         }
         match &self.fault {
-            Some(f) if f.by_runner() => {
-                if f.service != "all" || !f.params.is_empty() {
-                    bail!(
-                        "fault: {PAUSE_INSTANCE} freezes the whole process: service `all`, no params"
-                    );
-                }
+            Some(f) if f.by_runner() && (f.service != "all" || !f.params.is_empty()) => {
+                bail!("fault: {PAUSE_INSTANCE} freezes the whole process: service `all`, no params")
             }
-            Some(f) => {
+            Some(f) if !f.by_runner() => {
                 kit::faults::FaultSpec::parse_flag(&f.flag()).map_err(|e| {
                     anyhow::anyhow!(
                         "fault: {} (or {PAUSE_INSTANCE}:all; see `banter serve --help`, --fault)",
                         e.0
                     )
                 })?;
-                if t.fault.is_zero() {
-                    bail!("timeline.fault is 0 s: the fault would never be on");
-                }
             }
+            Some(_) => {}
             None if !self.expect.fires.is_empty() => {
                 bail!("expect.fires names alerts but the scenario has no fault to trip them")
             }
             None => {}
+        }
+        if self.fault.is_some() && t.fault.is_zero() {
+            bail!("timeline.fault is 0 s: the fault would never be on");
         }
         if self.expect.quiet && !self.expect.fires.is_empty() {
             bail!("expect.quiet (no alert may fire) contradicts expect.fires");
