@@ -143,22 +143,6 @@ async fn execute(
     let _ = std::fs::remove_dir_all(&prom_dir);
     std::fs::create_dir_all(&prom_dir)?;
     let rule_files = rules::write(&args.rules, &spec, scenario.compress, &prom_dir)?;
-    let mut prom = match (args.no_prometheus, prometheus::find()) {
-        (false, Some(exe)) => {
-            step("starting Prometheus (1 s scrape and evaluation)");
-            let config = rules::prometheus_config(&format!("127.0.0.1:{port}"), &rule_files);
-            let p =
-                prometheus::Prometheus::start(&exe, &prom_dir, &config, crate::demo::free_port()?)
-                    .await?;
-            p.wait_scraped().await?;
-            Some(p)
-        }
-        _ => None,
-    };
-
-    let start = Instant::now();
-    let started_at = chrono::Utc::now();
-    let sampler = observe::Sampler::start(&base, start);
     let journeys = if scenario.load.journeys.is_empty() {
         loadgen::Journey::ALL.to_vec()
     } else {
@@ -175,7 +159,8 @@ async fn execute(
         &loadgen::profile::Request {
             users: scenario.load.users,
             rate: scenario.load.rate,
-            duration: Some(scenario.length()),
+            // Prometheus starts after the warm-up, taking a few seconds: slack at the end.
+            duration: Some(scenario.timeline.warmup + scenario.length() + Duration::from_secs(10)),
             warmup: Some(Duration::ZERO),
         },
     )
@@ -188,7 +173,27 @@ async fn execute(
         scenario.timeline.steady.as_secs(),
         (scenario.timeline.steady + scenario.timeline.fault).as_secs()
     ));
+    let load_start = Instant::now();
     let load = tokio::spawn(crate::demo::run_load(config));
+    // Prometheus starts after the warm-up, so even its longest (compressed)
+    // windows hold none of the sign-up burst.
+    tokio::time::sleep_until((load_start + scenario.timeline.warmup).into()).await;
+    let mut prom = match (args.no_prometheus, prometheus::find()) {
+        (false, Some(exe)) => {
+            step("starting Prometheus (1 s scrape and evaluation)");
+            let config = rules::prometheus_config(&format!("127.0.0.1:{port}"), &rule_files);
+            let p =
+                prometheus::Prometheus::start(&exe, &prom_dir, &config, crate::demo::free_port()?)
+                    .await?;
+            p.wait_scraped().await?;
+            Some(p)
+        }
+        _ => None,
+    };
+
+    let start = Instant::now();
+    let started_at = chrono::Utc::now();
+    let sampler = observe::Sampler::start(&base, start);
 
     let fault = match &scenario.fault {
         Some(decl) => {

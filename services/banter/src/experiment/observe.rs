@@ -163,14 +163,15 @@ pub fn at(samples: &[Sample], t: f64) -> Option<&Sample> {
 pub struct EventAccount {
     pub topic: String,
     pub group: String,
-    /// Events the producers' relays published on the topic.
+    /// Deliveries the producers' relays made on the topic (an event the
+    /// relay published again after a stall counts twice).
     pub published: u64,
     /// Events the group handled (success or dead-lettered), redeliveries excluded.
     pub consumed: u64,
     /// Redeliveries the group recognised and skipped (at-least-once at work).
     pub redelivered: u64,
     pub dead_lettered: u64,
-    /// Published but never handled.
+    /// Deliveries the group never saw (neither handled nor skipped).
     pub lost: u64,
     /// Handled more often than published.
     pub duplicated: u64,
@@ -209,8 +210,10 @@ pub fn events(snapshot: &Snapshot) -> (Vec<EventAccount>, u64) {
             let redelivered = sum("messaging_consumed_total", &|l| {
                 ours(l) && label(l, "outcome") == "duplicate"
             });
+            // A relay may publish an event twice (at-least-once); the group's
+            // dedupe then skips it. Lost: a delivery no group saw at all.
             EventAccount {
-                lost: published.saturating_sub(consumed),
+                lost: published.saturating_sub(consumed + redelivered),
                 duplicated: consumed.saturating_sub(published),
                 dead_lettered: sum("messaging_dead_lettered_total", &ours),
                 topic,

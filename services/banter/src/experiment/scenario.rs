@@ -34,6 +34,10 @@ fn one() -> f64 {
     1.0
 }
 
+fn default_warmup() -> Duration {
+    Duration::from_secs(15)
+}
+
 fn yes() -> bool {
     true
 }
@@ -61,11 +65,15 @@ pub struct Load {
     pub rate: Option<f64>,
 }
 
-/// `steady` seconds of load, then the fault for `fault` seconds, then
-/// `recovery` seconds of load without it.
+/// `warmup` seconds of load before anything is measured (users sign up:
+/// password hashing would otherwise burn the latency budget of the first
+/// compressed windows), then `steady` seconds of load, the fault for `fault`
+/// seconds, and `recovery` seconds of load without it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Timeline {
+    #[serde(with = "secs", default = "default_warmup")]
+    pub warmup: Duration,
     #[serde(with = "secs")]
     pub steady: Duration,
     #[serde(with = "secs")]
