@@ -193,7 +193,7 @@ async fn execute(
 
     let start = Instant::now();
     let started_at = chrono::Utc::now();
-    let sampler = observe::Sampler::start(&base, start);
+    let sampler = observe::Sampler::start(&base, start, &spec);
 
     let fault = match &scenario.fault {
         Some(decl) => {
@@ -224,7 +224,7 @@ async fn execute(
     }
     // Two more evaluations, so the last state is in Prometheus.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let samples = sampler.finish().await;
+    let (samples, last) = sampler.finish().await;
     let observed_secs = start.elapsed().as_secs_f64();
     let ended_at = chrono::Utc::now();
 
@@ -286,10 +286,7 @@ async fn execute(
         Some(f) => analysis::fault_costs(&scenario, &spec, &samples, f, &times, &objectives).await,
         None => Vec::new(),
     };
-    let (events, backlog) = samples
-        .last()
-        .map(|s| observe::events(&s.snapshot))
-        .unwrap_or_default();
+    let (events, backlog) = last.as_ref().map(observe::events).unwrap_or_default();
     let checks = verdict::judge(
         &scenario.expect,
         alerts.as_deref(),

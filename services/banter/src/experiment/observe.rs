@@ -16,19 +16,26 @@ pub struct Sample {
     pub snapshot: Snapshot,
 }
 
-/// Scrapes `base` every second until the returned stopper is called.
+/// Scrapes `base` every second until [`Sampler::finish`]. Each sample keeps
+/// only the metric families the objectives read (the exposition has many
+/// more, and every sample is parsed again for each window it closes); the
+/// last scrape is kept whole, for the event ledger.
 pub struct Sampler {
     samples: Arc<Mutex<Vec<Sample>>>,
+    latest: Arc<Mutex<Option<Snapshot>>>,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Sampler {
-    pub fn start(base: &str, start: Instant) -> Self {
+    pub fn start(base: &str, start: Instant, spec: &Spec) -> Self {
         let samples = Arc::new(Mutex::new(Vec::new()));
+        let latest = Arc::new(Mutex::new(None));
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let urls = vec![base.to_owned()];
         let sink = samples.clone();
+        let last = latest.clone();
+        let names = metric_names(spec);
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -40,27 +47,79 @@ impl Sampler {
                 // A missed scrape (the platform is starved) is a gap, not an error.
                 if let Ok(snapshot) = Snapshot::scrape(&urls).await {
                     let t = start.elapsed().as_secs_f64();
-                    lock(&sink).push(Sample { t, snapshot });
+                    let kept = Snapshot {
+                        taken_at: snapshot.taken_at,
+                        endpoints: snapshot
+                            .endpoints
+                            .iter()
+                            .map(|(url, text)| (url.clone(), only(text, &names)))
+                            .collect(),
+                    };
+                    lock(&sink).push(Sample { t, snapshot: kept });
+                    *lock(&last) = Some(snapshot);
                 }
             }
         });
         Self {
             samples,
+            latest,
             stop,
             task,
         }
     }
 
-    /// The last scrape taken so far.
+    /// The last scrape taken so far, whole.
     pub fn latest(&self) -> Option<Snapshot> {
-        lock(&self.samples).last().map(|s| s.snapshot.clone())
+        lock(&self.latest).clone()
     }
 
-    pub async fn finish(self) -> Vec<Sample> {
+    /// The samples, and the last scrape whole.
+    pub async fn finish(self) -> (Vec<Sample>, Option<Snapshot>) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
-        std::mem::take(&mut *lock(&self.samples))
+        let latest = lock(&self.latest).take();
+        (std::mem::take(&mut *lock(&self.samples)), latest)
     }
+}
+
+/// Every name the spec's objectives may read: the words of their queries and
+/// histogram names, plus the process start time (restart detection).
+fn metric_names(spec: &Spec) -> Vec<String> {
+    let mut names = vec!["process_start_time_seconds".to_owned()];
+    for slo in &spec.slos {
+        let text = match &slo.sli {
+            slo::spec::Sli::Events {
+                error_query,
+                total_query,
+            } => format!("{error_query} {total_query}"),
+            slo::spec::Sli::Raw { error_ratio_query } => error_ratio_query.clone(),
+            slo::spec::Sli::Latency { metric, .. } => metric.clone(),
+            slo::spec::Sli::Journey { .. } => String::new(),
+        };
+        names.extend(
+            text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+                .filter(|w| w.len() > 3)
+                .map(str::to_owned),
+        );
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The lines of an exposition whose metric (or `# TYPE`/`# HELP` subject)
+/// starts with one of `names`.
+fn only(text: &str, names: &[String]) -> String {
+    text.lines()
+        .filter(|line| {
+            let name = line
+                .strip_prefix("# TYPE ")
+                .or_else(|| line.strip_prefix("# HELP "))
+                .unwrap_or(line);
+            line.is_empty() || names.iter().any(|n| name.starts_with(n.as_str()))
+        })
+        .flat_map(|l| [l, "\n"])
+        .collect()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -151,8 +151,21 @@ fn points(times: &[f64], values: &[Option<f64>], scale: f64) -> Vec<(i64, f64)> 
         .collect()
 }
 
-fn chart(o: &Outcome, title: &str, y: &str, lines: &[Line]) -> Result<String, String> {
+/// A timeline chart; with `legend_below`, the legend is an HTML list under
+/// it (many long alert names would cover the lines and the axis).
+fn chart(
+    o: &Outcome,
+    title: &str,
+    y: &str,
+    lines: &[Line],
+    legend_below: bool,
+) -> Result<String, String> {
     let look = Lines {
+        legend: if legend_below {
+            None
+        } else {
+            Lines::default().legend
+        },
         caption: Some(title),
         seconds: o.observed_secs.ceil() as i64 + 1,
         x_desc: Some("seconds into the experiment"),
@@ -162,7 +175,24 @@ fn chart(o: &Outcome, title: &str, y: &str, lines: &[Line]) -> Result<String, St
             .map(|f| (f.start as i64, f.end.ceil() as i64, "fault on")),
         ..Lines::default()
     };
-    chart::lines(&look, lines)
+    let svg = chart::lines(&look, lines)?;
+    if !legend_below {
+        return Ok(svg);
+    }
+    let items: String = lines
+        .iter()
+        .map(|l| {
+            let c = l.color;
+            format!(
+                "<li><span class=\"swatch\" style=\"background:#{:02x}{:02x}{:02x}\"></span>{}</li>",
+                c.0,
+                c.1,
+                c.2,
+                escape_html(&l.name)
+            )
+        })
+        .collect();
+    Ok(format!("{svg}<ul class=\"legend\">{items}</ul>"))
 }
 
 /// The objectives to draw: those with traffic (and, for burn, any burn).
@@ -251,27 +281,36 @@ pub fn html(o: &Outcome) -> Result<String, String> {
             "p95 per service, ms",
             &latency,
             "no latency data",
+            false,
         ),
-        ("Error rate", "5xx, % of requests", &errors, "no requests"),
+        (
+            "Error rate",
+            "5xx, % of requests",
+            &errors,
+            "no requests",
+            false,
+        ),
         (
             "Burn rate",
             "× the allowed rate",
             &burn,
             "no objective burned faster than allowed",
+            false,
         ),
         (
             "Alert state",
             "stacked: low off, mid pending, high firing",
             &alerts,
             "no alert was pending or firing",
+            true,
         ),
     ];
-    for (title, y, lines, empty) in sections {
+    for (title, y, lines, empty, legend_below) in sections {
         let _ = write!(body, "<section class=\"chart\"><h2>{title}</h2>");
         if lines.is_empty() {
             let _ = write!(body, "<p class=\"empty\">{empty}</p>");
         } else {
-            body.push_str(&chart(o, title, y, lines)?);
+            body.push_str(&chart(o, title, y, lines, legend_below)?);
         }
         body.push_str("</section>");
     }
@@ -285,7 +324,7 @@ pub fn html(o: &Outcome) -> Result<String, String> {
         escape_html(detail)
     );
     Ok(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Experiment {}</title><style>body{{font-family:sans-serif;max-width:1000px;margin:auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px}}tr.met td:nth-child(2){{color:#1a7f37;font-weight:bold}}tr.unmet td:nth-child(2){{color:#cf222e;font-weight:bold}}.verdict{{font-weight:bold}}.code1{{color:#cf222e}}.code0{{color:#1a7f37}}pre{{white-space:pre-wrap}}</style></head><body>{body}</body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Experiment {}</title><style>body{{font-family:sans-serif;max-width:1000px;margin:auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px}}tr.met td:nth-child(2){{color:#1a7f37;font-weight:bold}}tr.unmet td:nth-child(2){{color:#cf222e;font-weight:bold}}.verdict{{font-weight:bold}}.code1{{color:#cf222e}}.code0{{color:#1a7f37}}pre{{white-space:pre-wrap}}ul.legend{{list-style:none;columns:2}}.swatch{{display:inline-block;width:14px;height:4px;margin-right:6px;vertical-align:middle}}</style></head><body>{body}</body></html>",
         escape_html(&o.scenario.name)
     ))
 }
