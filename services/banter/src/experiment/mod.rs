@@ -106,8 +106,11 @@ pub async fn run(args: ExperimentArgs) -> anyhow::Result<i32> {
     }
 }
 
+/// A progress line, with the seconds since the command started.
 fn step(msg: &str) {
-    eprintln!("==> {msg}");
+    static STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let t = STARTED.get_or_init(Instant::now).elapsed().as_secs_f64();
+    eprintln!("==> [{t:6.1} s] {msg}");
 }
 
 async fn execute(

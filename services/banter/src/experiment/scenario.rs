@@ -316,7 +316,11 @@ mod tests {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             let s = Scenario::load(&path).unwrap_or_else(|e| panic!("{e:#}"));
-            assert_eq!(s.compress, 60.0, "{}", path.display());
+            assert!(
+                s.compress >= 20.0,
+                "{}: a short run needs compressed rules",
+                path.display()
+            );
             n += 1;
         }
         assert!(n >= 8, "{n} scenarios");
