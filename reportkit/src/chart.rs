@@ -17,6 +17,8 @@ pub const RED: RGBColor = RGBColor(196, 78, 82);
 pub const ERROR: RGBColor = RGBColor(207, 34, 46);
 /// Improvements.
 pub const GREEN: RGBColor = RGBColor(26, 127, 55);
+/// A shaded window (a fault was on).
+pub const SHADE: RGBColor = RGBColor(240, 180, 40);
 /// What noise can explain.
 pub const GREY: RGBColor = RGBColor(140, 140, 140);
 /// Colours of successive named series.
@@ -109,6 +111,9 @@ pub struct Lines<'a> {
     pub reference: Option<(f64, &'a str)>,
     /// Small multiples: tighter margins, few ticks, `ms`/`s` tick labels.
     pub compact: bool,
+    /// A stretch of the x axis shaded behind the lines (from, to, legend
+    /// name), e.g. the window a fault was on.
+    pub shade: Option<(i64, i64, &'a str)>,
 }
 
 impl Default for Lines<'_> {
@@ -123,6 +128,7 @@ impl Default for Lines<'_> {
             legend: Some(SeriesLabelPosition::UpperRight),
             reference: None,
             compact: false,
+            shade: None,
         }
     }
 }
@@ -169,6 +175,20 @@ pub fn lines(look: &Lines, lines: &[Line]) -> Result<String, String> {
             mesh.y_desc(y);
         }
         mesh.draw().map_err(error)?;
+        if let Some((from, to, name)) = look.shade {
+            let fill = SHADE.mix(0.25).filled();
+            let series = chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(from.max(0), 0.0), (to.min(seconds), top)],
+                    fill,
+                )))
+                .map_err(error)?;
+            if look.legend.is_some() {
+                series
+                    .label(name)
+                    .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], fill));
+            }
+        }
         for line in lines {
             let color = line.color;
             let series = chart
@@ -253,6 +273,18 @@ mod tests {
         };
         let svg = lines(&look, &[Line::new("p95", ORANGE, vec![(0, 5.0)])]).unwrap();
         assert!(!svg.contains("200 ms (SLO)"));
+    }
+
+    #[test]
+    fn a_shaded_window_is_drawn_behind_the_lines_and_named() {
+        let look = Lines {
+            seconds: 10,
+            shade: Some((2, 5, "fault on")),
+            ..Lines::default()
+        };
+        let svg = lines(&look, &[Line::new("burn", BLUE, vec![(0, 1.0), (9, 2.0)])]).unwrap();
+        assert!(svg.contains("fault on"), "{svg}");
+        assert!(svg.contains("#F0B428"), "no shaded rectangle: {svg}");
     }
 
     #[test]

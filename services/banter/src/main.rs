@@ -5,6 +5,7 @@
 
 mod completions;
 mod demo;
+mod experiment;
 mod platform;
 mod ports;
 mod serve;
@@ -46,6 +47,10 @@ enum Command {
     /// Start the platform, drive load, check the SLO and write reports
     /// (exit 0: SLO met, 1: breached, 2: could not measure).
     Demo(demo::DemoArgs),
+    /// Run a fault experiment from a scenario file: load, a fault window,
+    /// recovery; report SLO burn, alerts (time to detect), recovery and lost
+    /// events (exit 0: expectations met, 1: not met, 2: could not run).
+    Experiment(experiment::ExperimentArgs),
     /// Print a shell completion script (bash, zsh, fish, …).
     Completions(completions::CompletionsArgs),
 }
@@ -104,6 +109,7 @@ fn main() -> std::process::ExitCode {
                 serve::serve(*args, plan).await.map(|()| 0)
             }
             Command::Demo(args) => demo::run(args).await,
+            Command::Experiment(args) => experiment::run(args).await,
             Command::Completions(_) => Ok(0),
         }
     });

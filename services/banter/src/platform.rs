@@ -101,6 +101,19 @@ impl Platform {
         }
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, …) to the process.
+    pub fn signal(&self, signal: &str) -> anyhow::Result<()> {
+        let pid = self.child.id().context("the platform has exited")?;
+        let status = std::process::Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .context("cannot run kill")?;
+        if !status.success() {
+            bail!("kill -{signal} {pid} failed ({status})");
+        }
+        Ok(())
+    }
+
     /// SIGTERM, then SIGKILL if it has not stopped after 10 s.
     pub async fn stop(&mut self) {
         if let Some(pid) = self.child.id() {

@@ -163,6 +163,7 @@ impl Drop for Banter {
         let _ = self.child.kill();
     }
 }
+pub mod browser;
 pub mod journeys;
 pub mod prometheus;
 pub mod read_your_writes;
