@@ -3,6 +3,7 @@
 //! runs one service alone (the distributed deployment). Which services exist
 //! is [`MODULES`], a table: `serve` knows nothing else about them.
 
+mod bench;
 mod completions;
 mod demo;
 mod platform;
@@ -46,6 +47,10 @@ enum Command {
     /// Start the platform, drive load, check the SLO and write reports
     /// (exit 0: SLO met, 1: breached, 2: could not measure).
     Demo(demo::DemoArgs),
+    /// Measure SPEC §10's targets (seed journey, capacity, telemetry cost,
+    /// memory, loadgen's own cost) and write bench.md and bench.json
+    /// (exit 1: a regression gate failed, 2: could not measure).
+    Bench(bench::BenchArgs),
     /// Print a shell completion script (bash, zsh, fish, …).
     Completions(completions::CompletionsArgs),
 }
@@ -104,6 +109,7 @@ fn main() -> std::process::ExitCode {
                 serve::serve(*args, plan).await.map(|()| 0)
             }
             Command::Demo(args) => demo::run(args).await,
+            Command::Bench(args) => bench::run(args).await,
             Command::Completions(_) => Ok(0),
         }
     });

@@ -26,10 +26,21 @@ pub async fn run_clean(
     request: &Request,
     stream_share: f64,
 ) -> RunRecord {
+    let plan = Plan::new(ProfileName::Smoke, request).unwrap();
+    run_plan_clean(base, journey, plan, stream_share).await
+}
+
+/// [`run_clean`] with a plan of any profile.
+pub async fn run_plan_clean(
+    base: &str,
+    journey: Journey,
+    plan: Plan,
+    stream_share: f64,
+) -> RunRecord {
     let config = RunConfig {
         targets: Targets::single(base).unwrap(),
         journeys: vec![journey],
-        plan: Plan::new(ProfileName::Smoke, request).unwrap(),
+        plan,
         settings: JourneySettings {
             stream_share,
             ..JourneySettings::default()
