@@ -173,11 +173,14 @@ impl Plan {
                 let edge = SEED_BENCHMARK_RAMP.as_secs();
                 let hold = d.saturating_sub(2 * edge).max(1);
                 // The ramp down is the window's last stretch: the plan holds no
-                // user past it, so the window must close when goose stops.
+                // user past it, so the window must close when goose stops. It
+                // is also the plan's last step: after a step down to 0 users,
+                // a further `0,0s` step leaves goose idling in its "maintain"
+                // phase for ever instead of stopping.
                 (
                     Model::Closed { users },
                     edge,
-                    format!("{users},{edge}s;{users},{hold}s;0,{edge}s;0,0s"),
+                    format!("{users},{edge}s;{users},{hold}s;0,{edge}s"),
                 )
             }
             (ProfileName::Spike, None) => {
@@ -389,7 +392,7 @@ mod tests {
         let p = Plan::new(ProfileName::SeedBenchmark, &Request::default())
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.model, Model::Closed { users: 50 });
-        assert_eq!(p.test_plan, "50,10s;50,60s;0,10s;0,0s");
+        assert_eq!(p.test_plan, "50,10s;50,60s;0,10s");
         assert_eq!(
             (p.warmup, p.duration),
             (Duration::ZERO, Duration::from_secs(80))
@@ -422,7 +425,14 @@ mod tests {
     fn every_profile_makes_a_valid_goose_plan() {
         for profile in ProfileName::ALL {
             let p = Plan::new(profile, &Request::default()).unwrap_or_else(|e| panic!("{e}"));
-            assert!(p.test_plan.ends_with(";0,0s"), "{}", p.test_plan);
+            // Every plan ends at 0 users, and with one step to them: two
+            // 0-user steps in a row leave goose idling instead of stopping.
+            assert!(
+                p.test_plan.ends_with(";0,0s") || p.test_plan.ends_with(";0,10s"),
+                "{}",
+                p.test_plan
+            );
+            assert!(!p.test_plan.contains("0,10s;0,"), "{}", p.test_plan);
             for step in p.test_plan.split(';') {
                 let (u, t) = step.split_once(',').unwrap_or_else(|| panic!("{step}"));
                 assert!(u.parse::<usize>().is_ok() && t.ends_with('s'), "{step}");

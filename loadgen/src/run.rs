@@ -337,7 +337,13 @@ pub async fn run_plan(
     record.steps = steps;
     record.load = load;
     record.requested_seconds = Some(plan.duration.as_secs_f64());
-    record.interrupted = cut_short(record.window.seconds(), plan.duration);
+    // The seed-benchmark plan ends by ramping its users down, and goose stops
+    // as soon as the last one has left: up to the ramp's length early.
+    let expected = match plan.profile {
+        ProfileName::SeedBenchmark => plan.duration.saturating_sub(plan.ramp),
+        _ => plan.duration,
+    };
+    record.interrupted = cut_short(record.window.seconds(), expected);
     // Steps in journey order (the window may open mid-iteration).
     let rank = |s: &runrecord::Step| {
         let j = cfg

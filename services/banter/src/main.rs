@@ -3,6 +3,7 @@
 //! runs one service alone (the distributed deployment). Which services exist
 //! is [`MODULES`], a table: `serve` knows nothing else about them.
 
+mod bench;
 mod completions;
 mod demo;
 mod experiment;
@@ -51,6 +52,10 @@ enum Command {
     /// recovery; report SLO burn, alerts (time to detect), recovery and lost
     /// events (exit 0: expectations met, 1: not met, 2: could not run).
     Experiment(experiment::ExperimentArgs),
+    /// Measure SPEC §10's targets (seed journey, capacity, telemetry cost,
+    /// memory, loadgen's own cost) and write bench.md and bench.json
+    /// (exit 1: a regression gate failed, 2: could not measure).
+    Bench(bench::BenchArgs),
     /// Print a shell completion script (bash, zsh, fish, …).
     Completions(completions::CompletionsArgs),
 }
@@ -110,6 +115,7 @@ fn main() -> std::process::ExitCode {
             }
             Command::Demo(args) => demo::run(args).await,
             Command::Experiment(args) => experiment::run(args).await,
+            Command::Bench(args) => bench::run(args).await,
             Command::Completions(_) => Ok(0),
         }
     });

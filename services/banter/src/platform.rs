@@ -1,6 +1,6 @@
 //! The platform as a child process (`banter serve --target all` on the data
-//! directory given), for the commands that drive load at it (`demo`).
-//! Its stdout (the log) goes to a file, its stderr is echoed.
+//! directory given), for the commands that drive load at it: `demo` and
+//! `bench`. Its stdout (the log) goes to a file, its stderr is echoed.
 
 use anyhow::{Context as _, bail};
 use std::io::{BufRead, BufReader};
@@ -59,6 +59,11 @@ impl Platform {
             }
         }
         Ok(Self { child, last_error })
+    }
+
+    /// The child's process id, for reading its CPU time and memory.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     pub fn exited(&mut self) -> Option<String> {

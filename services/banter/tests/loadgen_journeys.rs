@@ -10,10 +10,10 @@ use std::time::Duration;
 use loadgen::Journey;
 use loadgen::context::JourneySettings;
 use loadgen::journeys::social::graph::GraphSize;
-use loadgen::profile::Request;
+use loadgen::profile::{Plan, ProfileName, Request};
 use runrecord::RunRecord;
 use support::Banter;
-use support::journeys::{closed, run_clean_with};
+use support::journeys::{closed, run_clean_with, run_plan_clean};
 
 /// Goose keeps process-wide state (its ctrl-c flag): one run at a time.
 static ONE_RUN_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -44,6 +44,31 @@ async fn seed_benchmark_measures_every_step() {
     let sends = record.step("seed-benchmark/send-message").unwrap();
     let opens = record.step("seed-benchmark/open-room").unwrap();
     assert!(sends.requests >= 5 * opens.requests.saturating_sub(1));
+}
+
+/// k6's ramping-vus profile ends with its ramp down, and so does the run: a
+/// plan with a further 0-user step after it left goose idling for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_benchmark_profile_stops_after_its_ramp_down() {
+    let _one = ONE_RUN_AT_A_TIME.lock().await;
+    let banter = Banter::start(&[], &[]).await;
+    // The shortest plan: 10 s up, 1 s held, 10 s down.
+    let plan = Plan::new(ProfileName::SeedBenchmark, &closed(2, 21)).unwrap();
+    let run = run_plan_clean(
+        &banter.base,
+        Journey::SeedBenchmark,
+        plan,
+        JourneySettings::default(),
+    );
+    let record = tokio::time::timeout(Duration::from_secs(90), run)
+        .await
+        .expect("a 21 s seed-benchmark plan still running after 90 s");
+    assert!(!record.interrupted);
+    assert!(
+        record.window.seconds() >= 15.0,
+        "{}",
+        record.window.seconds()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,10 +40,21 @@ pub async fn run_clean_with(
     request: &Request,
     settings: JourneySettings,
 ) -> RunRecord {
+    let plan = Plan::new(ProfileName::Smoke, request).unwrap();
+    run_plan_clean(base, journey, plan, settings).await
+}
+
+/// [`run_clean_with`] with a plan of any profile.
+pub async fn run_plan_clean(
+    base: &str,
+    journey: Journey,
+    plan: Plan,
+    settings: JourneySettings,
+) -> RunRecord {
     let config = RunConfig {
         targets: Targets::single(base).unwrap(),
         journeys: vec![journey],
-        plan: Plan::new(ProfileName::Smoke, request).unwrap(),
+        plan,
         settings,
         out: None,
         metrics_port: None,

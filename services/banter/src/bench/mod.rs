@@ -1,0 +1,257 @@
+//! `banter bench`: the performance figures of SPEC §10 in one bounded command,
+//! written as `bench.json` and `bench.md` (docs/benchmarks.md explains them).
+//!
+//! Every run starts a fresh platform (`banter serve --target all`) as a child
+//! process and drives it with loadgen (on one thread of this process) or wrk.
+//! Comparisons (telemetry on/off) alternate A B A B in one invocation and
+//! quote medians, because the machine is shared and noisy. `--short` (the
+//! default, a few minutes, run by `.ci/run`) fails on a regression past the
+//! ratios in [`gates`]; `--long` measures capacity in more steps and soaks
+//! each storage for 20 minutes.
+
+mod measure;
+mod report;
+mod runs;
+
+use anyhow::Context as _;
+use loadgen::Journey;
+use loadgen::profile::ProfileName;
+use runs::{LoadRun, RouteRun, Setup};
+use serde::Serialize;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// A few minutes (the default): the CI gate.
+    #[arg(long, conflicts_with = "long")]
+    short: bool,
+
+    /// About 30 minutes: more capacity steps, longer comparisons and a
+    /// 20-minute soak on each storage, both at once: docs/benchmarks.md.
+    #[arg(long)]
+    long: bool,
+
+    /// Length of the memory soak, overriding the mode's (1m short, 20m long).
+    #[arg(long, value_name = "DURATION", value_parser = loadgen::profile::parse_duration)]
+    soak: Option<std::time::Duration>,
+
+    /// Where bench.json, bench.md and the platforms' logs go.
+    #[arg(long, default_value = "bench-out", value_name = "DIR")]
+    out: PathBuf,
+
+    /// PostgreSQL server for the PostgreSQL memory run; a database
+    /// `banter_bench` is created on it (and replaced on the next run).
+    #[arg(
+        long,
+        env = "BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres",
+        value_name = "URL"
+    )]
+    postgres: String,
+}
+
+/// How long each part runs, in seconds.
+struct Durations {
+    seed: u64,
+    capacity_users: &'static [usize],
+    capacity: u64,
+    route: u64,
+    journey: u64,
+    soak: u64,
+}
+
+const SHORT: Durations = Durations {
+    seed: 40,
+    capacity_users: &[110],
+    capacity: 30,
+    route: 8,
+    journey: 20,
+    soak: 60,
+};
+
+const LONG: Durations = Durations {
+    seed: 80,
+    capacity_users: &[100, 110, 150, 200],
+    capacity: 40,
+    route: 15,
+    journey: 45,
+    soak: 20 * 60,
+};
+
+/// The short mode's regression gates: ratios and bounds that a regression
+/// would cross on any machine, not absolute times.
+pub mod gates {
+    /// Hot route, req/s off ÷ on (the access log and metrics on every request).
+    pub const HOT_ROUTE_THROUGHPUT: f64 = 1.30;
+    /// Seed journey at a fixed load, req/s off ÷ on (SPEC §10: ≤ 3 %).
+    pub const JOURNEY_THROUGHPUT: f64 = 1.03;
+    /// Resident memory under the load profile, MiB (SPEC §10: < 100 MB).
+    pub const RSS_MIB: f64 = 100.0;
+    /// loadgen's CPU per request ÷ wrk's.
+    pub const LOADGEN_OVER_WRK: f64 = 25.0;
+}
+
+/// Telemetry on and off, alternated: the A and B runs and their medians.
+#[derive(Debug, Serialize)]
+pub struct Alternated<T> {
+    pub on: Vec<T>,
+    pub off: Vec<T>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Results {
+    pub mode: &'static str,
+    pub soak_seconds: u64,
+    pub git_sha: &'static str,
+    pub date: String,
+    pub machine: String,
+    pub seed: LoadRun,
+    pub think_time_ceiling: f64,
+    pub capacity: Vec<(usize, LoadRun)>,
+    pub hash_seconds: f64,
+    pub hashing_ceiling: f64,
+    pub cores: usize,
+    pub route: Alternated<RouteRun>,
+    pub journey: Alternated<LoadRun>,
+    pub soak_sqlite: LoadRun,
+    pub soak_postgres: Result<LoadRun, String>,
+}
+
+fn step(msg: &str) {
+    eprintln!("==> {msg}");
+}
+
+/// Runs the benchmark; returns the exit code (1: a gate failed).
+pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
+    let d = if args.long { &LONG } else { &SHORT };
+    let soak = args.soak.map_or(d.soak, |s| s.as_secs().max(1));
+    let mode = if args.long { "long" } else { "short" };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let out = args.out.canonicalize().unwrap_or(args.out.clone());
+    let seed_only = [Journey::SeedBenchmark];
+    let on = Setup::new("on", &[]);
+
+    step(&format!("seed-benchmark journey, 50 users, {}s", d.seed));
+    let seed = runs::load(
+        &on,
+        &out,
+        ProfileName::SeedBenchmark,
+        &seed_only,
+        50,
+        d.seed,
+    )
+    .await?;
+    let paused = loadgen::journeys::seed_benchmark::paused_per_iteration().as_secs_f64();
+
+    let mut capacity = Vec::new();
+    for &users in d.capacity_users {
+        step(&format!("capacity: {users} users, {}s", d.capacity));
+        let setup = Setup::new(&format!("capacity-{users}"), &[]);
+        let run = runs::load(
+            &setup,
+            &out,
+            ProfileName::Load,
+            &seed_only,
+            users,
+            d.capacity,
+        )
+        .await?;
+        capacity.push((users, run));
+    }
+    let hash_seconds = runs::hash_seconds().await?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+
+    let sink = runs::trace_sink().await?;
+    let traced = Setup::new("telemetry-on", &["--otlp-endpoint", &sink]);
+    let untraced = Setup::new("telemetry-off", &["--telemetry", "off"]);
+    let unlimited = |s: &Setup| {
+        let mut s = s.clone();
+        s.args
+            .extend(["--api-rate-limit".to_owned(), "0".to_owned()]);
+        s
+    };
+    let mut route = Alternated {
+        on: vec![],
+        off: vec![],
+    };
+    let mut journey = Alternated {
+        on: vec![],
+        off: vec![],
+    };
+    for round in 1..=2 {
+        for (setup, on) in [(&traced, true), (&untraced, false)] {
+            let label = if on { "on" } else { "off" };
+            step(&format!(
+                "telemetry {label}, round {round}: hot route (wrk, {}s)",
+                d.route
+            ));
+            let r = runs::hot_route(&unlimited(setup), &out, d.route).await?;
+            step(&format!(
+                "telemetry {label}, round {round}: seed journey, 50 users, {}s",
+                d.journey
+            ));
+            let j = runs::load(setup, &out, ProfileName::Load, &seed_only, 50, d.journey).await?;
+            let (rs, js) = if on {
+                (&mut route.on, &mut journey.on)
+            } else {
+                (&mut route.off, &mut journey.off)
+            };
+            rs.push(r);
+            js.push(j);
+        }
+    }
+
+    // Both storages soak at once: the soak is about memory over time, and
+    // one after the other they would double the long mode's length.
+    let all = Journey::ALL.to_vec();
+    step(&format!(
+        "soak on SQLite and on PostgreSQL at once: every journey, 50 users each, {}s",
+        soak
+    ));
+    let sqlite = Setup::new("soak-sqlite", &[]);
+    let postgres = async {
+        let url = runs::fresh_postgres(&args.postgres, "banter_bench").await?;
+        let setup = Setup::new("soak-postgres", &["--database-url", &url]);
+        runs::load(&setup, &out, ProfileName::Load, &all, 50, soak).await
+    };
+    let (soak_sqlite, soak_postgres) = tokio::join!(
+        runs::load(&sqlite, &out, ProfileName::Load, &all, 50, soak),
+        postgres
+    );
+    let soak_sqlite = soak_sqlite?;
+    let soak_postgres = soak_postgres.map_err(|e| format!("{e:#}"));
+
+    let results = Results {
+        mode,
+        soak_seconds: soak,
+        git_sha: kit::GIT_SHA,
+        date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        machine: report::machine(),
+        think_time_ceiling: 50.0 / paused,
+        seed,
+        capacity,
+        hash_seconds,
+        hashing_ceiling: cores as f64 / (4.0 * hash_seconds),
+        cores,
+        route,
+        journey,
+        soak_sqlite,
+        soak_postgres,
+    };
+    let json = out.join("bench.json");
+    std::fs::write(&json, serde_json::to_string_pretty(&results)?)
+        .with_context(|| format!("cannot write {}", json.display()))?;
+    let (markdown, failed) = report::markdown(&results);
+    let md = out.join("bench.md");
+    std::fs::write(&md, &markdown).with_context(|| format!("cannot write {}", md.display()))?;
+    println!("{markdown}");
+    println!("wrote {}\nwrote {}", md.display(), json.display());
+    if failed.is_empty() {
+        println!("every gate held");
+        Ok(0)
+    } else {
+        println!("gates failed: {}", failed.join("; "));
+        Ok(1)
+    }
+}

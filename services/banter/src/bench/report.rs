@@ -1,0 +1,233 @@
+//! `bench.md`: the results as Markdown tables, and the gates they pass or fail.
+
+use super::measure::median;
+use super::runs::{LoadRun, RouteRun};
+use super::{Alternated, Results, gates};
+use std::fmt::Write as _;
+
+/// CPU model, core count and memory of this machine.
+pub fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map_or("unknown CPU", |(_, m)| m.trim())
+        .to_owned();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mem_gib = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0 / 1024.0);
+    format!("{model}, {cores} cores, {mem_gib:.1} GiB")
+}
+
+fn medians<T>(runs: &Alternated<T>, f: impl Fn(&T) -> f64) -> (f64, f64) {
+    let m = |v: &[T]| median(&v.iter().map(&f).collect::<Vec<_>>());
+    (m(&runs.on), m(&runs.off))
+}
+
+fn steps_table(out: &mut String, run: &LoadRun) {
+    out.push_str(
+        "| step | requests | errors | p50 ms | p95 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|\n",
+    );
+    for s in &run.steps {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.1} | {:.1} | {:.1} |",
+            s.step, s.requests, s.errors, s.p50_ms, s.p95_ms, s.p99_ms
+        );
+    }
+}
+
+fn alternated<T>(
+    out: &mut String,
+    runs: &Alternated<T>,
+    tput: impl Fn(&T) -> f64,
+    cpu: impl Fn(&T) -> f64,
+) {
+    out.push_str("| run | telemetry | req/s | server CPU µs/request |\n|---|---|---:|---:|\n");
+    for (i, (on, off)) in runs.on.iter().zip(&runs.off).enumerate() {
+        let _ = writeln!(
+            out,
+            "| {} A | on | {:.1} | {:.1} |",
+            i + 1,
+            tput(on),
+            cpu(on)
+        );
+        let _ = writeln!(
+            out,
+            "| {} B | off | {:.1} | {:.1} |",
+            i + 1,
+            tput(off),
+            cpu(off)
+        );
+    }
+    let (t_on, t_off) = medians(runs, &tput);
+    let (c_on, c_off) = medians(runs, &cpu);
+    let _ = writeln!(
+        out,
+        "| median | on / off | {t_on:.1} / {t_off:.1} | {c_on:.1} / {c_off:.1} |\n\n\
+         Throughput off ÷ on: **{:.3}**; server CPU per request on ÷ off: **{:.3}**.\n",
+        t_off / t_on.max(1e-9),
+        c_on / c_off.max(1e-9)
+    );
+}
+
+/// The report and the names of the gates that failed.
+pub fn markdown(r: &Results) -> (String, Vec<String>) {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Banter benchmark ({} mode)\n\ncommit `{}`, {}, {}. Load generator and platform share the machine; \
+         comparisons alternate A B A B in this one run and quote medians.\n",
+        r.mode, r.git_sha, r.machine, r.date
+    );
+    let _ = writeln!(
+        out,
+        "## a. seed-benchmark journey, 50 users (pauses as the original)\n\n{:.2} journeys/s against a think-time ceiling of {:.2} \
+         (50 users ÷ {:.1} s of pauses per journey): {:.0} %. {} requests, {} errors.\n",
+        r.seed.journeys_per_second,
+        r.think_time_ceiling,
+        50.0 / r.think_time_ceiling,
+        100.0 * r.seed.journeys_per_second / r.think_time_ceiling,
+        r.seed.requests,
+        r.seed.errors
+    );
+    steps_table(&mut out, &r.seed);
+
+    out.push_str("\n## b. capacity (seed-benchmark journey, closed model)\n\n| users | journeys/s | worst step p95 ms | errors |\n|---:|---:|---:|---:|\n");
+    let mut points: Vec<(usize, &LoadRun)> = vec![(50, &r.seed)];
+    points.extend(r.capacity.iter().map(|(u, run)| (*u, run)));
+    for (users, run) in &points {
+        let _ = writeln!(
+            out,
+            "| {users} | {:.2} | {:.1} | {} |",
+            run.journeys_per_second,
+            run.worst_p95_ms(),
+            run.errors
+        );
+    }
+    let held = points
+        .iter()
+        .filter(|(_, run)| run.worst_p95_ms() < 200.0)
+        .map(|(u, _)| *u)
+        .max();
+    let plateau = points
+        .iter()
+        .map(|(_, run)| run.journeys_per_second)
+        .fold(0.0, f64::max);
+    let _ = writeln!(
+        out,
+        "\nHighest user count measured with every step's p95 < 200 ms: **{}**. Highest throughput: {plateau:.2} journeys/s; \
+         hashing ceiling {} cores ÷ (4 hashes × {:.1} ms) = **{:.1} journeys/s**.\n",
+        held.map_or("none".to_owned(), |u| u.to_string()),
+        r.cores,
+        r.hash_seconds * 1000.0,
+        r.hashing_ceiling
+    );
+
+    out.push_str("## c. telemetry on vs off\n\nOn: metrics, JSON logs at the default level, traces exported to a local OTLP receiver. Off: `--telemetry off` (benchmarks only).\n\n### hot route: `GET /api/profile/me`, wrk 8 connections, rate limit off\n\n");
+    alternated(
+        &mut out,
+        &r.route,
+        |x: &RouteRun| x.requests_per_second,
+        |x| x.server_cpu_us_per_request,
+    );
+    out.push_str("### seed-benchmark journey, 50 users (a fixed offered load)\n\n");
+    alternated(
+        &mut out,
+        &r.journey,
+        |x: &LoadRun| x.requests_per_second,
+        |x| x.server_cpu_us_per_request,
+    );
+
+    let _ = writeln!(
+        out,
+        "## d. memory (RSS of the platform process)\n\nSoak: {} s on each storage, both at once.\n",
+        r.soak_seconds
+    );
+    out.push_str("| run | peak MiB | last MiB | slope after warm-up, MiB/min | samples |\n|---|---:|---:|---:|---:|\n");
+    let mut memory = vec![
+        ("seed-benchmark, 50 users, SQLite", &r.seed),
+        ("soak, every journey, SQLite", &r.soak_sqlite),
+    ];
+    if let Ok(pg) = &r.soak_postgres {
+        memory.push(("soak, every journey, PostgreSQL", pg));
+    }
+    for (name, run) in &memory {
+        let m = run.memory;
+        let _ = writeln!(
+            out,
+            "| {name} | {:.1} | {:.1} | {:+.3} | {} |",
+            m.peak_mib, m.last_mib, m.slope_mib_per_min, m.samples
+        );
+    }
+    if let Err(e) = &r.soak_postgres {
+        let _ = writeln!(out, "\nPostgreSQL soak NOT MEASURED: {e}");
+    }
+
+    let wrk = median(
+        &r.route
+            .on
+            .iter()
+            .map(|x| x.client_cpu_us_per_request)
+            .collect::<Vec<_>>(),
+    );
+    let loadgen = r.seed.client_cpu_us_per_request;
+    let loadgen_ratio = loadgen / wrk.max(1e-9);
+    let _ = writeln!(
+        out,
+        "\n## e. the load generator's own cost\n\nloadgen: {loadgen:.1} µs CPU per request (seed-benchmark journey, run a); \
+         wrk: {wrk:.1} µs per request (hot route, median of the telemetry-on runs). Ratio **{loadgen_ratio:.1}**. \
+         (loadgen cannot replay a single route: its figure is over the journey's mixed requests.)\n\n\
+         ## f. split deployment\n\nMeasured separately with `deploy/local-cluster.sh`: see [scaling.md](scaling.md).\n"
+    );
+
+    let (route_on, route_off) = medians(&r.route, |x| x.requests_per_second);
+    let (journey_on, journey_off) = medians(&r.journey, |x| x.requests_per_second);
+    let peak = memory
+        .iter()
+        .map(|(_, run)| run.memory.peak_mib)
+        .fold(0.0, f64::max);
+    let checks = [
+        (
+            "hot route throughput off ÷ on",
+            route_off / route_on.max(1e-9),
+            gates::HOT_ROUTE_THROUGHPUT,
+        ),
+        (
+            "seed journey throughput off ÷ on",
+            journey_off / journey_on.max(1e-9),
+            gates::JOURNEY_THROUGHPUT,
+        ),
+        ("peak RSS MiB", peak, gates::RSS_MIB),
+        (
+            "loadgen ÷ wrk CPU per request",
+            loadgen_ratio,
+            gates::LOADGEN_OVER_WRK,
+        ),
+        (
+            "errors in the seed-benchmark run",
+            r.seed.errors as f64,
+            0.0,
+        ),
+    ];
+    out.push_str("## gates\n\n| check | measured | limit | verdict |\n|---|---:|---:|---|\n");
+    let mut failed = Vec::new();
+    for (name, value, limit) in checks {
+        let ok = value <= limit;
+        if !ok {
+            failed.push(format!("{name} {value:.3} > {limit}"));
+        }
+        let _ = writeln!(
+            out,
+            "| {name} | {value:.3} | {limit} | {} |",
+            if ok { "pass" } else { "FAIL" }
+        );
+    }
+    (out, failed)
+}
