@@ -81,8 +81,11 @@ const LONG: Durations = Durations {
 /// The short mode's regression gates: ratios and bounds that a regression
 /// would cross on any machine, not absolute times.
 pub mod gates {
-    /// Hot route, req/s off ÷ on (the access log and metrics on every request).
-    pub const HOT_ROUTE_THROUGHPUT: f64 = 1.30;
+    /// Hot route, req/s off ÷ on: the access log, metrics and a span exported
+    /// over OTLP on every request of a route that does almost nothing else.
+    /// Measured 1.40 (2026-11-30, docs/benchmarks.md); the access log as it
+    /// was before its writer went off-thread cost ~1.35 on its own.
+    pub const HOT_ROUTE_THROUGHPUT: f64 = 1.60;
     /// Seed journey at a fixed load, req/s off ÷ on (SPEC §10: ≤ 3 %).
     pub const JOURNEY_THROUGHPUT: f64 = 1.03;
     /// Resident memory under the load profile, MiB (SPEC §10: < 100 MB).
