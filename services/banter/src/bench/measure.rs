@@ -200,12 +200,15 @@ mod tests {
         assert_eq!(slope(&line[..1]), 0.0);
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        // The first third (two samples) is warm-up: the peak counts, the
+        // slope does not.
         let flat = Memory::of(&[
             (0.0, 50.0),
             (1.0, 80.0),
             (2.0, 60.0),
             (3.0, 60.0),
             (4.0, 60.0),
+            (5.0, 60.0),
         ]);
         assert_eq!(flat.peak_mib, 80.0);
         assert_eq!(flat.slope_mib_per_min, 0.0);
