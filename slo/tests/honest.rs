@@ -58,6 +58,7 @@ fn full_run(journeys: &[&str], users: u64, not_found: u64) -> RunRecord {
         ("send-friend-request", "friends"),
         ("send-message", "chat"),
         ("unread-count", "notifications"),
+        ("read-home-timeline", "posts"),
     ] {
         for i in 0..200u64 {
             let at = start + chrono::Duration::milliseconds(i as i64 * 100);
