@@ -5,6 +5,8 @@
 #   ./test.sh                  # provision, then cargo test --workspace
 #   ./test.sh -p banter-slo    # provision, then cargo test -p banter-slo (any cargo test args)
 #   ./test.sh --check          # only report what is missing (installs nothing, runs nothing)
+#   ./test.sh --provision      # install and start what is missing, run no test (.ci/run does
+#                              # this in the background while it lints)
 #
 # The tests use real servers: PostgreSQL on 127.0.0.1:5432 (trust auth), Redis on
 # 127.0.0.1:6379, and prometheus, promtool, nginx, chromium, kubectl and the
@@ -17,10 +19,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 check_only=0
-if [ "${1:-}" = "--check" ]; then
-  check_only=1
-  shift
-fi
+provision_only=0
+case "${1:-}" in
+  --check) check_only=1; shift ;;
+  --provision) provision_only=1; shift ;;
+esac
 
 log() { printf '==> %s\n' "$*" >&2; }
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -151,7 +154,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   } >&2
   exit 2
 fi
-if [ "$check_only" = 1 ]; then
+if [ "$check_only" = 1 ] || [ "$provision_only" = 1 ]; then
   log "everything the tests need is here"
   exit 0
 fi
