@@ -52,6 +52,8 @@ const LOOK_AGAIN: Duration = Duration::from_millis(500);
 const RECORDED_BACKLOG: usize = 1024;
 /// How long an owner's HTTP API may take to answer.
 const ASK_TIMEOUT: Duration = Duration::from_secs(2);
+/// The pause before asking an owner that did not answer once more.
+const RETRY_AFTER: Duration = Duration::from_millis(100);
 /// Questions about one group's members in flight at once.
 const ASKS_IN_FLIGHT: usize = 8;
 
@@ -323,28 +325,62 @@ impl Remote {
     }
 
     /// `GET base/path` on behalf of the holder of `token`; any failure
-    /// (unreachable, not 2xx, not the expected body) is no answer.
+    /// (unreachable, not 2xx, not the expected body) is no answer. A question
+    /// that got no answer at all (timed out, connection refused or reset, a
+    /// gateway's 502/503/504) is asked once more: an owner busy for a moment
+    /// should delay the caller's answer, not turn it into a 503.
     async fn ask<T: DeserializeOwned>(
         &self,
         service: &'static str,
         path: String,
         token: &str,
     ) -> Result<T, NoAnswer> {
-        let silent = |error: &dyn std::fmt::Display| {
+        let silent = |error: &dyn std::error::Error| {
+            let error = chain(error);
             tracing::warn!(owner = service, %path, %error, "owner did not answer");
             NoAnswer::OwnerSilent(service)
         };
         let url = self.base.join(&path).map_err(|e| silent(&e))?;
-        let res = self
-            .client
-            .get(url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| silent(&e))?;
+        let mut attempt = 1;
+        let res = loop {
+            let sent = self
+                .client
+                .get(url.clone())
+                .bearer_auth(token)
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status);
+            match sent {
+                Err(e) if attempt == 1 && unanswered(&e) => {
+                    tracing::info!(owner = service, %path, error = %chain(&e), "owner did not answer; asking again");
+                    attempt += 1;
+                    tokio::time::sleep(RETRY_AFTER).await;
+                }
+                sent => break sent.map_err(|e| silent(&e))?,
+            }
+        };
         res.json::<T>().await.map_err(|e| silent(&e))
     }
+}
+
+/// No answer at all, as opposed to an answer that says no.
+fn unanswered(e: &reqwest::Error) -> bool {
+    e.is_timeout()
+        || e.is_connect()
+        || e.is_request()
+        || e.status().is_some_and(|s| matches!(s.as_u16(), 502..=504))
+}
+
+/// An error with its causes ("error sending request …: operation timed out").
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]
@@ -373,6 +409,47 @@ mod tests {
         let clone = owners.clone();
         owners.serve_blocks_locally(Arc::new(Blocks(Some(false))));
         assert!(!blocked(&clone, true).await.unwrap(), "the owner decides");
+    }
+
+    #[tokio::test]
+    async fn an_owner_busy_for_a_moment_is_asked_once_more() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        // The friends API as a gateway in front of a busy instance: the first
+        // question gets 503, the next the answer; a third never comes.
+        let asked = Arc::new(AtomicUsize::new(0));
+        let counter = asked.clone();
+        let app = axum::Router::new().route(
+            "/api/friends/block-status/{id}",
+            axum::routing::get(move || {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n == 0 {
+                        Err(axum::http::StatusCode::SERVICE_UNAVAILABLE)
+                    } else {
+                        Ok(axum::Json(serde_json::json!({"blocked": true})))
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let remote = Owners::new(Some(url.parse().unwrap()));
+        assert!(blocked(&remote, false).await.unwrap(), "the second answer counts");
+        assert_eq!(asked.load(Ordering::SeqCst), 2);
+        // Asked twice and silent twice: no answer.
+        let silent = axum::Router::new().route(
+            "/api/friends/block-status/{id}",
+            axum::routing::get(|| async { axum::http::StatusCode::BAD_GATEWAY }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, silent).await });
+        let remote = Owners::new(Some(url.parse().unwrap()));
+        assert!(matches!(
+            blocked(&remote, false).await,
+            Err(NoAnswer::OwnerSilent("friends"))
+        ));
     }
 
     #[tokio::test]
