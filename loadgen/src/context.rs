@@ -14,15 +14,17 @@ use serde_json::Value;
 use tokio::task::AbortHandle;
 
 mod failure;
+mod request;
 mod streams;
 
 pub use failure::route_template;
 use failure::{Detail, classify, error_text};
+pub use request::{Body, Req, Step};
 pub use streams::Stream;
 
 use crate::journeys::social::graph::{GraphSize, World};
 use crate::recorder::{Recorder, StepId};
-use crate::target::{Service, Targets};
+use crate::target::Targets;
 
 /// The open model's schedule: iteration `i` is due at `start + i / rate`.
 pub struct Arrivals {
@@ -143,65 +145,6 @@ pub fn session(user: &mut GooseUser) -> &mut Session {
     user.get_session_data_unchecked_mut::<Session>()
 }
 
-/// A request body.
-pub enum Body {
-    None,
-    Json(Value),
-    Form(Vec<(&'static str, String)>),
-}
-
-/// One HTTP request of a step.
-pub struct Req {
-    pub method: GooseMethod,
-    pub service: Service,
-    pub path: String,
-    pub token: Option<String>,
-    pub body: Body,
-    pub expect: u16,
-}
-
-impl Req {
-    pub fn get(service: Service, path: impl Into<String>, token: &str) -> Self {
-        Self::bodiless(GooseMethod::Get, service, path, token, 200)
-    }
-
-    /// A request whose path says it all (a GET, a DELETE, a like).
-    pub fn bodiless(
-        method: GooseMethod,
-        service: Service,
-        path: impl Into<String>,
-        token: &str,
-        expect: u16,
-    ) -> Self {
-        Self {
-            method,
-            service,
-            path: path.into(),
-            token: Some(token.to_owned()),
-            body: Body::None,
-            expect,
-        }
-    }
-
-    pub fn send(
-        method: GooseMethod,
-        service: Service,
-        path: impl Into<String>,
-        token: Option<&str>,
-        body: Value,
-        expect: u16,
-    ) -> Self {
-        Self {
-            method,
-            service,
-            path: path.into(),
-            token: token.map(str::to_owned),
-            body: Body::Json(body),
-            expect,
-        }
-    }
-}
-
 impl Ctx {
     pub fn new(
         targets: Targets,
@@ -265,7 +208,7 @@ impl Ctx {
         self.recorder.record(step, latency, error, self.co_interval);
     }
 
-    /// Sends `req` through goose as step `step`, measures it (until the body
+    /// Sends `req` through goose as its step, measures it (until the body
     /// has arrived), checks the status and the body with `check`, and records
     /// the outcome; a failure is recorded with its status, route, body excerpt
     /// and request id. `None` means the step failed (already recorded); the
@@ -273,13 +216,13 @@ impl Ctx {
     pub async fn call<T>(
         &self,
         user: &mut GooseUser,
-        step: StepId,
         req: Req,
         check: impl FnOnce(&Value) -> Option<T>,
     ) -> Option<T> {
         let lag = session(user).lag.take().unwrap_or_default();
         self.seen(user);
-        let url = self.targets.url(req.service, &req.path);
+        let step = req.step.id;
+        let url = self.targets.url(req.step.service, &req.path);
         let method = req.method.to_string();
         let route = route_template(&req.path);
         let exchange = self.exchange(user, &step, &url, req).await;

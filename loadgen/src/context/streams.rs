@@ -11,10 +11,9 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use super::failure::{classify, error_text, route_template};
-use super::{Ctx, session};
+use super::{Ctx, Step, session};
 use crate::recorder::StepId;
 use crate::sse;
-use crate::target::Service;
 
 /// An open SSE stream; dropping the last handle closes it.
 pub struct Stream {
@@ -56,18 +55,18 @@ impl Stream {
 }
 
 impl Ctx {
-    /// Opens an SSE stream at `path` on `service` as `token`, measured as step
-    /// `step` (time to the response headers: the server subscribes before it
-    /// answers, so events sent after this returns are delivered).
+    /// Opens an SSE stream at `path` on the step's service as `token`,
+    /// measured as `step` (time to the response headers: the server subscribes
+    /// before it answers, so events sent after this returns are delivered).
     pub async fn open_stream(
         &self,
         user: &mut GooseUser,
-        step: StepId,
-        service: Service,
+        step: Step,
         path: &str,
         token: &str,
     ) -> Option<std::sync::Arc<Stream>> {
-        let url = self.targets.url(service, path);
+        let url = self.targets.url(step.service, path);
+        let step = step.id;
         let started = Instant::now();
         let result = self
             .stream_client

@@ -13,7 +13,7 @@ use goose::prelude::*;
 use serde_json::json;
 
 use super::{accept_friend, open_room, request_friend, send_message, sign_up, step};
-use crate::context::{Account, Ctx, Req, session};
+use crate::context::{Account, Ctx, session};
 use crate::recorder::StepId;
 use crate::target::Service;
 use crate::transaction_with;
@@ -95,7 +95,6 @@ async fn setup(ctx: &Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
             .open_stream(
                 user,
                 step(NAME, "open-stream", Service::Chat),
-                Service::Chat,
                 &format!("/api/messages/stream/{room}"),
                 &peer.token,
             )
@@ -169,12 +168,8 @@ async fn read(ctx: &Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
     };
     ctx.call(
         user,
-        step(NAME, "read-messages", Service::Chat),
-        Req::get(
-            Service::Chat,
-            format!("/api/messages/{room}?limit=20"),
-            &peer.token,
-        ),
+        step(NAME, "read-messages", Service::Chat)
+            .get(format!("/api/messages/{room}?limit=20"), &peer.token),
         |v| v["messages"].as_array().map(|_| ()),
     )
     .await;
@@ -192,10 +187,8 @@ async fn mark_read(ctx: &Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
     }
     ctx.call(
         user,
-        step(NAME, "mark-read", Service::Chat),
-        Req::send(
+        step(NAME, "mark-read", Service::Chat).send(
             GooseMethod::Post,
-            Service::Chat,
             "/api/messages/read",
             Some(&peer.token),
             json!({"room_id": room, "message_ids": ids}),
@@ -213,8 +206,7 @@ async fn list_rooms(ctx: &Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
     };
     ctx.call(
         user,
-        step(NAME, "list-rooms", Service::Chat),
-        Req::get(Service::Chat, "/api/chat-rooms?limit=20", &me.token),
+        step(NAME, "list-rooms", Service::Chat).get("/api/chat-rooms?limit=20", &me.token),
         |v| v.as_array().map(|_| ()),
     )
     .await;
@@ -227,9 +219,7 @@ async fn unread_count(ctx: &Arc<Ctx>, user: &mut GooseUser) -> TransactionResult
     };
     ctx.call(
         user,
-        step(NAME, "unread-count", Service::Chat),
-        Req::get(
-            Service::Chat,
+        step(NAME, "unread-count", Service::Chat).get(
             format!("/api/messages/room/{room}/unread-count"),
             &peer.token,
         ),
@@ -245,8 +235,7 @@ async fn profile(ctx: &Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
     };
     ctx.call(
         user,
-        step(NAME, "get-profile", Service::Users),
-        Req::get(Service::Users, "/api/profile/me", &me.token),
+        step(NAME, "get-profile", Service::Users).get("/api/profile/me", &me.token),
         |v| (v["id"].as_i64() == Some(me.id)).then_some(()),
     )
     .await;
@@ -260,9 +249,7 @@ async fn search(ctx: &Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
     let prefix: String = peer.username.chars().take(8).collect();
     ctx.call(
         user,
-        step(NAME, "search-users", Service::Users),
-        Req::get(
-            Service::Users,
+        step(NAME, "search-users", Service::Users).get(
             format!("/api/users/search?query={prefix}&limit=10"),
             &me.token,
         ),
@@ -278,8 +265,7 @@ async fn friends(ctx: &Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
     };
     ctx.call(
         user,
-        step(NAME, "list-friends", Service::Friends),
-        Req::get(Service::Friends, "/api/friends/list", &me.token),
+        step(NAME, "list-friends", Service::Friends).get("/api/friends/list", &me.token),
         |v| (!v.as_array()?.is_empty()).then_some(()),
     )
     .await;

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use goose::prelude::*;
 use serde_json::{Value, json};
 
+use crate::context::Step;
 use crate::context::{Account, Body, Ctx, Req};
-use crate::recorder::StepId;
 use crate::target::Service;
 
 /// Wraps `async fn(&Arc<Ctx>, &mut GooseUser) -> TransactionResult` as a named
@@ -105,12 +105,8 @@ impl Journey {
 
 pub const PASSWORD: &str = "Passw0rd!";
 
-pub fn step(journey: &'static str, name: &'static str, service: Service) -> StepId {
-    StepId {
-        journey,
-        name,
-        service: Some(service.as_str()),
-    }
+pub fn step(journey: &'static str, name: &'static str, service: Service) -> Step {
+    Step::new(journey, name, service)
 }
 
 /// Registers a fresh account (step `register`); returns `(id, username, email)`.
@@ -125,10 +121,8 @@ pub async fn register(
     let id = ctx
         .call(
             user,
-            step(journey, "register", Service::Users),
-            Req::send(
+            step(journey, "register", Service::Users).send(
                 GooseMethod::Post,
-                Service::Users,
                 "/api/auth/register",
                 None,
                 body,
@@ -147,21 +141,16 @@ pub async fn login(
     journey: &'static str,
     (id, username, email): (i64, String, String),
 ) -> Option<Account> {
+    let login = step(journey, "login", Service::Users);
     let req = Req {
-        method: GooseMethod::Post,
-        service: Service::Users,
-        path: "/api/auth/login".into(),
-        token: None,
         body: Body::Form(vec![
             ("username", email.clone()),
             ("password", PASSWORD.into()),
         ]),
-        expect: 200,
+        ..login.request(GooseMethod::Post, "/api/auth/login", 200)
     };
     let token = ctx
-        .call(user, step(journey, "login", Service::Users), req, |v| {
-            v["access_token"].as_str().map(str::to_owned)
-        })
+        .call(user, req, |v| v["access_token"].as_str().map(str::to_owned))
         .await?;
     Some(Account {
         id,
@@ -187,10 +176,8 @@ pub async fn request_friend(
 ) -> Option<()> {
     ctx.call(
         user,
-        step(journey, "send-friend-request", Service::Friends),
-        Req::send(
+        step(journey, "send-friend-request", Service::Friends).send(
             GooseMethod::Post,
-            Service::Friends,
             "/api/friends/request",
             Some(&from.token),
             json!({"user_id_2": to.id}),
@@ -211,10 +198,8 @@ pub async fn accept_friend(
 ) -> Option<()> {
     ctx.call(
         user,
-        step(journey, "accept-friend-request", Service::Friends),
-        Req::send(
+        step(journey, "accept-friend-request", Service::Friends).send(
             GooseMethod::Put,
-            Service::Friends,
             format!("/api/friends/status/{}", requester.id),
             Some(&by.token),
             json!({"action": "accept"}),
@@ -235,12 +220,8 @@ pub async fn open_room(
 ) -> Option<i64> {
     ctx.call(
         user,
-        step(journey, "open-room", Service::Chat),
-        Req::get(
-            Service::Chat,
-            format!("/api/chat-rooms/check/{}", other.id),
-            &me.token,
-        ),
+        step(journey, "open-room", Service::Chat)
+            .get(format!("/api/chat-rooms/check/{}", other.id), &me.token),
         |v| v["id"].as_i64(),
     )
     .await
@@ -257,10 +238,8 @@ pub async fn send_message(
 ) -> Option<String> {
     ctx.call(
         user,
-        step(journey, "send-message", Service::Chat),
-        Req::send(
+        step(journey, "send-message", Service::Chat).send(
             GooseMethod::Post,
-            Service::Chat,
             format!("/api/messages/{room}"),
             Some(&me.token),
             json!({"content": content, "message_type": "text"}),

@@ -16,7 +16,7 @@ use goose::prelude::*;
 use serde_json::{Value, json};
 
 use super::{accept_friend, open_room, request_friend, send_message, sign_up, step};
-use crate::context::{Account, Ctx, Req, Stream, session};
+use crate::context::{Account, Ctx, Stream, session};
 use crate::recorder::StepId;
 use crate::target::Service;
 use crate::transaction_with;
@@ -73,7 +73,6 @@ async fn setup(ctx: &Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
         .open_stream(
             user,
             step(NAME, "open-stream", Service::Notifications),
-            Service::Notifications,
             STREAM_PATH,
             &me.token,
         )
@@ -145,7 +144,6 @@ async fn new_friend(ctx: &Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
         .open_stream(
             user,
             step(NAME, "open-stream", Service::Notifications),
-            Service::Notifications,
             STREAM_PATH,
             &b.token,
         )
@@ -239,12 +237,8 @@ async fn read_notifications(ctx: &Arc<Ctx>, user: &mut GooseUser) -> Transaction
     let listed = ctx
         .call(
             user,
-            step(NAME, "list-notifications", Service::Notifications),
-            Req::get(
-                Service::Notifications,
-                "/api/notifications?limit=20",
-                &b.token,
-            ),
+            step(NAME, "list-notifications", Service::Notifications)
+                .get("/api/notifications?limit=20", &b.token),
             |v| (v["notifications"].as_array()?.len() >= 2).then_some(()),
         )
         .await;
@@ -253,21 +247,15 @@ async fn read_notifications(ctx: &Arc<Ctx>, user: &mut GooseUser) -> Transaction
     }
     ctx.call(
         user,
-        step(NAME, "unread-count", Service::Notifications),
-        Req::get(
-            Service::Notifications,
-            "/api/notifications/unread-count",
-            &b.token,
-        ),
+        step(NAME, "unread-count", Service::Notifications)
+            .get("/api/notifications/unread-count", &b.token),
         |v| v.as_object().map(|_| ()),
     )
     .await;
     ctx.call(
         user,
-        step(NAME, "mark-read", Service::Notifications),
-        Req::send(
+        step(NAME, "mark-read", Service::Notifications).send(
             GooseMethod::Post,
-            Service::Notifications,
             "/api/notifications/read",
             Some(&b.token),
             json!({"all": true}),

@@ -16,7 +16,7 @@ use std::time::Duration;
 use goose::prelude::*;
 
 use super::{accept_friend, open_room, request_friend, send_message, step};
-use crate::context::{Account, Ctx, Req};
+use crate::context::{Account, Ctx};
 use crate::target::Service;
 use crate::transaction_with;
 
@@ -136,8 +136,7 @@ async fn iteration(ctx: &Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
 async fn get_profile(ctx: &Ctx, user: &mut GooseUser, a: &Account) {
     ctx.call(
         user,
-        step(NAME, "get-profile", Service::Users),
-        Req::get(Service::Users, "/api/profile/me", &a.token),
+        step(NAME, "get-profile", Service::Users).get("/api/profile/me", &a.token),
         |v| (v["id"].as_i64() == Some(a.id)).then_some(()),
     )
     .await;
@@ -146,9 +145,7 @@ async fn get_profile(ctx: &Ctx, user: &mut GooseUser, a: &Account) {
 async fn search_users(ctx: &Ctx, user: &mut GooseUser, a: &Account, b: &Account) {
     ctx.call(
         user,
-        step(NAME, "search-users", Service::Users),
-        Req::get(
-            Service::Users,
+        step(NAME, "search-users", Service::Users).get(
             format!("/api/users/search?query={}&limit=10", b.username),
             &a.token,
         ),
@@ -161,12 +158,8 @@ async fn search_users(ctx: &Ctx, user: &mut GooseUser, a: &Account, b: &Account)
 async fn read_messages(ctx: &Ctx, user: &mut GooseUser, b: &Account, room: i64) {
     ctx.call(
         user,
-        step(NAME, "read-messages", Service::Chat),
-        Req::get(
-            Service::Chat,
-            format!("/api/messages/{room}?limit=50&skip=0"),
-            &b.token,
-        ),
+        step(NAME, "read-messages", Service::Chat)
+            .get(format!("/api/messages/{room}?limit=50&skip=0"), &b.token),
         |v| (v["messages"].as_array()?.len() >= MESSAGES).then_some(()),
     )
     .await;

@@ -24,7 +24,7 @@ use goose::prelude::*;
 use serde_json::{Value, json};
 
 use super::{sign_up, step};
-use crate::context::{Account, Ctx, Req, session};
+use crate::context::{Account, Ctx, session};
 use crate::target::Service;
 use crate::transaction_with;
 use graph::{Graph, follower_graph};
@@ -116,10 +116,8 @@ async fn write_post(ctx: &Ctx, user: &mut GooseUser, by: &Account) -> Option<i64
     );
     ctx.call(
         user,
-        step(NAME, "compose-post", Service::Posts),
-        Req::send(
+        step(NAME, "compose-post", Service::Posts).send(
             GooseMethod::Post,
-            Service::Posts,
             "/api/posts",
             Some(&by.token),
             json!({"text": text, "tags": ["loadgen"]}),
@@ -144,8 +142,8 @@ async fn follow(
         false => ("unfollow", GooseMethod::Delete),
     };
     let path = format!("/api/follows/{}", author.id);
-    let req = Req::bodiless(method, Service::Posts, path, &fan.token, 200);
-    ctx.call(user, step(NAME, name, Service::Posts), req, |v| {
+    let req = step(NAME, name, Service::Posts).bodiless(method, path, &fan.token, 200);
+    ctx.call(user, req, |v| {
         (v["following"].as_bool() == Some(on)).then_some(())
     })
     .await
@@ -194,12 +192,8 @@ async fn read_home(
 ) -> Option<()> {
     ctx.call(
         user,
-        step(NAME, name, Service::Posts),
-        Req::get(
-            Service::Posts,
-            format!("/api/timeline/home?limit={PAGE}"),
-            &reader.token,
-        ),
+        step(NAME, name, Service::Posts)
+            .get(format!("/api/timeline/home?limit={PAGE}"), &reader.token),
         |v| check(&post_ids(v)?).then_some(()),
     )
     .await
@@ -231,9 +225,7 @@ async fn user_timeline(ctx: &Arc<Ctx>, user: &mut GooseUser) -> TransactionResul
     let author_id = graph.accounts[author].id;
     ctx.call(
         user,
-        step(NAME, "read-user-timeline", Service::Posts),
-        Req::get(
-            Service::Posts,
+        step(NAME, "read-user-timeline", Service::Posts).get(
             format!("/api/posts/user/{author_id}?limit={PAGE}"),
             &graph.accounts[reader].token,
         ),
@@ -263,10 +255,8 @@ async fn like(ctx: &Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
     };
     ctx.call(
         user,
-        step(NAME, "like", Service::Posts),
-        Req::bodiless(
+        step(NAME, "like", Service::Posts).bodiless(
             GooseMethod::Post,
-            Service::Posts,
             format!("/api/posts/{post}/like"),
             &member.token,
             200,
@@ -283,10 +273,8 @@ async fn comment(ctx: &Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
     };
     ctx.call(
         user,
-        step(NAME, "comment", Service::Posts),
-        Req::send(
+        step(NAME, "comment", Service::Posts).send(
             GooseMethod::Post,
-            Service::Posts,
             format!("/api/posts/{post}/comments"),
             Some(&member.token),
             json!({"text": "Same here, good to see you around."}),

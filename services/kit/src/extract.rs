@@ -31,10 +31,23 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let req = within_limit(req)?;
-        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
+        let axum::Json(value) = limited_body(req, state).await?;
         Ok(Self(value))
     }
+}
+
+/// `E` extracted from the request's body once [`within_limit`] let it
+/// through; its rejection mapped to an `ApiError` (`{detail, code}`, 408 for
+/// a body that did not arrive in time). Every body extractor here reads
+/// through it.
+async fn limited_body<E, S>(req: Request, state: &S) -> Result<E, ApiError>
+where
+    E: FromRequest<S>,
+    ApiError: From<E::Rejection>,
+    S: Send + Sync,
+{
+    let req = within_limit(req)?;
+    Ok(E::from_request(req, state).await?)
 }
 
 /// The request, its body limited to the route's limit; refused with 413
@@ -108,8 +121,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let req = within_limit(req)?;
-        let axum::Form(value) = axum::Form::<T>::from_request(req, state).await?;
+        let axum::Form(value) = limited_body(req, state).await?;
         Ok(Self(value))
     }
 }
@@ -120,12 +132,8 @@ pub struct Multipart(pub axum::extract::Multipart);
 impl<S: Send + Sync> FromRequest<S> for Multipart {
     type Rejection = ApiError;
 
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let req = within_limit(req)?;
-        axum::extract::Multipart::from_request(req, state)
-            .await
-            .map(Self)
-            .map_err(ApiError::from)
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        limited_body(req, state).await.map(Self)
     }
 }
 

@@ -2,13 +2,16 @@
 //! PostgreSQL): connecting, migrations, the unit of work ([`Tx`]), queries
 //! written once for both ([`query`], [`query_as`], [`query_scalar`]), and pool
 //! metrics every adapter reports the same way. This module is the only place
-//! that tells the two apart.
+//! that tells the two apart; `text` holds the small helpers for writing SQL
+//! and showing URLs that do not touch a connection.
 
 mod query;
+mod text;
 
 pub use query::{
     On, Param, Query, QueryAs, QueryScalar, Row, Value, query, query_as, query_scalar,
 };
+pub use text::{contains_pattern, is_unique_violation, placeholders, redact_url};
 
 use crate::config::StorageConfig;
 use crate::events::{Event, RelayHandle};
@@ -409,67 +412,4 @@ where
     )
     .record(start.elapsed().as_secs_f64());
     out
-}
-
-/// `%term%` for a `LIKE ... ESCAPE '\\'` match of `term` (lower-cased), with
-/// LIKE's wildcards in the term escaped.
-pub fn contains_pattern(term: &str) -> String {
-    let mut out = String::with_capacity(term.len() + 2);
-    out.push('%');
-    for c in term.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
-/// `$first, $first+1, ...`: `n` numbered parameters, for `IN (...)` lists.
-pub fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Whether `err` is a unique-constraint violation (a duplicate insert).
-pub fn is_unique_violation(err: &sqlx::Error) -> bool {
-    err.as_database_error()
-        .is_some_and(|db| db.is_unique_violation())
-}
-
-/// Hides the password of a database URL for messages and logs.
-pub fn redact_url(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut url) => {
-            if url.password().is_some() {
-                let _ = url.set_password(Some("***"));
-            }
-            url.to_string()
-        }
-        Err(_) => "<invalid url>".into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn like_wildcards_are_escaped() {
-        assert_eq!(super::contains_pattern("A_b%"), "%a\\_b\\%%");
-    }
-
-    #[test]
-    fn placeholders_are_numbered() {
-        assert_eq!(super::placeholders(2, 3), "$2, $3, $4");
-    }
-
-    #[test]
-    fn redacts_passwords() {
-        assert_eq!(
-            super::redact_url("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
-    }
 }

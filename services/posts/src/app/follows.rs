@@ -8,13 +8,17 @@ use crate::store::read_models::BLOCKS;
 use chrono::{DateTime, Utc};
 use kit::auth::AuthUser;
 
-/// Whether `follower_id` follows `followee_id` now, and since when.
-#[derive(Debug, Clone, PartialEq)]
+// Also the answer of the follow and unfollow endpoints, as it is (its
+// OpenAPI name is the one that answer always had).
+/// Whether the caller follows the user now.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = FollowBody)]
 pub struct Following {
     pub follower_id: i64,
     pub followee_id: i64,
     pub following: bool,
-    pub since: Option<DateTime<Utc>>,
+    /// When the follow began; `null` when not following.
+    pub followed_at: Option<DateTime<Utc>>,
 }
 
 impl App {
@@ -45,7 +49,7 @@ impl App {
                 follower_id: caller.id,
                 followee_id: target,
                 following: true,
-                since: Some(since),
+                followed_at: Some(since),
             });
         }
         let now = domain::now();
@@ -64,7 +68,7 @@ impl App {
             follower_id: caller.id,
             followee_id: target,
             following: true,
-            since: Some(now),
+            followed_at: Some(now),
         })
     }
 
@@ -81,7 +85,7 @@ impl App {
             follower_id: caller,
             followee_id: target,
             following: false,
-            since: None,
+            followed_at: None,
         })
     }
 

@@ -11,27 +11,6 @@ use kit::extract::{Json, Path, Query};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// Whether the caller follows the user now.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FollowBody {
-    follower_id: i64,
-    followee_id: i64,
-    following: bool,
-    /// When the follow began; `null` when not following.
-    followed_at: Option<DateTime<Utc>>,
-}
-
-impl From<Following> for FollowBody {
-    fn from(f: Following) -> Self {
-        Self {
-            follower_id: f.follower_id,
-            followee_id: f.followee_id,
-            following: f.following,
-            followed_at: f.since,
-        }
-    }
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FollowCounts {
     user_id: i64,
@@ -73,26 +52,26 @@ impl From<Page<FollowEntry>> for FollowPage {
 /// Follow a user (following again changes nothing).
 #[utoipa::path(post, path = "/api/follows/{user_id}", tag = "follows", security(("bearer" = [])),
     params(("user_id" = i64, Path)),
-    responses((status = 200, body = FollowBody), (status = 403, body = ErrorBody, description = "blocked"),
+    responses((status = 200, body = Following), (status = 403, body = ErrorBody, description = "blocked"),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "self-follow")))]
 pub async fn follow(
     state: AppState,
     user: AuthUser,
     Path(target): Path<i64>,
-) -> ApiResult<Json<FollowBody>> {
-    Ok(Json(state.app.follow(&user, target).await?.into()))
+) -> ApiResult<Json<Following>> {
+    Ok(Json(state.app.follow(&user, target).await?))
 }
 
 /// Stop following a user (not following changes nothing).
 #[utoipa::path(delete, path = "/api/follows/{user_id}", tag = "follows", security(("bearer" = [])),
     params(("user_id" = i64, Path)),
-    responses((status = 200, body = FollowBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Following), (status = 422, body = ErrorBody)))]
 pub async fn unfollow(
     state: AppState,
     user: AuthUser,
     Path(target): Path<i64>,
-) -> ApiResult<Json<FollowBody>> {
-    Ok(Json(state.app.unfollow(user.id, target).await?.into()))
+) -> ApiResult<Json<Following>> {
+    Ok(Json(state.app.unfollow(user.id, target).await?))
 }
 
 /// How many follow a user and how many they follow.
