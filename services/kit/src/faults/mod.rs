@@ -295,6 +295,24 @@ impl Faults {
         .is_some()
     }
 
+    /// Extra latency for this request to `service`'s `route` (template), if
+    /// an `http-latency` fault adds some.
+    pub fn http_delay(&self, service: &str, route: &str) -> Option<Duration> {
+        self.find(|s| match &s.fault {
+            Fault::HttpLatency {
+                latency,
+                share,
+                route: only,
+            } if s.service == service
+                && only.as_deref().is_none_or(|r| r == route)
+                && hit(*share) =>
+            {
+                Some(latency.draw())
+            }
+            _ => None,
+        })
+    }
+
     /// Whether `service`'s outbox relay must hold its events.
     pub fn bus_stalled(&self, service: &str) -> bool {
         self.find(|s| (s.service == service && s.fault == Fault::BusStall).then_some(()))
@@ -394,6 +412,20 @@ mod tests {
         let d = faults.db_delay("users").unwrap();
         assert!((5..=10).contains(&(d.as_millis() as u64)), "{d:?}");
         assert!(faults.db_delay("chat").is_none());
+
+        faults
+            .switch_on(spec("http-latency:notifications:latency_ms=300,route=/x"))
+            .unwrap();
+        let d = faults.http_delay("notifications", "/x");
+        assert_eq!(d, Some(Duration::from_millis(300)));
+        assert!(faults.http_delay("notifications", "/y").is_none());
+        assert!(faults.http_delay("users", "/x").is_none());
+        assert!(
+            !faults.http_error("notifications", "/x"),
+            "slow, not failing"
+        );
+        let ended = faults.switch_off_matching(Some(Kind::HttpLatency), None);
+        assert_eq!(ended.len(), 1);
 
         faults.switch_on(spec("bus-stall:chat")).unwrap();
         assert!(faults.bus_stalled("chat") && !faults.bus_stalled("users"));

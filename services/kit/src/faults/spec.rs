@@ -13,6 +13,7 @@ use std::time::Duration;
 pub enum Kind {
     DbLatency,
     HttpErrors,
+    HttpLatency,
     BusStall,
     ConsumerFailures,
     CpuStarvation,
@@ -21,9 +22,10 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::DbLatency,
         Kind::HttpErrors,
+        Kind::HttpLatency,
         Kind::BusStall,
         Kind::ConsumerFailures,
         Kind::CpuStarvation,
@@ -36,6 +38,7 @@ impl Kind {
         match self {
             Kind::DbLatency => "db-latency",
             Kind::HttpErrors => "http-errors",
+            Kind::HttpLatency => "http-latency",
             Kind::BusStall => "bus-stall",
             Kind::ConsumerFailures => "consumer-failures",
             Kind::CpuStarvation => "cpu-starvation",
@@ -49,6 +52,7 @@ impl Kind {
         match self {
             Kind::DbLatency => &["latency_ms", "share"],
             Kind::HttpErrors => &["share", "route"],
+            Kind::HttpLatency => &["latency_ms", "share", "route"],
             Kind::BusStall => &[],
             Kind::ConsumerFailures => &["share", "consumer"],
             Kind::CpuStarvation => &["threads"],
@@ -127,6 +131,14 @@ pub enum Fault {
     /// A `share` of the service's requests (of one `route` template, when
     /// given) answer 503 `FAULT_INJECTED`.
     HttpErrors { share: f64, route: Option<String> },
+    /// A `share` of the service's requests (of one `route` template, when
+    /// given) answer `latency` later: the service itself is slow, every
+    /// route alike, whether or not it touches the database.
+    HttpLatency {
+        latency: Latency,
+        share: f64,
+        route: Option<String>,
+    },
     /// The service's outbox relay publishes nothing; events wait in the outbox.
     BusStall,
     /// A `share` of the events one of the service's consumers receives
@@ -149,6 +161,7 @@ impl Fault {
         match self {
             Fault::DbLatency { .. } => Kind::DbLatency,
             Fault::HttpErrors { .. } => Kind::HttpErrors,
+            Fault::HttpLatency { .. } => Kind::HttpLatency,
             Fault::BusStall => Kind::BusStall,
             Fault::ConsumerFailures { .. } => Kind::ConsumerFailures,
             Fault::CpuStarvation { .. } => Kind::CpuStarvation,
@@ -166,6 +179,17 @@ impl Fault {
                 out.push(("share", share.to_string()));
             }
             Fault::HttpErrors { share, route } => {
+                out.push(("share", share.to_string()));
+                if let Some(route) = route {
+                    out.push(("route", route.clone()));
+                }
+            }
+            Fault::HttpLatency {
+                latency,
+                share,
+                route,
+            } => {
+                out.push(("latency_ms", latency.to_string()));
                 out.push(("share", share.to_string()));
                 if let Some(route) = route {
                     out.push(("route", route.clone()));
@@ -260,16 +284,15 @@ impl FaultSpec {
         let duration = p.take("duration").map(parse_duration).transpose()?;
         let fault = match kind {
             Kind::DbLatency => Fault::DbLatency {
-                latency: p.take("latency_ms").map_or(
-                    Ok(Latency {
-                        min_ms: 250,
-                        max_ms: 250,
-                    }),
-                    parse_latency,
-                )?,
+                latency: p.latency()?,
                 share: p.share()?,
             },
             Kind::HttpErrors => Fault::HttpErrors {
+                share: p.share()?,
+                route: p.take("route"),
+            },
+            Kind::HttpLatency => Fault::HttpLatency {
+                latency: p.latency()?,
                 share: p.share()?,
                 route: p.take("route"),
             },
@@ -379,6 +402,17 @@ impl Params {
                 "{key}={raw} is not a number between {min} and {max}"
             )),
         }
+    }
+
+    /// `latency_ms`, 250 ms when not given.
+    fn latency(&mut self) -> Result<Latency, ParseError> {
+        self.take("latency_ms").map_or(
+            Ok(Latency {
+                min_ms: 250,
+                max_ms: 250,
+            }),
+            parse_latency,
+        )
     }
 
     fn share(&mut self) -> Result<f64, ParseError> {
