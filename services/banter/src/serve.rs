@@ -89,6 +89,7 @@ Kinds and their parameters (every kind also takes duration=30s|500ms|2m, after w
 switches itself off; without it the fault stays on until switched off at /admin/faults):\n  \
 db-latency         latency_ms=N or MIN..MAX (default 250), share=0..1 (default 1)\n  \
 http-errors        share=0..1 (default 1), route=TEMPLATE (default: every route)\n  \
+http-latency       latency_ms=N or MIN..MAX (default 250), share, route: answers held that long\n  \
 bus-stall          (none): the service's outbox relay holds its events\n  \
 consumer-failures  share=0..1 (default 1), consumer=TOPIC|GROUP (default all)\n  \
 cpu-starvation     threads=N (default 1): busy threads take cores\n  \

@@ -435,7 +435,10 @@ mod tests {
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
         let remote = Owners::new(Some(url.parse().unwrap()));
-        assert!(blocked(&remote, false).await.unwrap(), "the second answer counts");
+        assert!(
+            blocked(&remote, false).await.unwrap(),
+            "the second answer counts"
+        );
         assert_eq!(asked.load(Ordering::SeqCst), 2);
         // Asked twice and silent twice: no answer.
         let silent = axum::Router::new().route(

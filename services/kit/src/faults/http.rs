@@ -1,7 +1,7 @@
-//! The faults a request meets: the `http-errors` layer in front of a
-//! service's routes, and the note of which fault touched a request (for its
-//! span's `fault` attribute), set wherever a fault acts — the database, the
-//! Redis adapter, this layer.
+//! The faults a request meets: the `http-latency` and `http-errors` layer
+//! in front of a service's routes, and the note of which fault touched a
+//! request (for its span's `fault` attribute), set wherever a fault acts —
+//! the database, the Redis adapter, this layer.
 
 use super::{Faults, Kind};
 use std::cell::Cell;
@@ -25,8 +25,9 @@ pub fn touched(kind: Kind) {
     let _ = TOUCHED.try_with(|t| t.set(Some(kind)));
 }
 
-/// Wraps a service's routes so `http-errors` faults can answer for them.
-/// Apply inside the telemetry layer, so injected errors are measured.
+/// Wraps a service's routes so `http-latency` faults can hold their answers
+/// and `http-errors` faults answer for them. Apply inside the telemetry
+/// layer, so injected delays and errors are measured.
 pub fn inject_http(router: axum::Router, service: &'static str, faults: Faults) -> axum::Router {
     router.layer(axum::middleware::from_fn_with_state(
         (service, faults),
@@ -44,6 +45,12 @@ async fn http_fault(
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .map(|p| p.as_str().to_owned());
+    if let Some(route) = &route
+        && let Some(delay) = faults.http_delay(service, route)
+    {
+        touched(Kind::HttpLatency);
+        tokio::time::sleep(delay).await;
+    }
     if let Some(route) = route
         && faults.http_error(service, &route)
     {

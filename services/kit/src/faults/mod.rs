@@ -295,6 +295,24 @@ impl Faults {
         .is_some()
     }
 
+    /// Extra latency for this request to `service`'s `route` (template), if
+    /// an `http-latency` fault adds some.
+    pub fn http_delay(&self, service: &str, route: &str) -> Option<Duration> {
+        self.find(|s| match &s.fault {
+            Fault::HttpLatency {
+                latency,
+                share,
+                route: only,
+            } if s.service == service
+                && only.as_deref().is_none_or(|r| r == route)
+                && hit(*share) =>
+            {
+                Some(latency.draw())
+            }
+            _ => None,
+        })
+    }
+
     /// Whether `service`'s outbox relay must hold its events.
     pub fn bus_stalled(&self, service: &str) -> bool {
         self.find(|s| (s.service == service && s.fault == Fault::BusStall).then_some(()))

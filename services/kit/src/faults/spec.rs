@@ -13,6 +13,7 @@ use std::time::Duration;
 pub enum Kind {
     DbLatency,
     HttpErrors,
+    HttpLatency,
     BusStall,
     ConsumerFailures,
     CpuStarvation,
@@ -21,9 +22,10 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::DbLatency,
         Kind::HttpErrors,
+        Kind::HttpLatency,
         Kind::BusStall,
         Kind::ConsumerFailures,
         Kind::CpuStarvation,
@@ -36,6 +38,7 @@ impl Kind {
         match self {
             Kind::DbLatency => "db-latency",
             Kind::HttpErrors => "http-errors",
+            Kind::HttpLatency => "http-latency",
             Kind::BusStall => "bus-stall",
             Kind::ConsumerFailures => "consumer-failures",
             Kind::CpuStarvation => "cpu-starvation",
@@ -49,6 +52,7 @@ impl Kind {
         match self {
             Kind::DbLatency => &["latency_ms", "share"],
             Kind::HttpErrors => &["share", "route"],
+            Kind::HttpLatency => &["latency_ms", "share", "route"],
             Kind::BusStall => &[],
             Kind::ConsumerFailures => &["share", "consumer"],
             Kind::CpuStarvation => &["threads"],
@@ -127,6 +131,14 @@ pub enum Fault {
     /// A `share` of the service's requests (of one `route` template, when
     /// given) answer 503 `FAULT_INJECTED`.
     HttpErrors { share: f64, route: Option<String> },
+    /// A `share` of the service's requests (of one `route` template, when
+    /// given) answer `latency` later: the service itself is slow, every
+    /// route alike, whether or not it touches the database.
+    HttpLatency {
+        latency: Latency,
+        share: f64,
+        route: Option<String>,
+    },
     /// The service's outbox relay publishes nothing; events wait in the outbox.
     BusStall,
     /// A `share` of the events one of the service's consumers receives
@@ -149,6 +161,7 @@ impl Fault {
         match self {
             Fault::DbLatency { .. } => Kind::DbLatency,
             Fault::HttpErrors { .. } => Kind::HttpErrors,
+            Fault::HttpLatency { .. } => Kind::HttpLatency,
             Fault::BusStall => Kind::BusStall,
             Fault::ConsumerFailures { .. } => Kind::ConsumerFailures,
             Fault::CpuStarvation { .. } => Kind::CpuStarvation,
@@ -166,6 +179,17 @@ impl Fault {
                 out.push(("share", share.to_string()));
             }
             Fault::HttpErrors { share, route } => {
+                out.push(("share", share.to_string()));
+                if let Some(route) = route {
+                    out.push(("route", route.clone()));
+                }
+            }
+            Fault::HttpLatency {
+                latency,
+                share,
+                route,
+            } => {
+                out.push(("latency_ms", latency.to_string()));
                 out.push(("share", share.to_string()));
                 if let Some(route) = route {
                     out.push(("route", route.clone()));
@@ -260,16 +284,15 @@ impl FaultSpec {
         let duration = p.take("duration").map(parse_duration).transpose()?;
         let fault = match kind {
             Kind::DbLatency => Fault::DbLatency {
-                latency: p.take("latency_ms").map_or(
-                    Ok(Latency {
-                        min_ms: 250,
-                        max_ms: 250,
-                    }),
-                    parse_latency,
-                )?,
+                latency: p.latency()?,
                 share: p.share()?,
             },
             Kind::HttpErrors => Fault::HttpErrors {
+                share: p.share()?,
+                route: p.take("route"),
+            },
+            Kind::HttpLatency => Fault::HttpLatency {
+                latency: p.latency()?,
                 share: p.share()?,
                 route: p.take("route"),
             },
@@ -340,103 +363,8 @@ pub fn parse_flag(raw: &str) -> Result<FaultSpec, String> {
     FaultSpec::parse_flag(raw).map_err(|e| e.0)
 }
 
-struct Params {
-    kind: Kind,
-    pairs: Vec<(String, String)>,
-}
-
-impl Params {
-    fn check_keys(&self) -> Result<(), ParseError> {
-        for (i, (key, _)) in self.pairs.iter().enumerate() {
-            if key != "duration" && !self.kind.keys().contains(&key.as_str()) {
-                let mut known: Vec<&str> = self.kind.keys().to_vec();
-                known.push("duration");
-                return err(format!(
-                    "unknown parameter `{key}` for {}; expected {}",
-                    self.kind,
-                    known.join(", ")
-                ));
-            }
-            if self.pairs[..i].iter().any(|(k, _)| k == key) {
-                return err(format!("parameter `{key}` is given twice"));
-            }
-        }
-        Ok(())
-    }
-
-    fn take(&mut self, key: &str) -> Option<String> {
-        let at = self.pairs.iter().position(|(k, _)| k == key)?;
-        Some(self.pairs.remove(at).1)
-    }
-
-    fn number(&mut self, key: &str, default: f64, min: f64, max: f64) -> Result<f64, ParseError> {
-        let Some(raw) = self.take(key) else {
-            return Ok(default);
-        };
-        match raw.parse::<f64>() {
-            Ok(v) if v.is_finite() && (min..=max).contains(&v) => Ok(v),
-            _ => err(format!(
-                "{key}={raw} is not a number between {min} and {max}"
-            )),
-        }
-    }
-
-    fn share(&mut self) -> Result<f64, ParseError> {
-        let Some(raw) = self.take("share") else {
-            return Ok(1.0);
-        };
-        match raw.parse::<f64>() {
-            Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
-            _ => err(format!(
-                "share={raw} is not a share; expected a number from 0 to 1, e.g. share=0.25"
-            )),
-        }
-    }
-}
-
-/// `200` or `100..300` (milliseconds, at most a minute).
-fn parse_latency(raw: String) -> Result<Latency, ParseError> {
-    let ms = |s: &str| s.trim().parse::<u64>().ok().filter(|v| *v <= 60_000);
-    let latency = match raw.split_once("..") {
-        Some((lo, hi)) => ms(lo)
-            .zip(ms(hi))
-            .map(|(min_ms, max_ms)| Latency { min_ms, max_ms }),
-        None => ms(&raw).map(|v| Latency {
-            min_ms: v,
-            max_ms: v,
-        }),
-    };
-    match latency {
-        Some(l) if l.min_ms <= l.max_ms => Ok(l),
-        _ => err(format!(
-            "latency_ms={raw} is not a latency; expected milliseconds up to 60000, \
-             N or MIN..MAX, e.g. latency_ms=200 or latency_ms=100..300"
-        )),
-    }
-}
-
-/// `30`, `30s`, `500ms`, `2m`, `1h` (at most a day).
-fn parse_duration(raw: String) -> Result<Duration, ParseError> {
-    let (number, unit) = if let Some(n) = raw.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = raw.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = raw.strip_suffix('m') {
-        (n, 60.0)
-    } else if let Some(n) = raw.strip_suffix('h') {
-        (n, 3600.0)
-    } else {
-        (raw.as_str(), 1.0)
-    };
-    match number.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 && v * unit <= 86_400.0 => {
-            Ok(Duration::from_secs_f64(v * unit))
-        }
-        _ => err(format!(
-            "duration={raw} is not a duration; expected e.g. 30s, 500ms, 2m (at most 24h)"
-        )),
-    }
-}
-
+mod params;
 #[cfg(test)]
 mod tests;
+
+use params::{Params, parse_duration};

@@ -37,6 +37,20 @@ async fn probes_match_their_targets() {
     assert!((5..=10).contains(&(d.as_millis() as u64)), "{d:?}");
     assert!(faults.db_delay("chat").is_none());
 
+    faults
+        .switch_on(spec("http-latency:notifications:latency_ms=300,route=/x"))
+        .unwrap();
+    let d = faults.http_delay("notifications", "/x");
+    assert_eq!(d, Some(Duration::from_millis(300)));
+    assert!(faults.http_delay("notifications", "/y").is_none());
+    assert!(faults.http_delay("users", "/x").is_none());
+    assert!(
+        !faults.http_error("notifications", "/x"),
+        "slow, not failing"
+    );
+    let ended = faults.switch_off_matching(Some(Kind::HttpLatency), None);
+    assert_eq!(ended.len(), 1);
+
     faults.switch_on(spec("bus-stall:chat")).unwrap();
     assert!(faults.bus_stalled("chat") && !faults.bus_stalled("users"));
 
