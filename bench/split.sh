@@ -8,7 +8,8 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: bench/split.sh [--rounds N] [--rate R] [--duration D] [--warmup W] [--out DIR]
+Usage: bench/split.sh [--rounds N] [--rate R] [--duration D] [--warmup W] [-j JOURNEY]...
+                      [--out DIR]
        bench/split.sh --summarize [--out DIR]
 
 Starts deploy/local-cluster.sh with BANTER_CLUSTER_INSTANCES=1, runs loadgen at a fixed
@@ -24,6 +25,8 @@ Options (defaults in brackets):
   --rate R        loadgen --rate, journey starts per second [4/s]
   --duration D    measured window per run [30s]
   --warmup W      loadgen warm-up before the window [5s]
+  -j, --journey J loadgen journey, repeatable (e.g. -j social for posts, follows and
+                  home timelines) [seed-benchmark, chat, notifications]
   --out DIR       where split.json, split.md and the runs go [target/bench-split]
   --summarize     run nothing: rebuild split.json and split.md from DIR/runs.jsonl
 
@@ -43,13 +46,14 @@ EOF
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROUNDS=2 RATE=4/s DURATION=30s WARMUP=5s OUT=$ROOT/target/bench-split SUMMARIZE=0
+JOURNEYS=()
 while (($#)); do
     case $1 in
-    --rounds | --rate | --duration | --warmup | --out)
+    --rounds | --rate | --duration | --warmup | --out | -j | --journey)
         (($# >= 2)) || { echo "split.sh: $1 needs a value" >&2; exit 2; }
         case $1 in
         --rounds) ROUNDS=$2 ;; --rate) RATE=$2 ;; --duration) DURATION=$2 ;;
-        --warmup) WARMUP=$2 ;; --out) OUT=$2 ;;
+        --warmup) WARMUP=$2 ;; --out) OUT=$2 ;; -j | --journey) JOURNEYS+=("$2") ;;
         esac
         shift 2
         ;;
@@ -60,6 +64,12 @@ while (($#)); do
 done
 die() { echo "split.sh: $*" >&2; exit 2; }
 [[ $ROUNDS =~ ^[1-9][0-9]?$ ]] || die "--rounds $ROUNDS: a number from 1 to 99"
+((${#JOURNEYS[@]})) || JOURNEYS=(seed-benchmark chat notifications)
+for j in "${JOURNEYS[@]}"; do
+    [[ $j =~ ^[a-z-]+$ ]] || die "--journey $j: a journey name (loadgen run --help lists them)"
+done
+JOURNEY_ARGS=()
+for j in "${JOURNEYS[@]}"; do JOURNEY_ARGS+=(-j "$j"); done
 
 summarize() {
     # Medians per instance count, the ratio 2 : 1, and per service the most any
@@ -90,7 +100,7 @@ summarize() {
         def f1: if . == null then "–" else (. * 10 | round / 10 | tostring) end;
         def f2: if . == null then "–" else (. * 100 | round / 100 | tostring) end;
         "# Split deployment: 1 vs 2 processes per service\n",
-        "Commit \(.commit), \(.cpus) CPUs, open model at \(.rate) (seed-benchmark, chat, notifications)",
+        "Commit \(.commit), \(.cpus) CPUs, open model at \(.rate) (\(.runs[0].journeys // "seed-benchmark, chat, notifications"))",
         "through the nginx gateway of `deploy/local-cluster.sh`. Machine busy = share of all CPUs",
         "busy during the run, this benchmark included (others share the machine).\n",
         "| instances | runs | throughput (req/s, median) | p95 (ms, median) | errors | machine busy |",
@@ -98,9 +108,9 @@ summarize() {
         (.summary[] | "| \(.instances) | \(.runs) | \(.throughput_rps | f1) | \(.p95_ms | f1) | \(.errors) | \(.machine_busy * 100 | round)% |"),
         "\nTwo processes per service against one: throughput × \(.ratio_2_to_1.throughput | f2), p95 × \(.ratio_2_to_1.p95 | f2).",
         "\nEach run:\n",
-        "| round | instances | req/s | p95 overall | users | friends | chat | notifications | errors |",
-        "|---|---|---|---|---|---|---|---|---|",
-        (.runs[] | "| \(.round) | \(.instances) | \(.throughput_rps | f1) | \(.p95_ms.overall | f1) | \(.p95_ms.users | f1) | \(.p95_ms.friends | f1) | \(.p95_ms.chat | f1) | \(.p95_ms.notifications | f1) | \(.errors // "–") |"),
+        "| round | instances | req/s | p95 overall | users | friends | chat | notifications | posts | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        (.runs[] | "| \(.round) | \(.instances) | \(.throughput_rps | f1) | \(.p95_ms.overall | f1) | \(.p95_ms.users | f1) | \(.p95_ms.friends | f1) | \(.p95_ms.chat | f1) | \(.p95_ms.notifications | f1) | \(.p95_ms.posts | f1) | \(.errors // "–") |"),
         "\nPer service, over every process and run (CPU in cores while the load ran, memory in MiB):\n",
         "| service | CPU median | CPU max | RSS at rest (max) | RSS peak (max) |",
         "|---|---|---|---|---|",
@@ -198,7 +208,7 @@ run() {
     m0=$(machine_ticks)
     t0=$(date +%s.%N)
     timeout 600 "$LOADGEN" run --target-url "http://127.0.0.1:$PORT_BASE" --rate "$RATE" \
-        --duration "$DURATION" --warmup "$WARMUP" -j seed-benchmark -j chat -j notifications \
+        --duration "$DURATION" --warmup "$WARMUP" "${JOURNEY_ARGS[@]}" \
         --quiet --out "$OUT/runs/$id" >"$OUT/$id.loadgen.log" 2>&1 ||
         { cat "$OUT/$id.loadgen.log" >&2; return 1; }
     t1=$(date +%s.%N)
@@ -221,6 +231,7 @@ run() {
     start=$(date -d "$(jq -r .window.start "$record")" +%s.%N)
     end=$(date -d "$(jq -r .window.end "$record")" +%s.%N)
     jq -n --argjson n "$n" --argjson round "$round" --arg rate "$RATE" \
+        --arg journeys "$(IFS=,; echo "${JOURNEYS[*]}" | sed 's/,/, /g')" \
         --argjson window "$(minus "$end" "$start")" \
         --argjson m0 "[$(tr ' ' , <<<"$m0")]" --argjson m1 "[$(tr ' ' , <<<"$m1")]" \
         --slurpfile slo "$OUT/runs/$id/slo.json" --slurpfile record "$record" \
@@ -228,12 +239,12 @@ run() {
         def outcome($o): $slo[0].outcomes[] | select(.name == $o) | .measurement;
         def p95_ms($o): (outcome($o).latency.estimate_seconds // null) | if . then . * 1000 else . end;
         ([$record[0].steps[].requests] | add) as $requests |
-        { instances: $n, round: $round, rate: $rate, window_seconds: $window,
+        { instances: $n, round: $round, rate: $rate, journeys: $journeys, window_seconds: $window,
           requests: $requests, throughput_rps: ($requests / $window),
           errors: (outcome("overall-availability").bad // null),
           p95_ms: { overall: p95_ms("overall-latency"), users: p95_ms("users-latency"),
                     friends: p95_ms("friends-latency"), chat: p95_ms("chat-latency"),
-                    notifications: p95_ms("notifications-latency") },
+                    notifications: p95_ms("notifications-latency"), posts: p95_ms("posts-latency") },
           machine_busy: (($m1[0] - $m0[0]) / ($m1[1] - $m0[1])),
           processes: $processes }' >>"$OUT/runs.jsonl"
 }

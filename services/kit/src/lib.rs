@@ -4,7 +4,8 @@
 //! OTLP traces, Loki shipping), the HTTP middleware that gives every route RED
 //! metrics, a span and a request id, the `{detail, code}` error type and the
 //! extractors that produce it, bearer-token verification, health/readiness,
-//! OpenAPI + Swagger UI, graceful serving, the users and blocks read models
+//! OpenAPI + Swagger UI, graceful serving, uploaded images (checked,
+//! stored and served the same way by every service), the users and blocks read models
 //! services keep of other services' facts, and the owners those read models
 //! ask before a use case decides (read-your-writes across services).
 //! Services depend on `kit`; `kit` depends on no service.
@@ -29,6 +30,7 @@ pub mod redis;
 pub mod server;
 pub mod sse;
 pub mod telemetry;
+pub mod upload;
 pub mod validate;
 
 pub use error::{ApiError, ApiResult};

@@ -1,5 +1,6 @@
-//! The posts service: posts (write, edit, soft delete, read; text and tags),
-//! comments with one level of replies, likes, follows, and home timelines.
+//! The posts service: posts (write, edit, soft delete, read; text, tags and
+//! an image), comments with one level of replies, likes, follows, and home
+//! timelines.
 //!
 //! It owns the `posts` database and nothing else. What it knows of users
 //! (names for authors, who exists) and of blocks comes from `user.events` and
@@ -12,8 +13,9 @@
 //! authors above it are read from the author's posts at read time, and the
 //! two halves merge newest first. The written half is one Redis sorted set
 //! per reader when Redis is configured (`--redis-url`), a table otherwise,
-//! either trimmed to `--posts-timeline-length` posts per reader. Images
-//! on posts (the users service's upload rules) are not implemented yet.
+//! either trimmed to `--posts-timeline-length` posts per reader. A post's
+//! image follows kit's upload rules (`kit::upload`, as profile images do),
+//! kept in this database.
 //!
 //! Inside, the shape every service takes: `domain` (rules, no I/O), `app`
 //! (the use cases), `store` (rows) and `http` (handlers), wired together

@@ -329,7 +329,7 @@ async fn comments_and_one_level_of_replies(app: &TestApp) {
 async fn likes_are_idempotent_and_counted(app: &TestApp) {
     let (alice, a) = app.user("alice").await;
     let (bob, b) = app.user("bob").await;
-    let (_, c) = app.user("carol").await;
+    let (carol, c) = app.user("carol").await;
     let post = app.publish_id(&a, "like me").await;
     let like = format!("/api/posts/{post}/like");
 
@@ -376,6 +376,21 @@ async fn likes_are_idempotent_and_counted(app: &TestApp) {
             json!({"post_id": post, "liked": false, "like_count": 1})
         );
     }
+    // Like, unlike, like: the like counts again, but the author is told
+    // once — a like given back is not a second "bob liked your post".
+    let carol_liked = app.post_event("PostLiked").await;
+    assert_eq!(carol_liked.data["user_id"], carol);
+    let res = app.post_json(&like, &json!({}), Some(&b)).await;
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        json!({"post_id": post, "liked": true, "like_count": 2})
+    );
+    assert!(
+        app.post_event_within("PostLiked", Duration::from_millis(300))
+            .await
+            .is_none(),
+        "a like taken back and given again is not announced again"
+    );
     let res = app
         .post_json("/api/posts/999999/like", &json!({}), Some(&b))
         .await;
@@ -628,6 +643,9 @@ async fn every_endpoint_needs_a_token(app: &TestApp) {
         (Method::GET, "/api/posts/user/1"),
         (Method::POST, "/api/posts/1/like"),
         (Method::DELETE, "/api/posts/1/like"),
+        (Method::POST, "/api/posts/1/image"),
+        (Method::DELETE, "/api/posts/1/image"),
+        (Method::GET, "/api/posts/1/image"),
         (Method::POST, "/api/posts/1/comments"),
         (Method::GET, "/api/posts/1/comments"),
         (Method::GET, "/api/posts/1/comments/1/replies"),
@@ -660,6 +678,7 @@ async fn health_docs_metrics(app: &TestApp) {
         "/api/posts/{post_id}",
         "/api/posts/user/{user_id}",
         "/api/posts/{post_id}/like",
+        "/api/posts/{post_id}/image",
         "/api/posts/{post_id}/comments",
         "/api/posts/{post_id}/comments/{comment_id}/replies",
         "/api/follows/{user_id}",

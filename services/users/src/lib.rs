@@ -177,8 +177,8 @@ pub struct Users {
     pub token_ttl: Duration,
     pub presence_ttl: Duration,
     pub login_limits: LoginLimits,
-    /// Profile images decoded at once (each may take 128 MiB).
-    pub image_decodes: tokio::sync::Semaphore,
+    /// Decodes profile images, a few at once (each may take 128 MiB).
+    pub images: kit::upload::ImageChecker,
     pub db: Database,
     /// Live status changes, keyed by the viewer who should see them.
     pub status_hub: kit::sse::Hub<i64>,
@@ -242,7 +242,7 @@ impl Module for Users {
             token_ttl: Duration::from_secs(config.token_ttl_secs),
             presence_ttl: Duration::from_secs(config.presence_ttl_secs),
             login_limits: LoginLimits::from_config(config),
-            image_decodes: tokio::sync::Semaphore::new(concurrency.min(4)),
+            images: kit::upload::ImageChecker::new(concurrency.min(4)),
             db,
             status_hub: kit::sse::Hub::default(),
             ctx: ctx.clone(),

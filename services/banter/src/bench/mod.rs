@@ -7,11 +7,14 @@
 //! quote medians, because the machine is shared and noisy. `--short` (the
 //! default, a few minutes, run by `.ci/run`) fails on a regression past the
 //! ratios in [`gates`]; `--long` measures capacity in more steps and soaks
-//! each storage for 20 minutes.
+//! each storage for 20 minutes, and measures the social side too (parts g
+//! and h, [`social`]); `--social` measures only that.
 
+mod fanout;
 mod measure;
 mod report;
 mod runs;
+mod social;
 
 use anyhow::Context as _;
 use loadgen::Journey;
@@ -26,10 +29,18 @@ pub struct BenchArgs {
     #[arg(long, conflicts_with = "long")]
     short: bool,
 
-    /// About 30 minutes: more capacity steps, longer comparisons and a
-    /// 20-minute soak on each storage, both at once: docs/benchmarks.md.
+    /// About 40 minutes: more capacity steps, longer comparisons, a
+    /// 20-minute soak on each storage, both at once, and the social parts
+    /// (g, h): docs/benchmarks.md.
     #[arg(long)]
     long: bool,
+
+    /// Only the social parts, a few minutes: the fan-out cost as an author's
+    /// follower count grows (10, 1 000, 10 000; SQLite, PostgreSQL, and
+    /// PostgreSQL with Redis) and the social journey's capacity (home
+    /// timeline reads/s with p95 < 200 ms).
+    #[arg(long, conflicts_with_all = ["short", "long", "soak"])]
+    social: bool,
 
     /// Length of the memory soak, overriding the mode's (1m short, 20m long).
     #[arg(long, value_name = "DURATION", value_parser = loadgen::profile::parse_duration)]
@@ -48,6 +59,16 @@ pub struct BenchArgs {
         value_name = "URL"
     )]
     postgres: String,
+
+    /// Redis server for the fan-out cost with timelines in Redis (part g);
+    /// its keys go under a prefix of the run and are removed after it.
+    #[arg(
+        long,
+        env = "BENCH_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379",
+        value_name = "URL"
+    )]
+    redis: String,
 }
 
 /// How long each part runs, in seconds.
@@ -58,6 +79,8 @@ struct Durations {
     route: u64,
     journey: u64,
     soak: u64,
+    /// Each offered rate of the social journey's capacity (part h).
+    social: u64,
 }
 
 const SHORT: Durations = Durations {
@@ -67,6 +90,7 @@ const SHORT: Durations = Durations {
     route: 8,
     journey: 20,
     soak: 60,
+    social: 20,
 };
 
 const LONG: Durations = Durations {
@@ -76,6 +100,7 @@ const LONG: Durations = Durations {
     route: 15,
     journey: 45,
     soak: 20 * 60,
+    social: 30,
 };
 
 /// The short mode's regression gates: ratios and bounds that a regression
@@ -118,6 +143,18 @@ pub struct Results {
     pub journey: Alternated<LoadRun>,
     pub soak_sqlite: LoadRun,
     pub soak_postgres: Result<LoadRun, String>,
+    /// Parts g and h (the long mode).
+    pub social: Option<social::SocialResults>,
+}
+
+/// What `--social` measured.
+#[derive(Debug, Serialize)]
+pub struct SocialOnly {
+    pub mode: &'static str,
+    pub git_sha: &'static str,
+    pub date: String,
+    pub machine: String,
+    pub social: social::SocialResults,
 }
 
 fn step(msg: &str) {
@@ -132,6 +169,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let out = args.out.canonicalize().unwrap_or(args.out.clone());
+    if args.social {
+        let results = SocialOnly {
+            mode: "social",
+            git_sha: kit::GIT_SHA,
+            date: now(),
+            machine: report::machine(),
+            social: social::run(&out, &args.postgres, &args.redis, SHORT.social).await?,
+        };
+        let markdown = report::social_only(&results);
+        write(&out, &results, &markdown)?;
+        return Ok(0);
+    }
     let seed_only = [Journey::SeedBenchmark];
     let on = Setup::new("on", &[]);
 
@@ -224,12 +273,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
     );
     let soak_sqlite = soak_sqlite?;
     let soak_postgres = soak_postgres.map_err(|e| format!("{e:#}"));
+    let social = if args.long {
+        Some(social::run(&out, &args.postgres, &args.redis, d.social).await?)
+    } else {
+        None
+    };
 
     let results = Results {
         mode,
         soak_seconds: soak,
         git_sha: kit::GIT_SHA,
-        date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        date: now(),
         machine: report::machine(),
         think_time_ceiling: 50.0 / paused,
         seed,
@@ -241,15 +295,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
         journey,
         soak_sqlite,
         soak_postgres,
+        social,
     };
-    let json = out.join("bench.json");
-    std::fs::write(&json, serde_json::to_string_pretty(&results)?)
-        .with_context(|| format!("cannot write {}", json.display()))?;
     let (markdown, failed) = report::markdown(&results);
-    let md = out.join("bench.md");
-    std::fs::write(&md, &markdown).with_context(|| format!("cannot write {}", md.display()))?;
-    println!("{markdown}");
-    println!("wrote {}\nwrote {}", md.display(), json.display());
+    write(&out, &results, &markdown)?;
     if failed.is_empty() {
         println!("every gate held");
         Ok(0)
@@ -257,4 +306,20 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
         println!("gates failed: {}", failed.join("; "));
         Ok(1)
     }
+}
+
+fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// Writes bench.json and bench.md into `out` and shows the Markdown.
+fn write(out: &std::path::Path, results: &impl Serialize, markdown: &str) -> anyhow::Result<()> {
+    let json = out.join("bench.json");
+    std::fs::write(&json, serde_json::to_string_pretty(results)?)
+        .with_context(|| format!("cannot write {}", json.display()))?;
+    let md = out.join("bench.md");
+    std::fs::write(&md, markdown).with_context(|| format!("cannot write {}", md.display()))?;
+    println!("{markdown}");
+    println!("wrote {}\nwrote {}", md.display(), json.display());
+    Ok(())
 }

@@ -1,8 +1,10 @@
 //! `bench.md`: the results as Markdown tables, and the gates they pass or fail.
 
+use super::fanout::{FOLLOWERS, Mode};
 use super::measure::median;
 use super::runs::{LoadRun, RouteRun};
-use super::{Alternated, Results, gates};
+use super::social::SocialResults;
+use super::{Alternated, Results, SocialOnly, gates};
 use std::fmt::Write as _;
 
 /// CPU model, core count and memory of this machine.
@@ -186,6 +188,9 @@ pub fn markdown(r: &Results) -> (String, Vec<String>) {
          (loadgen cannot replay a single route: its figure is over the journey's mixed requests.)\n\n\
          ## f. split deployment\n\nMeasured separately with `deploy/local-cluster.sh`: see [scaling.md](scaling.md).\n"
     );
+    if let Some(social) = &r.social {
+        social_sections(&mut out, social);
+    }
 
     let (route_on, route_off) = medians(&r.route, |x| x.requests_per_second);
     let (journey_on, journey_off) = medians(&r.journey, |x| x.requests_per_second);
@@ -230,4 +235,110 @@ pub fn markdown(r: &Results) -> (String, Vec<String>) {
         );
     }
     (out, failed)
+}
+
+/// `banter bench --social`'s report.
+pub fn social_only(r: &SocialOnly) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Banter benchmark (social parts)\n\ncommit `{}`, {}, {}.\n",
+        r.git_sha, r.machine, r.date
+    );
+    social_sections(&mut out, &r.social);
+    out
+}
+
+/// Parts g (fan-out cost) and h (the social journey's capacity).
+fn social_sections(out: &mut String, r: &SocialResults) {
+    let _ = writeln!(
+        out,
+        "## g. fan-out cost as an author's follower count grows\n\n\
+         The posts module in the bench's process on a fresh database, its use cases called directly (no HTTP); \
+         followers written through its store. Per author: one post not timed, then the timed ones; \
+         entries counted in storage (the author's and the followers' timelines) before and after. \
+         \"read\" is a follower's first page of home timeline. \"{}\" is the default; \"{}\" is what the hybrid avoids.\n",
+        Mode::Hybrid.label(),
+        Mode::AllOnWrite.label()
+    );
+    for (storage, rows) in &r.fanout {
+        let _ = writeln!(out, "### {}\n", storage.label());
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(e) => {
+                let _ = writeln!(out, "NOT MEASURED: {e}\n");
+                continue;
+            }
+        };
+        out.push_str(
+            "| followers | mode | fanned out | create p50 ms | create p95 ms | entries written per post | read p50 ms | read p95 ms |\n\
+             |---:|---|---|---:|---:|---:|---:|---:|\n",
+        );
+        for followers in FOLLOWERS {
+            for row in rows.iter().filter(|row| row.followers == followers) {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} |",
+                    row.followers,
+                    row.mode.label(),
+                    if row.fanned_out_on_write {
+                        "on write"
+                    } else {
+                        "on read"
+                    },
+                    row.create_p50_ms,
+                    row.create_p95_ms,
+                    row.entries_per_post,
+                    row.read_p50_ms,
+                    row.read_p95_ms
+                );
+            }
+        }
+        let seed: f64 = rows
+            .iter()
+            .filter(|row| row.mode == Mode::Hybrid)
+            .map(|row| row.seed_seconds)
+            .sum();
+        let _ = writeln!(
+            out,
+            "\nFollowers seeded through the store in {seed:.1} s ({} follows).\n",
+            FOLLOWERS.iter().sum::<usize>()
+        );
+    }
+
+    let _ = writeln!(
+        out,
+        "## h. social journey capacity\n\n\
+         DeathStarBench's mix (10 % compose, 60 % home timeline, 30 % user timeline, plus likes, comments, follows) \
+         offered at fixed rates of actions per second (open model), each on a fresh platform (SQLite), {} s measured \
+         after a 10 s warm-up that seeds the journey's community; doubling until the home timeline's p95 reaches \
+         200 ms or a request fails.\n\n\
+         | offered actions/s | home timeline reads/s | home p50 ms | home p95 ms | all requests/s | errors | worst step (p95 ms) |\n\
+         |---:|---:|---:|---:|---:|---:|---|",
+        r.capacity_seconds
+    );
+    for run in &r.capacity {
+        let _ = writeln!(
+            out,
+            "| {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} ({:.1}) |",
+            run.offered_per_second,
+            run.timeline_reads_per_second,
+            run.timeline_p50_ms,
+            run.timeline_p95_ms,
+            run.requests_per_second,
+            run.errors,
+            run.worst_step,
+            run.worst_step_p95_ms
+        );
+    }
+    match r.capacity() {
+        Some(best) => {
+            let _ = writeln!(
+                out,
+                "\nCapacity: **{:.0} home timeline reads/s** with p95 {:.1} ms and no error (offered {:.0} actions/s).\n",
+                best.timeline_reads_per_second, best.timeline_p95_ms, best.offered_per_second
+            );
+        }
+        None => out.push_str("\nNo rate held p95 < 200 ms without errors.\n\n"),
+    }
 }

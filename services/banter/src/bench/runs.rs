@@ -107,16 +107,25 @@ pub async fn load(
     users: usize,
     secs: u64,
 ) -> anyhow::Result<LoadRun> {
+    let request = Request {
+        users: Some(users),
+        duration: Some(Duration::from_secs(secs)),
+        ..Default::default()
+    };
+    load_plan(setup, out, profile, journeys, &request).await
+}
+
+/// Runs `journeys` as `request` asks (closed model with users, open model
+/// with a rate) on a fresh platform.
+pub async fn load_plan(
+    setup: &Setup,
+    out: &Path,
+    profile: ProfileName,
+    journeys: &[Journey],
+    request: &Request,
+) -> anyhow::Result<LoadRun> {
     let running = Running::start(setup, out).await?;
-    let plan = Plan::new(
-        profile,
-        &Request {
-            users: Some(users),
-            duration: Some(Duration::from_secs(secs)),
-            ..Default::default()
-        },
-    )
-    .map_err(anyhow::Error::msg)?;
+    let plan = Plan::new(profile, request).map_err(anyhow::Error::msg)?;
     let config = crate::demo::run_config(&running.base, journeys.to_vec(), plan, None, true)?;
     let sampler = RssSampler::start(running.pid);
     let server_before = measure::cpu_seconds(running.pid)?;

@@ -15,16 +15,22 @@ pub struct LikeState {
 }
 
 impl App {
-    /// `user` likes the post; `PostLiked` goes out only for a new like.
+    /// `user` likes the post. `PostLiked` (which tells the author) goes out
+    /// for the first like of this user on this post only: not for a
+    /// repeated like, nor for a like taken back and given again — liking,
+    /// unliking and liking again notifies the author once, not twice.
     pub async fn like(&self, user: i64, post_id: i64) -> PostsResult<LikeState> {
         let mut tx = self.begin(domain::post_lock_key(post_id)).await?;
         let post = posts::visible(&mut tx, user, post_id)
             .await?
             .ok_or(Refusal::PostNotFound)?;
-        let like_count = if likes::insert(&mut tx, post_id, user, domain::now()).await? {
+        let now = domain::now();
+        let like_count = if likes::insert(&mut tx, post_id, user, now).await? {
             let count = posts::add_likes(&mut tx, post_id, 1).await?;
-            tx.enqueue(TOPIC, &announce::post_liked(&post, user, count))
-                .await?;
+            if likes::announce_once(&mut tx, post_id, user, now).await? {
+                tx.enqueue(TOPIC, &announce::post_liked(&post, user, count))
+                    .await?;
+            }
             count
         } else {
             post.like_count

@@ -6,7 +6,8 @@
 //! (built in `announce`) in the same unit of work and commits. Plain reads use
 //! the pool.
 //!
-//! One area per file: `posts` (write, edit, delete, read), `timeline` (the
+//! One area per file: `posts` (write, edit, delete, read), `images` (a
+//! post's image), `timeline` (the
 //! hybrid home timeline), `comments`, `likes`, `follows`, and `read_models`
 //! (users and blocks from other services' events). [`PostsError`] is the one
 //! error of the service and `From<PostsError> for ApiError` its one mapping
@@ -15,6 +16,7 @@
 mod announce;
 mod comments;
 mod follows;
+mod images;
 mod likes;
 mod posts;
 mod read_models;
@@ -41,6 +43,8 @@ pub struct App {
     fanout_threshold: u32,
     /// Where the written half of home timelines lives.
     timelines: Timelines,
+    /// Decodes uploaded images, a few at once.
+    images: std::sync::Arc<kit::upload::ImageChecker>,
 }
 
 /// A post as one viewer sees it.
@@ -72,6 +76,9 @@ pub enum PostsError {
     /// Redis, where home timelines live, failed: 503.
     #[error("home timelines (redis): {0}")]
     Timelines(#[from] redis::RedisError),
+    /// An upload that is no acceptable image (kit's upload contract).
+    #[error(transparent)]
+    Image(#[from] kit::upload::Refused),
 }
 
 pub type PostsResult<T> = Result<T, PostsError>;
@@ -86,6 +93,7 @@ impl From<PostsError> for ApiError {
                 tracing::error!(error = %err, "home timelines in redis failed");
                 return ApiError::unavailable("home timelines are unavailable; retry shortly");
             }
+            PostsError::Image(refused) => return refused.into(),
             PostsError::Refused(refusal) => refusal,
         };
         let (status, code) = match refusal {
@@ -96,6 +104,7 @@ impl From<PostsError> for ApiError {
             Refusal::Blocked => (StatusCode::FORBIDDEN, "BLOCKED"),
             Refusal::SelfFollow => (StatusCode::UNPROCESSABLE_ENTITY, "SELF_FOLLOW"),
             Refusal::ReplyTooDeep => (StatusCode::UNPROCESSABLE_ENTITY, "REPLY_TOO_DEEP"),
+            Refusal::NoImage => (StatusCode::NOT_FOUND, "IMAGE_NOT_FOUND"),
         };
         ApiError::new(status, code, refusal.to_string())
     }
@@ -108,6 +117,7 @@ impl App {
             owners,
             fanout_threshold,
             timelines,
+            images: std::sync::Arc::new(kit::upload::ImageChecker::per_core()),
         }
     }
 

@@ -4,6 +4,7 @@
 use super::announce::{self, TOPIC};
 use super::{App, Page, PostView, PostsResult};
 use crate::domain::{self, Invalid, PageRequest, Refusal};
+use crate::store::images::POST_IMAGES;
 use crate::store::{follows, posts};
 
 impl App {
@@ -77,7 +78,7 @@ impl App {
     }
 
     /// The author deletes their post (soft delete): it leaves every timeline
-    /// and list at once.
+    /// and list at once, and its image is removed.
     pub async fn delete_post(&self, caller: i64, post_id: i64) -> PostsResult<()> {
         let mut tx = self.begin(domain::post_lock_key(post_id)).await?;
         let post = posts::find(&mut tx, post_id)
@@ -85,6 +86,7 @@ impl App {
             .ok_or(Refusal::PostNotFound)?;
         domain::check_author(&post, caller)?;
         posts::soft_delete(&mut tx, post_id, domain::now()).await?;
+        POST_IMAGES.remove(&mut tx, post_id).await?;
         self.timelines.drop_post(&mut tx, post_id).await?;
         tx.enqueue(TOPIC, &announce::post_deleted(&post)).await?;
         tx.commit().await?;

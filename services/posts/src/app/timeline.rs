@@ -157,6 +157,15 @@ impl App {
         Ok(posts.iter().map(|p| p.id).collect())
     }
 
+    /// How many entries the written halves of `readers`' timelines hold in
+    /// all (benchmarks: what a post's fan-out wrote).
+    pub async fn written_entries(&self, readers: &[i64]) -> PostsResult<u64> {
+        Ok(match &self.timelines {
+            Timelines::Table { .. } => timeline::count_entries(&self.db, readers).await?,
+            Timelines::Redis(redis) => redis.total_len(readers).await?,
+        })
+    }
+
     /// A page of `reader`'s home timeline: their own posts and those of the
     /// users they follow, newest first.
     #[tracing::instrument(skip(self), fields(written, read))]

@@ -44,6 +44,17 @@ pub struct Post {
     pub is_edited: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When its image was set; `None` without an image.
+    pub image_updated_at: Option<DateTime<Utc>>,
+}
+
+impl Post {
+    /// Where the post's image is served, versioned so caches refresh when it
+    /// is replaced.
+    pub fn image_url(&self) -> Option<String> {
+        self.image_updated_at
+            .map(|at| format!("/api/posts/{}/image?v={}", self.id, at.timestamp_millis()))
+    }
 }
 
 /// A comment, or a reply to one (`parent_id`).
@@ -84,6 +95,8 @@ pub enum Refusal {
     Blocked,
     #[error("replies go one level deep: reply to the comment, not to a reply")]
     ReplyTooDeep,
+    #[error("this post has no image")]
+    NoImage,
 }
 
 /// A post's text: trimmed, 1–2000 characters, no control characters other
@@ -277,6 +290,7 @@ mod tests {
             is_edited: false,
             created_at: now(),
             updated_at: now(),
+            image_updated_at: None,
         }
     }
 

@@ -5,6 +5,7 @@
 
 mod comments;
 mod follows;
+mod images;
 mod posts;
 mod timeline;
 
@@ -30,6 +31,11 @@ pub fn router(posts: Arc<Posts>) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(posts::get, posts::edit, posts::delete))
         .routes(routes!(posts::by_user))
         .routes(routes!(posts::like, posts::unlike))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(images::upload, images::delete, images::get))
+                .layer(kit::upload::body_limit()),
+        )
         .routes(routes!(comments::add, comments::list))
         .routes(routes!(comments::replies))
         .routes(routes!(follows::follow, follows::unfollow, follows::counts))
@@ -91,6 +97,8 @@ pub struct PostBody {
     /// Whether the caller likes it.
     pub liked_by_me: bool,
     pub is_edited: bool,
+    /// Where its image is served (`GET`, with a token); `null` without one.
+    pub image_url: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -99,6 +107,7 @@ impl From<PostView> for PostBody {
     fn from(v: PostView) -> Self {
         let p = v.post;
         Self {
+            image_url: p.image_url(),
             id: p.id,
             author_id: p.author.user_id,
             author: p.author.into(),

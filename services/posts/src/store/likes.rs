@@ -1,4 +1,5 @@
-//! The `likes` table: who liked which post (a set: liking twice is one like).
+//! The `likes` table: who liked which post (a set: liking twice is one like),
+//! and `likes_announced`: whose like of which post has been announced.
 
 use super::{SERVICE, StoreResult, add_pair, remove_pair};
 use chrono::{DateTime, Utc};
@@ -9,6 +10,19 @@ pub async fn insert(tx: &mut Tx, post_id: i64, user: i64, at: DateTime<Utc>) -> 
     let insert = "INSERT INTO likes (post_id, user_id, created_at) VALUES ($1, $2, $3) \
                   ON CONFLICT (post_id, user_id) DO NOTHING";
     add_pair(tx, "insert_like", insert, (post_id, user), at).await
+}
+
+/// Records that `user`'s like of the post is announced; `false` when it was
+/// announced before (a like taken back and given again).
+pub async fn announce_once(
+    tx: &mut Tx,
+    post_id: i64,
+    user: i64,
+    at: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let insert = "INSERT INTO likes_announced (post_id, user_id, created_at) VALUES ($1, $2, $3) \
+                  ON CONFLICT (post_id, user_id) DO NOTHING";
+    add_pair(tx, "insert_like_announced", insert, (post_id, user), at).await
 }
 
 /// Removes the like; `false` when there was none.

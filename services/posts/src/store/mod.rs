@@ -1,5 +1,5 @@
 //! Plain reads and writes of the posts database, one file per area: `posts`,
-//! `comments`, `likes`, `follows`, `timeline` (home timelines' reads and, without
+//! `comments`, `likes`, `follows`, `images` (a post's image), `timeline` (home timelines' reads and, without
 //! Redis, their written half), `redis_timeline` (the written half in Redis)
 //! and `read_models` (users and blocks from other services).
 //!
@@ -13,6 +13,7 @@
 
 pub mod comments;
 pub mod follows;
+pub mod images;
 pub mod likes;
 pub mod posts;
 pub mod read_models;
@@ -31,7 +32,7 @@ const SERVICE: &str = crate::SERVICE;
 
 /// Columns of a post with its author's names (`p` joined with `u`).
 const POST_COLUMNS: &str = "p.id, p.author_id, p.text, p.tags, p.like_count, p.comment_count, \
-     p.is_edited, p.created_at, p.updated_at, u.username, u.display_name";
+     p.is_edited, p.created_at, p.updated_at, p.image_updated_at, u.username, u.display_name";
 const POST_FROM: &str = "posts p LEFT JOIN posts_users u ON u.user_id = p.author_id";
 
 /// True unless a block stands between the viewer (`$1`) and `p`'s author.
@@ -50,6 +51,7 @@ struct PostRow {
     is_edited: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    image_updated_at: Option<DateTime<Utc>>,
     username: Option<String>,
     display_name: Option<String>,
 }
@@ -70,6 +72,7 @@ impl From<PostRow> for Post {
             is_edited: r.is_edited,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            image_updated_at: r.image_updated_at,
         }
     }
 }

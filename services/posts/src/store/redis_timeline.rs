@@ -131,6 +131,20 @@ impl RedisTimelines {
         Ok(members.iter().filter_map(|m| Entry::parse(m)).collect())
     }
 
+    /// How many members the timelines of `readers` hold in all, in one
+    /// round trip.
+    pub async fn total_len(&self, readers: &[i64]) -> RedisResult<u64> {
+        if readers.is_empty() {
+            return Ok(0);
+        }
+        let mut pipe = redis::pipe();
+        for reader in readers {
+            pipe.cmd("ZCARD").arg(self.key(*reader));
+        }
+        let lens: Vec<u64> = pipe.query_async(&mut self.redis.conn()).await?;
+        Ok(lens.iter().sum())
+    }
+
     /// How many members `reader`'s timeline holds (tests, diagnostics).
     pub async fn len(&self, reader: i64) -> RedisResult<i64> {
         redis::cmd("ZCARD")

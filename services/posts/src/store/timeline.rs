@@ -155,6 +155,28 @@ pub async fn drop_post(tx: &mut Tx, post_id: i64) -> StoreResult<()> {
     Ok(())
 }
 
+/// How many entries the timelines of `readers` hold in all.
+pub async fn count_entries(db: &kit::db::Database, readers: &[i64]) -> StoreResult<u64> {
+    let mut total = 0;
+    // Bound the parameters of one statement (SQLite allows 32 766).
+    for chunk in readers.chunks(1000) {
+        let sql = format!(
+            "SELECT COUNT(*) FROM timeline_entries WHERE user_id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let count: i64 = timed(
+            SERVICE,
+            "count_timeline_entries",
+            query_scalar(&sql)
+                .bind_all(chunk.iter().copied())
+                .fetch_one(db),
+        )
+        .await?;
+        total += u64::try_from(count).unwrap_or(0);
+    }
+    Ok(total)
+}
+
 /// Which posts of a reader's home timeline a read takes.
 #[derive(Debug, Clone, Copy)]
 pub enum Half<'a> {

@@ -16,7 +16,6 @@ mod profiles;
 pub use accounts::Token;
 
 use crate::Users;
-use crate::domain::image::BadImage;
 use crate::domain::{Invalid, User};
 use crate::password::HashError;
 use kit::ApiError;
@@ -42,10 +41,9 @@ pub enum Error {
     AccountGone,
     #[error("incorrect email or password")]
     InvalidCredentials,
-    #[error("image is larger than {} MB", .0 / 1024 / 1024)]
-    ImageTooLarge(usize),
+    /// An upload that is no acceptable image (kit's upload contract).
     #[error(transparent)]
-    BadImage(#[from] crate::domain::image::BadImage),
+    Image(#[from] kit::upload::Refused),
     /// A login limit refused the attempt: kit's answer, with its Retry-After.
     #[error("too many login attempts")]
     RateLimited(ApiError),
@@ -79,18 +77,7 @@ impl From<Error> for ApiError {
             Error::InvalidCredentials => {
                 ApiError::unauthorized("INVALID_CREDENTIALS", err.to_string())
             }
-            Error::ImageTooLarge(_) => ApiError::too_large(err.to_string()),
-            Error::BadImage(ref bad) => {
-                let code = match bad {
-                    BadImage::Unsupported => "UNSUPPORTED_IMAGE",
-                    BadImage::Corrupt { .. } | BadImage::TooLarge { .. } => "INVALID_IMAGE",
-                };
-                ApiError::new(
-                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                    code,
-                    err.to_string(),
-                )
-            }
+            Error::Image(refused) => refused.into(),
             Error::RateLimited(refusal) => refusal,
             Error::Unavailable(detail) => ApiError::unavailable(detail),
             Error::Hashing(_) | Error::Signing(_) | Error::Database(_) => ApiError::internal(err),

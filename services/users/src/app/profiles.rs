@@ -4,12 +4,11 @@
 
 use super::{Error, Result, SOURCE, UserStatus};
 use crate::Users;
-use crate::domain::image::{self, MAX_IMAGE_BYTES};
 use crate::domain::{self, ProfileUpdate, User};
-use crate::store::StoredImage;
 use contracts::{Contract, UserProfileUpdated};
 use kit::db::Tx;
 use kit::events::Event;
+use kit::upload::StoredImage;
 
 impl Users {
     /// The caller's profile; a token whose account is gone gets 401.
@@ -41,35 +40,17 @@ impl Users {
     }
 
     /// Makes `bytes` the user's image once they decode as one; its type is
-    /// read from the bytes. Decoding runs on the blocking pool, a few at a
-    /// time, so large uploads cannot take every thread.
+    /// read from the bytes (kit's upload rules: decoded on the blocking
+    /// pool, a few at a time, so large uploads cannot take every thread).
     pub async fn set_image(&self, user_id: i64, bytes: &[u8]) -> Result<UserStatus> {
-        if bytes.len() > MAX_IMAGE_BYTES {
-            return Err(Error::ImageTooLarge(MAX_IMAGE_BYTES));
-        }
-        let bytes = bytes.to_vec();
-        let (checked, bytes) = {
-            let _turn = self
-                .image_decodes
-                .acquire()
-                .await
-                .map_err(|_| Error::Unavailable("shutting down".into()))?;
-            tokio::task::spawn_blocking(move || (image::check(&bytes), bytes))
-                .await
-                .map_err(|e| Error::Unavailable(format!("image check failed: {e}")))?
-        };
-        let kind = checked?.kind;
-        let image = StoredImage {
-            content_type: kind.content_type().into(),
-            bytes,
-        };
+        let image = self.images.accept(bytes).await?;
         let mut tx = self.db.begin().await?;
         let changed = self.store.set_image(&mut tx, user_id, &image).await?;
         let profile = self.announce(tx, changed).await?;
         tracing::info!(
             user_id,
             bytes = image.bytes.len(),
-            content_type = kind.content_type(),
+            content_type = %image.content_type,
             "profile image set"
         );
         Ok(profile)

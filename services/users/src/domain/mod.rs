@@ -1,9 +1,8 @@
 //! Users' rules, free of I/O: what a valid registration and profile update
-//! look like, and which images are accepted.
+//! look like. Which images are accepted is `kit::upload`'s (posts take the
+//! same).
 
 pub use kit::validate::{Invalid, plain_text};
-
-pub mod image;
 
 use chrono::{DateTime, Utc};
 

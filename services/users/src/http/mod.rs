@@ -34,7 +34,7 @@ pub fn router(users: Arc<Users>) -> (Router, utoipa::openapi::OpenApi) {
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(profile::upload_image, profile::delete_image))
-                .layer(profile::body_limit()),
+                .layer(kit::upload::body_limit()),
         )
         .routes(routes!(profile::public_profile))
         .routes(routes!(profile::image))

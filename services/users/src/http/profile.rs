@@ -1,21 +1,14 @@
 //! The caller's own profile, its image, and other users' public profiles.
 
 use super::{AppState, Profile, PublicProfile};
-use crate::domain::image::MAX_IMAGE_BYTES;
-use axum::extract::DefaultBodyLimit;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::Response;
+use kit::ApiResult;
 use kit::auth::AuthUser;
 use kit::error::ErrorBody;
 use kit::extract::{Json, Multipart, Path};
-use kit::{ApiError, ApiResult};
+use kit::upload::ImageUpload;
 use serde::Deserialize;
 use utoipa::ToSchema;
-
-/// Room for the multipart framing around a maximal image.
-pub fn body_limit() -> DefaultBodyLimit {
-    DefaultBodyLimit::max(MAX_IMAGE_BYTES + 64 * 1024)
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateProfile {
@@ -23,14 +16,6 @@ pub struct UpdateProfile {
     display_name: Option<String>,
     /// Up to 500 characters; an empty string clears it.
     status_message: Option<String>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ImageUpload {
-    /// PNG, JPEG, WebP or GIF, at most 5 MB; the type is read from the bytes.
-    #[schema(format = Binary, content_media_type = "application/octet-stream")]
-    file: String,
 }
 
 /// The caller's profile.
@@ -66,17 +51,9 @@ pub async fn update_me(
 pub async fn upload_image(
     state: AppState,
     user: AuthUser,
-    Multipart(mut form): Multipart,
+    form: Multipart,
 ) -> ApiResult<Json<Profile>> {
-    let mut bytes = None;
-    while let Some(field) = form.next_field().await? {
-        if field.file_name().is_some() || matches!(field.name(), Some("file" | "image")) {
-            bytes = Some(field.bytes().await?);
-            break;
-        }
-    }
-    let bytes = bytes
-        .ok_or_else(|| ApiError::validation("expected a multipart file field named `file`"))?;
+    let bytes = kit::upload::file_field(form).await?;
     Ok(Json(state.set_image(user.id, &bytes).await?.into()))
 }
 
@@ -105,14 +82,6 @@ pub async fn image(
     state: AppState,
     _user: AuthUser,
     Path(user_id): Path<i64>,
-) -> ApiResult<impl IntoResponse> {
-    let image = state.image(user_id).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, image.content_type),
-            (header::CACHE_CONTROL, "private, max-age=86400".to_owned()),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-        ],
-        image.bytes,
-    ))
+) -> ApiResult<Response> {
+    Ok(kit::upload::served(state.image(user_id).await?))
 }

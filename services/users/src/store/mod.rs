@@ -15,7 +15,7 @@ mod users;
 
 pub use cached::{CachedLookup, ProfileCache};
 pub use presence::PresenceChange;
-pub use users::{StoredImage, taken};
+pub use users::taken;
 
 use crate::domain::User;
 use async_trait::async_trait;

@@ -6,13 +6,14 @@ use crate::domain::{NewUser, ProfileUpdate, User};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kit::db::{On, Tx, contains_pattern, placeholders, query, query_as, query_scalar, timed};
+use kit::upload::{ImageTable, StoredImage};
 
-/// A stored profile image.
-#[derive(Debug, Clone)]
-pub struct StoredImage {
-    pub content_type: String,
-    pub bytes: Vec<u8>,
-}
+/// Profile images, one per user (kit's image table).
+const PROFILE_IMAGES: ImageTable = ImageTable {
+    service: SERVICE,
+    table: "profile_images",
+    key: "user_id",
+};
 
 #[derive(sqlx::FromRow)]
 struct CredentialRow {
@@ -223,47 +224,19 @@ impl SqlUserStore {
         let Some(user) = Self::stamp_image(tx, id, Some(now), now).await? else {
             return Ok(None);
         };
-        timed(SERVICE, "upsert_image", query(
-            "INSERT INTO profile_images (user_id, content_type, bytes, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (user_id) DO UPDATE SET content_type = excluded.content_type, \
-             bytes = excluded.bytes, updated_at = excluded.updated_at",
-        )
-        .bind(id)
-        .bind(&image.content_type)
-        .bind(&image.bytes)
-        .bind(now)
-        .execute(tx))
-        .await?;
+        PROFILE_IMAGES.put(tx, id, image, now).await?;
         Ok(Some(user))
     }
 
     /// Removes the user's image; the changed user, or `None` when there is
     /// no such user.
     pub async fn delete_image(&self, tx: &mut Tx, id: i64) -> sqlx::Result<Option<User>> {
-        timed(
-            SERVICE,
-            "delete_image",
-            query("DELETE FROM profile_images WHERE user_id = $1")
-                .bind(id)
-                .execute(&mut *tx),
-        )
-        .await?;
+        PROFILE_IMAGES.remove(&mut *tx, id).await?;
         Self::stamp_image(tx, id, None, Utc::now()).await
     }
 
     pub async fn image(&self, id: i64) -> sqlx::Result<Option<StoredImage>> {
-        let row: Option<(String, Vec<u8>)> = timed(
-            SERVICE,
-            "select_image",
-            query_as("SELECT content_type, bytes FROM profile_images WHERE user_id = $1")
-                .bind(id)
-                .fetch_optional(&self.db),
-        )
-        .await?;
-        Ok(row.map(|(content_type, bytes)| StoredImage {
-            content_type,
-            bytes,
-        }))
+        PROFILE_IMAGES.get(&self.db, id).await
     }
 
     pub async fn touch_last_seen(

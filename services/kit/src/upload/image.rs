@@ -1,9 +1,9 @@
-//! Profile images: the type is decided by the bytes, never by the client's
-//! declared content type or file name, and the bytes must decode as an
-//! image of that type with sane dimensions: a PNG signature followed by
+//! Which bytes are an image: the type is decided by the bytes, never by the
+//! client's declared content type or file name, and the bytes must decode as
+//! an image of that type with sane dimensions: a PNG signature followed by
 //! HTML, or a truncated file, is no image.
 
-/// Largest accepted profile image.
+/// Largest accepted image.
 pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
 
 /// Widest and tallest accepted image, in pixels.
@@ -113,6 +113,7 @@ impl ImageKind {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

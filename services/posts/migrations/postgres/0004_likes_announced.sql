@@ -1,0 +1,8 @@
+-- Who has been announced as liking which post (`PostLiked`): a like taken
+-- back and given again is not announced twice, so the author is told once.
+CREATE TABLE likes_announced (
+    post_id BIGINT NOT NULL,
+    user_id BIGINT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (post_id, user_id)
+);
