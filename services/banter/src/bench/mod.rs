@@ -119,6 +119,18 @@ pub mod gates {
     pub const LOADGEN_OVER_WRK: f64 = 25.0;
 }
 
+/// Users of the telemetry comparison's seed journey: 50 (SPEC's load), or
+/// fewer on a machine whose hashing ceiling 50 users would crowd (more than
+/// half of it offered). The comparison needs a *fixed* offered load, set by
+/// the journey's pauses; near saturation the throughput follows the CPU, and
+/// "off ÷ on" would measure how slow the machine is that day rather than what
+/// telemetry costs (a run whose argon2id took 25 ms a hash instead of 12.7
+/// gave 1.063 at 50 users).
+pub fn comparison_users(hashing_ceiling: f64, paused_per_journey: f64) -> usize {
+    let half = 0.5 * hashing_ceiling * paused_per_journey;
+    (half.floor() as usize).clamp(10, 50)
+}
+
 /// Telemetry on and off, alternated: the A and B runs and their medians.
 #[derive(Debug, Serialize)]
 pub struct Alternated<T> {
@@ -141,6 +153,8 @@ pub struct Results {
     pub cores: usize,
     pub route: Alternated<RouteRun>,
     pub journey: Alternated<LoadRun>,
+    /// Users of the telemetry comparison's seed journey (see [`comparison_users`]).
+    pub journey_users: usize,
     pub soak_sqlite: LoadRun,
     pub soak_postgres: Result<LoadRun, String>,
     /// Parts g and h (the long mode).
@@ -213,6 +227,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
     }
     let hash_seconds = runs::hash_seconds().await?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let hashing_ceiling = cores as f64 / (4.0 * hash_seconds);
+    let journey_users = comparison_users(hashing_ceiling, paused);
 
     let sink = runs::trace_sink().await?;
     let traced = Setup::new("telemetry-on", &["--otlp-endpoint", &sink]);
@@ -240,10 +256,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
             ));
             let r = runs::hot_route(&unlimited(setup), &out, d.route).await?;
             step(&format!(
-                "telemetry {label}, round {round}: seed journey, 50 users, {}s",
+                "telemetry {label}, round {round}: seed journey, {journey_users} users, {}s",
                 d.journey
             ));
-            let j = runs::load(setup, &out, ProfileName::Load, &seed_only, 50, d.journey).await?;
+            let j = runs::load(
+                setup,
+                &out,
+                ProfileName::Load,
+                &seed_only,
+                journey_users,
+                d.journey,
+            )
+            .await?;
             let (rs, js) = if on {
                 (&mut route.on, &mut journey.on)
             } else {
@@ -289,10 +313,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
         seed,
         capacity,
         hash_seconds,
-        hashing_ceiling: cores as f64 / (4.0 * hash_seconds),
+        hashing_ceiling,
         cores,
         route,
         journey,
+        journey_users,
         soak_sqlite,
         soak_postgres,
         social,
@@ -322,4 +347,18 @@ fn write(out: &std::path::Path, results: &impl Serialize, markdown: &str) -> any
     println!("{markdown}");
     println!("wrote {}\nwrote {}", md.display(), json.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::comparison_users;
+
+    #[test]
+    fn the_comparison_load_stays_below_half_the_hashing_ceiling() {
+        // A healthy 2-core machine (12.7 ms a hash): SPEC's 50 users.
+        assert_eq!(comparison_users(2.0 / (4.0 * 0.0127), 3.0), 50);
+        // Hashing twice as slow: 29 users offer ~10 journeys/s of ~20.
+        assert_eq!(comparison_users(2.0 / (4.0 * 0.0253), 3.0), 29);
+        assert_eq!(comparison_users(0.5, 3.0), 10, "never a token load");
+    }
 }

@@ -139,7 +139,11 @@ pub fn markdown(r: &Results) -> (String, Vec<String>) {
         |x: &RouteRun| x.requests_per_second,
         |x| x.server_cpu_us_per_request,
     );
-    out.push_str("### seed-benchmark journey, 50 users (a fixed offered load)\n\n");
+    let _ = write!(
+        out,
+        "### seed-benchmark journey, {} users (a fixed offered load)\n\n",
+        r.journey_users
+    );
     alternated(
         &mut out,
         &r.journey,
