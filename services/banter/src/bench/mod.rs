@@ -108,9 +108,12 @@ const LONG: Durations = Durations {
 pub mod gates {
     /// Hot route, req/s off ÷ on: the access log, metrics and a span exported
     /// over OTLP on every request of a route that does almost nothing else.
-    /// Measured 1.40 (2026-11-30, docs/benchmarks.md); the access log as it
-    /// was before its writer went off-thread cost ~1.35 on its own.
-    pub const HOT_ROUTE_THROUGHPUT: f64 = 1.60;
+    /// Measured 1.40, 1.45, 1.54 and 1.63 in four runs of 2026-11-30 (the
+    /// higher ones on days the machine hashed at half speed: the ratio moves
+    /// with the machine, docs/benchmarks.md); the access log as it was before
+    /// its writer went off-thread cost ~1.35 on its own, so a regression of
+    /// that kind lands past 1.80 even on a good day.
+    pub const HOT_ROUTE_THROUGHPUT: f64 = 1.80;
     /// Seed journey at a fixed load, req/s off ÷ on (SPEC §10: ≤ 3 %).
     pub const JOURNEY_THROUGHPUT: f64 = 1.03;
     /// Resident memory under the load profile, MiB (SPEC §10: < 100 MB).
