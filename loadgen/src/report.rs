@@ -3,6 +3,7 @@
 //! (latency percentiles per step, throughput over time), drawn with plotters
 //! in the same style as `slo compare`'s reports.
 
+use reportkit::markdown::{Table, left, right};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -233,24 +234,44 @@ pub fn markdown(r: &RunRecord) -> String {
         "Latency is measured by the client in HDR histograms (µs, 3 significant digits), \
          coordinated-omission aware. Errors: by HTTP status code, timeout, connect, body (failed check).\n\n",
     );
-    out.push_str("| journey | step | service | requests | req/s | p50 | p90 | p95 | p99 | max | errors |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    let mut table = Table::new(&[
+        left("journey"),
+        left("step"),
+        left("service"),
+        right("requests"),
+        right("req/s"),
+        right("p50"),
+        right("p90"),
+        right("p95"),
+        right("p99"),
+        right("max"),
+        left("errors"),
+    ]);
     for x in rows(r) {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} |",
-            x.step.journey.as_deref().unwrap_or(""),
-            x.step.name,
-            x.step.service.as_deref().unwrap_or("—"),
-            x.figures().join(" | "),
-            errors(x.step)
-        );
+        let mut cells = vec![
+            x.step.journey.clone().unwrap_or_default(),
+            x.step.name.clone(),
+            x.step.service.clone().unwrap_or_else(|| "—".to_owned()),
+        ];
+        cells.extend(x.figures());
+        cells.push(errors(x.step));
+        table.cells(cells);
     }
+    out.push_str(&table.finish());
     out.push_str(&errors::markdown(r));
     if let Some(stages) = capacity(r) {
-        out.push_str("\n## Capacity stages\n\n| rate (/s) | achieved (/s) | p95 | error rate | verdict |\n|---:|---:|---:|---:|---|\n");
+        out.push_str("\n## Capacity stages\n\n");
+        let mut table = Table::new(&[
+            right("rate (/s)"),
+            right("achieved (/s)"),
+            right("p95"),
+            right("error rate"),
+            left("verdict"),
+        ]);
         for row in &stages.rows {
-            let _ = writeln!(out, "| {} |", row.join(" | "));
+            table.cells(row);
         }
+        out.push_str(&table.finish());
         let _ = writeln!(
             out,
             "\nHighest rate that met the SLO: {}",

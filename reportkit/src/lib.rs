@@ -1,6 +1,7 @@
 //! What Banter's command-line tools (`loadgen`, `slo`, `banter`) share to show
 //! results to people: time-series charts drawn as inline SVG in one house
-//! style ([`chart`]), text made safe for HTML ([`escape_html`]), durations
+//! style ([`chart`]), Markdown tables ([`markdown::Table`]), text made safe
+//! for HTML ([`escape_html`]), durations
 //! for people ([`ms`]), and a quiet exit when the reader of stdout goes away
 //! ([`exit_quietly_when_stdout_closes`]).
 //!
@@ -8,6 +9,7 @@
 //! data into points and captions; this crate only draws and formats.
 
 pub mod chart;
+pub mod markdown;
 
 /// Text made safe inside HTML (and XML) elements and attributes.
 pub fn escape_html(s: &str) -> String {

@@ -2,6 +2,7 @@
 //! code, and the sampled failures in full (time, method, route, status, body
 //! excerpt, request id), so an error is diagnosed from the report alone.
 
+use reportkit::markdown::{Table, left, right};
 use std::fmt::Write as _;
 
 use runrecord::{RunRecord, Step};
@@ -39,40 +40,50 @@ pub fn markdown(r: &RunRecord) -> String {
     if failing(r).next().is_none() {
         return String::new();
     }
-    let mut out = String::from(
-        "\n## Errors\n\n| step | service | failed | of | by status and kind |\n|---|---|---:|---:|---|\n",
-    );
+    let mut out = String::from("\n## Errors\n\n");
+    let mut table = Table::new(&[
+        left("step"),
+        left("service"),
+        right("failed"),
+        right("of"),
+        left("by status and kind"),
+    ]);
     for s in failing(r) {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} |",
-            s.key(),
-            s.service.as_deref().unwrap_or("—"),
-            s.errors.total(),
-            s.requests,
-            breakdown(s)
-        );
+        table.row(&[
+            &s.key(),
+            &s.service.as_deref().unwrap_or("—"),
+            &s.errors.total(),
+            &s.requests,
+            &breakdown(s),
+        ]);
     }
-    out.push_str("\n### Sampled failures\n\n| time | step | request | status | response | request id |\n|---|---|---|---|---|---|\n");
+    out.push_str(&table.finish());
+    out.push_str("\n### Sampled failures\n\n");
+    let mut table = Table::new(&[
+        left("time"),
+        left("step"),
+        left("request"),
+        left("status"),
+        left("response"),
+        left("request id"),
+    ]);
     for s in failing(r) {
         for f in &s.failures {
-            let _ = writeln!(
-                out,
-                "| {} | {} | `{} {}` | {} | {} | {} |",
-                f.at.format("%H:%M:%S%.3f"),
-                s.key(),
-                f.method,
-                f.route,
-                outcome(f),
-                f.body
+            table.row(&[
+                &f.at.format("%H:%M:%S%.3f"),
+                &s.key(),
+                &format_args!("`{} {}`", f.method, f.route),
+                &outcome(f),
+                &f.body
                     .as_deref()
                     .unwrap_or("")
                     .replace('|', "\\|")
                     .replace('\n', " "),
-                f.request_id.as_deref().unwrap_or("—")
-            );
+                &f.request_id.as_deref().unwrap_or("—"),
+            ]);
         }
     }
+    out.push_str(&table.finish());
     out
 }
 

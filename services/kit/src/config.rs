@@ -164,15 +164,11 @@ pub struct TelemetryConfig {
     pub log_format: LogFormat,
 
     /// OTLP/HTTP endpoint for traces (e.g. http://localhost:4318). Unset: no export.
-    #[arg(
-        long = "otlp-endpoint",
-        env = "OTEL_EXPORTER_OTLP_ENDPOINT",
-        value_name = "URL"
-    )]
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "URL")]
     pub otlp_endpoint: Option<Url>,
 
     /// Grafana Loki base URL (e.g. http://localhost:3100). Unset: logs go to stdout only.
-    #[arg(long = "loki-url", env = "LOKI_URL", value_name = "URL")]
+    #[arg(long, env = "LOKI_URL", value_name = "URL")]
     pub loki_url: Option<Url>,
 
     /// FOR BENCHMARKING ONLY: `off` drops request metrics, traces and access

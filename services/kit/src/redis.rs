@@ -22,12 +22,12 @@ pub struct RedisConfig {
     /// Redis URL (redis://[:password@]host:6379[/db]). When set, token
     /// revocations, presence and rate-limit counters live there, shared by every
     /// process; unset, each process keeps them in memory.
-    #[arg(long = "redis-url", env = "REDIS_URL", value_name = "URL", value_parser = parse_redis_url)]
+    #[arg(long, env = "REDIS_URL", value_name = "URL", value_parser = parse_redis_url)]
     pub redis_url: Option<String>,
 
     /// Prefix of every Redis key Banter writes, so deployments can share a Redis.
     #[arg(
-        long = "redis-prefix",
+        long,
         env = "BANTER_REDIS_PREFIX",
         default_value = "banter",
         value_name = "PREFIX"

@@ -46,7 +46,7 @@ pub struct Config {
     /// Password hashes computed at once (0 = one per CPU core). Each takes
     /// 7 MiB and about 20 ms of CPU.
     #[arg(
-        long = "hash-concurrency",
+        long,
         env = "BANTER_HASH_CONCURRENCY",
         default_value_t = 0,
         value_name = "N"
@@ -56,7 +56,7 @@ pub struct Config {
     /// Failed logins per account per window before further attempts get 429
     /// (0 = no limit).
     #[arg(
-        long = "login-limit-account",
+        long,
         env = "BANTER_LOGIN_LIMIT_ACCOUNT",
         default_value_t = 10,
         value_name = "N"
@@ -67,7 +67,7 @@ pub struct Config {
     /// clients are exempt unless --login-limit-loopback is set, so load tests
     /// from the same machine are not throttled.
     #[arg(
-        long = "login-limit-address",
+        long,
         env = "BANTER_LOGIN_LIMIT_ADDRESS",
         default_value_t = 300,
         value_name = "N"
@@ -81,7 +81,7 @@ pub struct Config {
 
     /// Apply the per-address login and registration limits to loopback
     /// clients too.
-    #[arg(long = "login-limit-loopback", env = "BANTER_LOGIN_LIMIT_LOOPBACK")]
+    #[arg(long, env = "BANTER_LOGIN_LIMIT_LOOPBACK")]
     pub login_limit_loopback: bool,
 
     /// Registrations per client address per --register-limit-window (0 = no
@@ -92,7 +92,7 @@ pub struct Config {
     /// throttled; a load test reaching the service through a proxy from one
     /// address needs a higher value (e.g. BANTER_REGISTER_LIMIT_ADDRESS=20000).
     #[arg(
-        long = "register-limit-address",
+        long,
         env = "BANTER_REGISTER_LIMIT_ADDRESS",
         default_value_t = 20,
         value_name = "N"
@@ -106,18 +106,14 @@ pub struct Config {
 
     /// Take the client address from the last `X-Forwarded-For` entry: set it
     /// when a trusted proxy (the nginx gateway) is the only way in.
-    #[arg(long = "trust-forwarded-for", env = "BANTER_TRUST_FORWARDED_FOR")]
+    #[arg(long, env = "BANTER_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
 
     /// Sign tokens with the Ed25519 key in this file (PKCS#8, PEM or DER; e.g.
     /// `openssl genpkey -algorithm ed25519 -out signing-key.pem`) instead of
     /// the key kept in the users database. Every replica must read the same
     /// file; changing the key logs out holders of older tokens.
-    #[arg(
-        long = "signing-key-file",
-        env = "BANTER_SIGNING_KEY_FILE",
-        value_name = "PATH"
-    )]
+    #[arg(long, env = "BANTER_SIGNING_KEY_FILE", value_name = "PATH")]
     pub signing_key_file: Option<std::path::PathBuf>,
 }
 

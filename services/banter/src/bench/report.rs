@@ -5,6 +5,7 @@ use super::measure::median;
 use super::runs::{LoadRun, RouteRun};
 use super::social::SocialResults;
 use super::{Alternated, Results, SocialOnly, gates};
+use reportkit::markdown::{Table, left, right};
 use std::fmt::Write as _;
 
 /// CPU model, core count and memory of this machine.
@@ -33,16 +34,25 @@ fn medians<T>(runs: &Alternated<T>, f: impl Fn(&T) -> f64) -> (f64, f64) {
 }
 
 fn steps_table(out: &mut String, run: &LoadRun) {
-    out.push_str(
-        "| step | requests | errors | p50 ms | p95 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|\n",
-    );
+    let mut t = Table::new(&[
+        left("step"),
+        right("requests"),
+        right("errors"),
+        right("p50 ms"),
+        right("p95 ms"),
+        right("p99 ms"),
+    ]);
     for s in &run.steps {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {:.1} | {:.1} | {:.1} |",
-            s.step, s.requests, s.errors, s.p50_ms, s.p95_ms, s.p99_ms
-        );
+        t.row(&[
+            &s.step,
+            &s.requests,
+            &s.errors,
+            &format_args!("{:.1}", s.p50_ms),
+            &format_args!("{:.1}", s.p95_ms),
+            &format_args!("{:.1}", s.p99_ms),
+        ]);
     }
+    out.push_str(&t.finish());
 }
 
 fn alternated<T>(
@@ -51,29 +61,34 @@ fn alternated<T>(
     tput: impl Fn(&T) -> f64,
     cpu: impl Fn(&T) -> f64,
 ) {
-    out.push_str("| run | telemetry | req/s | server CPU µs/request |\n|---|---|---:|---:|\n");
+    let mut t = Table::new(&[
+        left("run"),
+        left("telemetry"),
+        right("req/s"),
+        right("server CPU µs/request"),
+    ]);
     for (i, (on, off)) in runs.on.iter().zip(&runs.off).enumerate() {
-        let _ = writeln!(
-            out,
-            "| {} A | on | {:.1} | {:.1} |",
-            i + 1,
-            tput(on),
-            cpu(on)
-        );
-        let _ = writeln!(
-            out,
-            "| {} B | off | {:.1} | {:.1} |",
-            i + 1,
-            tput(off),
-            cpu(off)
-        );
+        for (run, ab, label) in [(on, "A", "on"), (off, "B", "off")] {
+            t.row(&[
+                &format_args!("{} {ab}", i + 1),
+                &label,
+                &format_args!("{:.1}", tput(run)),
+                &format_args!("{:.1}", cpu(run)),
+            ]);
+        }
     }
     let (t_on, t_off) = medians(runs, &tput);
     let (c_on, c_off) = medians(runs, &cpu);
+    t.row(&[
+        &"median",
+        &"on / off",
+        &format_args!("{t_on:.1} / {t_off:.1}"),
+        &format_args!("{c_on:.1} / {c_off:.1}"),
+    ]);
+    out.push_str(&t.finish());
     let _ = writeln!(
         out,
-        "| median | on / off | {t_on:.1} / {t_off:.1} | {c_on:.1} / {c_off:.1} |\n\n\
-         Throughput off ÷ on: **{:.3}**; server CPU per request on ÷ off: **{:.3}**.\n",
+        "\nThroughput off ÷ on: **{:.3}**; server CPU per request on ÷ off: **{:.3}**.\n",
         t_off / t_on.max(1e-9),
         c_on / c_off.max(1e-9)
     );
@@ -84,9 +99,14 @@ pub fn markdown(r: &Results) -> (String, Vec<String>) {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# Banter benchmark ({} mode)\n\ncommit `{}`, {}, {}. Load generator and platform share the machine; \
+        "# Banter benchmark ({} mode)\n\ncommit `{}`, {}, {}; argon2id took {:.1} ms a hash on this run \
+         (the machine's speed of the day: docs/benchmarks.md). Load generator and platform share the machine; \
          comparisons alternate A B A B in this one run and quote medians.\n",
-        r.mode, r.git_sha, r.machine, r.date
+        r.mode,
+        r.git_sha,
+        r.machine,
+        r.date,
+        r.hash_seconds * 1000.0
     );
     let _ = writeln!(
         out,
@@ -101,18 +121,24 @@ pub fn markdown(r: &Results) -> (String, Vec<String>) {
     );
     steps_table(&mut out, &r.seed);
 
-    out.push_str("\n## b. capacity (seed-benchmark journey, closed model)\n\n| users | journeys/s | worst step p95 ms | errors |\n|---:|---:|---:|---:|\n");
+    out.push_str("\n## b. capacity (seed-benchmark journey, closed model)\n\n");
+    let mut t = Table::new(&[
+        right("users"),
+        right("journeys/s"),
+        right("worst step p95 ms"),
+        right("errors"),
+    ]);
     let mut points: Vec<(usize, &LoadRun)> = vec![(50, &r.seed)];
     points.extend(r.capacity.iter().map(|(u, run)| (*u, run)));
     for (users, run) in &points {
-        let _ = writeln!(
-            out,
-            "| {users} | {:.2} | {:.1} | {} |",
-            run.journeys_per_second,
-            run.worst_p95_ms(),
-            run.errors
-        );
+        t.row(&[
+            users,
+            &format_args!("{:.2}", run.journeys_per_second),
+            &format_args!("{:.1}", run.worst_p95_ms()),
+            &run.errors,
+        ]);
     }
+    out.push_str(&t.finish());
     let held = points
         .iter()
         .filter(|(_, run)| run.worst_p95_ms() < 200.0)
@@ -141,8 +167,8 @@ pub fn markdown(r: &Results) -> (String, Vec<String>) {
     );
     let _ = write!(
         out,
-        "### seed-benchmark journey, {} users (a fixed offered load)\n\n",
-        r.journey_users
+        "### seed-benchmark journey, {:.2} journeys/s arriving on a clock (open model; the load of {} users with the original pauses)\n\n",
+        r.journey_rate, r.journey_users
     );
     alternated(
         &mut out,
@@ -156,7 +182,13 @@ pub fn markdown(r: &Results) -> (String, Vec<String>) {
         "## d. memory (RSS of the platform process)\n\nSoak: {} s on each storage, both at once.\n",
         r.soak_seconds
     );
-    out.push_str("| run | peak MiB | last MiB | slope after warm-up, MiB/min | samples |\n|---|---:|---:|---:|---:|\n");
+    let mut t = Table::new(&[
+        left("run"),
+        right("peak MiB"),
+        right("last MiB"),
+        right("slope after warm-up, MiB/min"),
+        right("samples"),
+    ]);
     let mut memory = vec![
         ("seed-benchmark, 50 users, SQLite", &r.seed),
         ("soak, every journey, SQLite", &r.soak_sqlite),
@@ -166,12 +198,15 @@ pub fn markdown(r: &Results) -> (String, Vec<String>) {
     }
     for (name, run) in &memory {
         let m = run.memory;
-        let _ = writeln!(
-            out,
-            "| {name} | {:.1} | {:.1} | {:+.3} | {} |",
-            m.peak_mib, m.last_mib, m.slope_mib_per_min, m.samples
-        );
+        t.row(&[
+            name,
+            &format_args!("{:.1}", m.peak_mib),
+            &format_args!("{:.1}", m.last_mib),
+            &format_args!("{:+.3}", m.slope_mib_per_min),
+            &m.samples,
+        ]);
     }
+    out.push_str(&t.finish());
     if let Err(e) = &r.soak_postgres {
         let _ = writeln!(out, "\nPostgreSQL soak NOT MEASURED: {e}");
     }
@@ -225,19 +260,27 @@ pub fn markdown(r: &Results) -> (String, Vec<String>) {
             0.0,
         ),
     ];
-    out.push_str("## gates\n\n| check | measured | limit | verdict |\n|---|---:|---:|---|\n");
+    out.push_str("## gates\n\n");
+    let mut t = Table::new(&[
+        left("check"),
+        right("measured"),
+        right("limit"),
+        left("verdict"),
+    ]);
     let mut failed = Vec::new();
     for (name, value, limit) in checks {
         let ok = value <= limit;
         if !ok {
             failed.push(format!("{name} {value:.3} > {limit}"));
         }
-        let _ = writeln!(
-            out,
-            "| {name} | {value:.3} | {limit} | {} |",
-            if ok { "pass" } else { "FAIL" }
-        );
+        t.row(&[
+            &name,
+            &format_args!("{value:.3}"),
+            &limit,
+            &if ok { "pass" } else { "FAIL" },
+        ]);
     }
+    out.push_str(&t.finish());
     (out, failed)
 }
 
@@ -274,30 +317,35 @@ fn social_sections(out: &mut String, r: &SocialResults) {
                 continue;
             }
         };
-        out.push_str(
-            "| followers | mode | fanned out | create p50 ms | create p95 ms | entries written per post | read p50 ms | read p95 ms |\n\
-             |---:|---|---|---:|---:|---:|---:|---:|\n",
-        );
+        let mut t = Table::new(&[
+            right("followers"),
+            left("mode"),
+            left("fanned out"),
+            right("create p50 ms"),
+            right("create p95 ms"),
+            right("entries written per post"),
+            right("read p50 ms"),
+            right("read p95 ms"),
+        ]);
         for followers in FOLLOWERS {
             for row in rows.iter().filter(|row| row.followers == followers) {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} |",
-                    row.followers,
-                    row.mode.label(),
-                    if row.fanned_out_on_write {
+                t.row(&[
+                    &row.followers,
+                    &row.mode.label(),
+                    &if row.fanned_out_on_write {
                         "on write"
                     } else {
                         "on read"
                     },
-                    row.create_p50_ms,
-                    row.create_p95_ms,
-                    row.entries_per_post,
-                    row.read_p50_ms,
-                    row.read_p95_ms
-                );
+                    &format_args!("{:.2}", row.create_p50_ms),
+                    &format_args!("{:.2}", row.create_p95_ms),
+                    &format_args!("{:.0}", row.entries_per_post),
+                    &format_args!("{:.2}", row.read_p50_ms),
+                    &format_args!("{:.2}", row.read_p95_ms),
+                ]);
             }
         }
+        out.push_str(&t.finish());
         let seed: f64 = rows
             .iter()
             .filter(|row| row.mode == Mode::Hybrid)
@@ -316,25 +364,30 @@ fn social_sections(out: &mut String, r: &SocialResults) {
          DeathStarBench's mix (10 % compose, 60 % home timeline, 30 % user timeline, plus likes, comments, follows) \
          offered at fixed rates of actions per second (open model), each on a fresh platform (SQLite), {} s measured \
          after a 10 s warm-up that seeds the journey's community; doubling until the home timeline's p95 reaches \
-         200 ms or a request fails.\n\n\
-         | offered actions/s | home timeline reads/s | home p50 ms | home p95 ms | all requests/s | errors | worst step (p95 ms) |\n\
-         |---:|---:|---:|---:|---:|---:|---|",
+         200 ms or a request fails.\n",
         r.capacity_seconds
     );
+    let mut t = Table::new(&[
+        right("offered actions/s"),
+        right("home timeline reads/s"),
+        right("home p50 ms"),
+        right("home p95 ms"),
+        right("all requests/s"),
+        right("errors"),
+        left("worst step (p95 ms)"),
+    ]);
     for run in &r.capacity {
-        let _ = writeln!(
-            out,
-            "| {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} ({:.1}) |",
-            run.offered_per_second,
-            run.timeline_reads_per_second,
-            run.timeline_p50_ms,
-            run.timeline_p95_ms,
-            run.requests_per_second,
-            run.errors,
-            run.worst_step,
-            run.worst_step_p95_ms
-        );
+        t.row(&[
+            &format_args!("{:.0}", run.offered_per_second),
+            &format_args!("{:.1}", run.timeline_reads_per_second),
+            &format_args!("{:.1}", run.timeline_p50_ms),
+            &format_args!("{:.1}", run.timeline_p95_ms),
+            &format_args!("{:.1}", run.requests_per_second),
+            &run.errors,
+            &format_args!("{} ({:.1})", run.worst_step, run.worst_step_p95_ms),
+        ]);
     }
+    out.push_str(&t.finish());
     match r.capacity() {
         Some(best) => {
             let _ = writeln!(

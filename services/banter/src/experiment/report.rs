@@ -6,6 +6,7 @@ use super::analysis::Outcome;
 use anyhow::Context as _;
 use reportkit::chart::{self, Line, Lines};
 use reportkit::escape_html;
+use reportkit::markdown::{Table, left};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -78,32 +79,43 @@ pub fn markdown(o: &Outcome) -> String {
         o.burn_window_secs,
         o.alerting.note
     );
-    md.push_str("## Expectations\n\n| expectation | verdict | detail |\n|---|---|---|\n");
+    md.push_str("## Expectations\n\n");
+    let mut table = Table::new(&[left("expectation"), left("verdict"), left("detail")]);
     for c in &o.checks {
-        let _ = writeln!(md, "| {} | {} | {} |", c.expectation, mark(c.met), c.detail);
+        table.row(&[&c.expectation, &mark(c.met), &c.detail]);
     }
+    md.push_str(&table.finish());
     let _ = writeln!(md, "\n**{}**\n", verdict_line(o));
     if !o.fault_window.is_empty() {
-        md.push_str("## What the fault window cost\n\nBurn = bad ratio / allowed ratio over the window; budget = share of a 30-day error budget at this traffic (compressed: as the compressed rules see it). Recovery = seconds after the fault ended until the trailing-window burn was ≤ 1 again.\n\n| objective | target | events | bad | burn | budget spent | compressed | recovered after |\n|---|---|---|---|---|---|---|---|\n");
+        md.push_str("## What the fault window cost\n\nBurn = bad ratio / allowed ratio over the window; budget = share of a 30-day error budget at this traffic (compressed: as the compressed rules see it). Recovery = seconds after the fault ended until the trailing-window burn was ≤ 1 again.\n\n");
+        let mut table = Table::new(&[
+            left("objective"),
+            left("target"),
+            left("events"),
+            left("bad"),
+            left("burn"),
+            left("budget spent"),
+            left("compressed"),
+            left("recovered after"),
+        ]);
         for w in &o.fault_window {
             let recovered = match (w.breached, w.recovered_after_secs) {
                 (false, _) => "never breached".to_owned(),
                 (true, Some(r)) => format!("{r:.0} s"),
                 (true, None) => "not recovered".to_owned(),
             };
-            let _ = writeln!(
-                md,
-                "| {} | {} % | {} | {} | {}× | {} % | {} % | {} |",
-                w.name,
-                w.objective_percent,
-                opt(w.events, 0),
-                opt(w.bad, 0),
-                opt(w.burn, 2),
-                opt(w.budget_spent_percent, 4),
-                opt(w.budget_spent_compressed_percent, 3),
-                recovered
-            );
+            table.row(&[
+                &w.name,
+                &format_args!("{} %", w.objective_percent),
+                &opt(w.events, 0),
+                &opt(w.bad, 0),
+                &format_args!("{}×", opt(w.burn, 2)),
+                &format_args!("{} %", opt(w.budget_spent_percent, 4)),
+                &format_args!("{} %", opt(w.budget_spent_compressed_percent, 3)),
+                &recovered,
+            ]);
         }
+        md.push_str(&table.finish());
         md.push('\n');
     }
     md.push_str("## Alerts\n\n");
@@ -112,29 +124,43 @@ pub fn markdown(o: &Outcome) -> String {
     } else if o.alerts.iter().all(|a| a.firing.is_empty()) {
         md.push_str("None fired.\n\n");
     } else {
-        md.push_str("| alert | fired at (s) | stopped at (s) |\n|---|---|---|\n");
+        let mut table = Table::new(&[left("alert"), left("fired at (s)"), left("stopped at (s)")]);
         for a in o.alerts.iter().filter(|a| !a.firing.is_empty()) {
             for (from, to) in &a.firing {
-                let _ = writeln!(md, "| {} | {from:.0} | {to:.0} |", a.title());
+                table.row(&[
+                    &a.title(),
+                    &format_args!("{from:.0}"),
+                    &format_args!("{to:.0}"),
+                ]);
             }
         }
+        md.push_str(&table.finish());
         md.push('\n');
     }
-    md.push_str("## Events\n\n| topic | group | published | handled | redelivered (skipped) | dead-lettered | lost | handled twice |\n|---|---|---|---|---|---|---|---|\n");
+    md.push_str("## Events\n\n");
+    let mut table = Table::new(&[
+        left("topic"),
+        left("group"),
+        left("published"),
+        left("handled"),
+        left("redelivered (skipped)"),
+        left("dead-lettered"),
+        left("lost"),
+        left("handled twice"),
+    ]);
     for e in &o.events {
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            e.topic,
-            e.group,
-            e.published,
-            e.consumed,
-            e.redelivered,
-            e.dead_lettered,
-            e.lost,
-            e.duplicated
-        );
+        table.row(&[
+            &e.topic,
+            &e.group,
+            &e.published,
+            &e.consumed,
+            &e.redelivered,
+            &e.dead_lettered,
+            &e.lost,
+            &e.duplicated,
+        ]);
     }
+    md.push_str(&table.finish());
     let _ = writeln!(
         md,
         "\nStill in outboxes at the end: {}. Client view: {} requests, {} failed.",

@@ -17,7 +17,7 @@ pub struct AuthConfig {
     /// keys that verify access tokens from its `/.well-known/jwks.json`, and is
     /// not ready until it has them. Leave unset for `--target all` and
     /// `--target users`, which hold the signing key themselves.
-    #[arg(long = "users-url", env = "BANTER_USERS_URL", value_name = "URL", value_parser = parse_users_url)]
+    #[arg(long, env = "BANTER_USERS_URL", value_name = "URL", value_parser = parse_users_url)]
     pub users_url: Option<Url>,
 
     /// Requests one user may make per window, summed over every authenticated
@@ -26,7 +26,7 @@ pub struct AuthConfig {
     /// second on average, is far above what a person or the load test (about
     /// 3 a second per user) does.
     #[arg(
-        long = "api-rate-limit",
+        long,
         env = "BANTER_API_RATE_LIMIT",
         default_value_t = 1200,
         value_name = "N"

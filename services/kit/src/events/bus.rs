@@ -31,17 +31,15 @@ pub struct Record {
     pub event: Event,
 }
 
+/// What [`Bus::subscribe`] gives: the group's stream of records.
+pub type Subscribed = Result<Box<dyn Subscription>, BusError>;
+
 #[async_trait]
 pub trait Bus: Send + Sync + 'static {
     /// Appends `event` to `topic` (partition chosen by `event.subject`).
     async fn publish(&self, topic: &str, event: &Event) -> Result<(), BusError>;
     /// Joins consumer group `group` on `topic`.
-    async fn subscribe(
-        &self,
-        topic: &str,
-        group: &str,
-        from: StartFrom,
-    ) -> Result<Box<dyn Subscription>, BusError>;
+    async fn subscribe(&self, topic: &str, group: &str, from: StartFrom) -> Subscribed;
     /// Events of `topic` not yet committed by `group`.
     fn lag(&self, topic: &str, group: &str) -> Option<u64>;
     /// Adapter name for logs (`in-process`, `kafka`).

@@ -5,7 +5,7 @@
 //! committed them. Durability comes from the outbox, not from this log.
 
 use super::Event;
-use super::bus::{Bus, BusError, Record, StartFrom, Subscription, partition_for};
+use super::bus::{Bus, BusError, Record, StartFrom, Subscribed, Subscription, partition_for};
 use async_trait::async_trait;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -115,12 +115,7 @@ impl Bus for InProcessBus {
         Ok(())
     }
 
-    async fn subscribe(
-        &self,
-        topic: &str,
-        group: &str,
-        from: StartFrom,
-    ) -> Result<Box<dyn Subscription>, BusError> {
+    async fn subscribe(&self, topic: &str, group: &str, from: StartFrom) -> Subscribed {
         let version = self.with_topic(topic, |log| {
             let start: Vec<u64> = match from {
                 StartFrom::Earliest => log.partitions.iter().map(|p| p.base).collect(),

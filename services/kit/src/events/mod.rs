@@ -9,7 +9,7 @@ pub mod kafka;
 pub mod memory;
 pub mod outbox;
 
-pub use bus::{Bus, BusError, Record, StartFrom, Subscription};
+pub use bus::{Bus, BusError, Record, StartFrom, Subscribed, Subscription};
 pub use consumer::{ConsumerSpec, Handler, HandlerError, Inbox};
 pub use envelope::Event;
 pub use kafka::{KafkaBus, KafkaConfig};

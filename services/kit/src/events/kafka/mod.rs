@@ -28,7 +28,7 @@ mod subscription;
 pub use config::{KafkaConfig, parse_brokers};
 
 use super::Event;
-use super::bus::{Bus, BusError, Record, StartFrom, Subscription};
+use super::bus::{Bus, BusError, Record, StartFrom, Subscribed, Subscription};
 use crate::health::Check;
 use async_trait::async_trait;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -343,12 +343,7 @@ impl Bus for KafkaBus {
         self.producer.send(record).await
     }
 
-    async fn subscribe(
-        &self,
-        topic: &str,
-        group: &str,
-        from: StartFrom,
-    ) -> Result<Box<dyn Subscription>, BusError> {
+    async fn subscribe(&self, topic: &str, group: &str, from: StartFrom) -> Subscribed {
         self.ensure_topic(topic).await?;
         let live = from == StartFrom::Latest;
         let consumer = self.consumer(topic, group, live)?;
