@@ -9,7 +9,7 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: deploy/local-cluster.sh up|down|status|logs [NAME [-f]]|help
+Usage: deploy/local-cluster.sh up|down|status|logs [NAME [-f]]|kill NAME|restart NAME|help
 
   up      Start the cluster in the background and wait until every process is
           ready; prints the gateway, Prometheus and instance URLs. Refuses when
@@ -24,6 +24,12 @@ Usage: deploy/local-cluster.sh up|down|status|logs [NAME [-f]]|help
   logs    The end of every process's log; `logs NAME` the end of one
           (`logs NAME -f` follows it). Names: tansu, users-1, users-2,
           friends-1, ..., posts-2, nginx, prometheus.
+  kill    `kill chat-1`: one service instance dies at once (SIGKILL: no
+          draining, no goodbye to the broker), as a crashed process would. The
+          gateway sends its requests to the other instance meanwhile.
+  restart `restart chat-1`: start that instance again as `up` did (stopping it
+          first if it runs) and wait until it is ready; exit 1 when it is not
+          within BANTER_CLUSTER_READY_TIMEOUT.
 
 Port layout (B = BANTER_CLUSTER_PORT_BASE, default 18000; all on 127.0.0.1):
   B       nginx gateway (the API: http://127.0.0.1:B)
@@ -434,9 +440,10 @@ on_up_exit() {
     exit "$code"
 }
 
+# wait_ready [NAME...]: every process (or the named ones) ready, else say which is not.
 wait_ready() {
     local deadline=$((SECONDS + READY_TIMEOUT)) pending=() n next url code
-    mapfile -t pending < <(names)
+    if (($#)); then pending=("$@"); else mapfile -t pending < <(names); fi
     while ((${#pending[@]})); do
         next=()
         for n in "${pending[@]}"; do
@@ -470,6 +477,22 @@ wait_ready() {
     done
 }
 
+# start_instance SERVICE I: instance I of SERVICE, as `up` and `restart` start it.
+start_instance() {
+    local s=$1 i=$2 args
+    args=(serve --target "$s" --port "$(port_of "$s" "$i")"
+        --database-url "$(database_url "${DB_PREFIX}_$s")"
+        --redis-url "$REDIS" --redis-prefix "$REDIS_PREFIX"
+        --kafka-brokers "127.0.0.1:$KAFKA_PORT")
+    [[ $s == users ]] || args+=(--users-url "http://127.0.0.1:$GATEWAY_PORT")
+    (
+        # What compose.yml's x-banter-env sets for processes behind the gateway.
+        export BANTER_HOST=127.0.0.1 BANTER_LOG_FORMAT=json BANTER_TRUST_FORWARDED_FOR=true
+        export BANTER_LOGIN_LIMIT_ADDRESS=20000 BANTER_DB_MAX_CONNECTIONS=$DB_MAX_CONNECTIONS
+        start "$s-$i" "$BANTER_BIN" "${args[@]}"
+    )
+}
+
 cmd_up() {
     mkdir -p "$RUN_DIR" "$LOG_DIR"
     local running
@@ -480,6 +503,8 @@ cmd_up() {
     echo "$PORT_BASE" >"$RUN_DIR/port-base"
     echo "$INSTANCE_COUNT" >"$RUN_DIR/instances"
     resolve_binaries
+    # What `restart` needs to start an instance as this `up` did.
+    declare -p BANTER_BIN DB_PREFIX REDIS_PREFIX REDIS ADMIN_URL DB_MAX_CONNECTIONS >"$RUN_DIR/settings"
     local port n
     for n in $(names); do
         port=$(address_of "$n")
@@ -516,19 +541,9 @@ cmd_up() {
     # through it.
     start nginx "$NGINX_BIN" -c "$STATE_DIR/nginx/nginx.conf" -p "$STATE_DIR/nginx/" -g 'daemon off;'
 
-    # What compose.yml's x-banter-env sets for processes behind the gateway.
-    export BANTER_HOST=127.0.0.1 BANTER_LOG_FORMAT=json BANTER_TRUST_FORWARDED_FOR=true
-    export BANTER_LOGIN_LIMIT_ADDRESS=20000 BANTER_DB_MAX_CONNECTIONS=$DB_MAX_CONNECTIONS
-    local s i args
+    local s i
     for s in "${SERVICES[@]}"; do
-        for i in "${INSTANCES[@]}"; do
-            args=(serve --target "$s" --port "$(port_of "$s" "$i")"
-                --database-url "$(database_url "${DB_PREFIX}_$s")"
-                --redis-url "$REDIS" --redis-prefix "$REDIS_PREFIX"
-                --kafka-brokers "127.0.0.1:$KAFKA_PORT")
-            [[ $s == users ]] || args+=(--users-url "http://127.0.0.1:$GATEWAY_PORT")
-            start "$s-$i" "$BANTER_BIN" "${args[@]}"
-        done
+        for i in "${INSTANCES[@]}"; do start_instance "$s" "$i"; done
     done
     start prometheus "$PROMETHEUS_BIN" \
         --config.file="$STATE_DIR/prometheus/prometheus.yml" \
@@ -636,6 +651,38 @@ cmd_logs() {
     done
 }
 
+# instance_name NAME: NAME if it is a service instance of this cluster (e.g. chat-1).
+instance_name() {
+    [[ $# -eq 1 && -n $1 ]] || die "name one service instance, e.g. chat-1 (one of: $(names | grep -- '-[12]$' | xargs))"
+    names | grep -- '-[12]$' | grep -qx -- "$1" ||
+        die "no service instance named $1 (one of: $(names | grep -- '-[12]$' | xargs))"
+}
+
+cmd_kill() {
+    instance_name "$@"
+    local pid
+    pid=$(pid_of "$1") || die "$1 is not running"
+    kill -KILL "$pid" 2>/dev/null || die "cannot kill $1 (pid $pid)"
+    local deadline=$((SECONDS + 5))
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+    rm -f "$RUN_DIR/$1.pid"
+    printf '\n=== %s local-cluster.sh kill: SIGKILL to pid %s\n' "$(date '+%F %T')" "$pid" >>"$LOG_DIR/$1.log"
+    say "killed $1 (pid $pid, SIGKILL); \`restart $1\` starts it again"
+}
+
+cmd_restart() {
+    instance_name "$@"
+    [[ -n $(running_names) ]] || die "no cluster running from $STATE_DIR: deploy/local-cluster.sh up"
+    stop "$1"
+    # The binary, databases and prefixes `up` used, whatever this shell's environment says.
+    [[ ! -f $RUN_DIR/settings ]] || source "$RUN_DIR/settings"
+    resolve_binaries
+    start_instance "${1%-*}" "${1##*-}"
+    local started=$SECONDS
+    wait_ready "$1" || exit 1
+    say "$1 is ready again (pid $(pid_of "$1"), $((SECONDS - started))s)"
+}
+
 # One command at a time per state dir (the lock is not passed to the processes).
 lock() {
     mkdir -p "$STATE_DIR"
@@ -654,6 +701,16 @@ down)
     cmd_down
     ;;
 status) cmd_status ;;
+kill)
+    lock
+    shift
+    cmd_kill "$@"
+    ;;
+restart)
+    lock
+    shift
+    cmd_restart "$@"
+    ;;
 logs)
     shift
     cmd_logs "$@"

@@ -473,6 +473,114 @@ async fn broker_outage_loses_nothing(cluster: &Cluster) {
     assert_eq!(unread(&gateway, &token_b).await - before, sent);
 }
 
+fn stdout_and_stderr(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// `kill chat-1` is a crash (SIGKILL); the gateway serves chat from chat-2
+/// meanwhile, nothing sent is lost; `restart chat-1` brings it back ready.
+async fn an_instance_dies_and_comes_back(cluster: &Cluster) {
+    let gateway = cluster.gateway_client();
+    let (_, token) = gateway
+        .register_and_login(&format!("crash_{}", cluster.tag), None)
+        .await;
+    let pid = cluster.pid("chat-1");
+
+    let out = cluster.script(&["kill", "chat-1"]);
+    let killed = Instant::now();
+    assert!(out.status.success(), "kill: {}", stdout_and_stderr(&out));
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "chat-1 (pid {pid}) still runs after kill"
+    );
+    let status = cluster.script(&["status"]);
+    let table = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(status.status.code(), Some(1), "status: {table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("chat-1 ") && l.contains(" stopped ")),
+        "{table}"
+    );
+    // Every chat request through the gateway is served by chat-2.
+    for i in 0..20 {
+        let res = gateway.get("/api/chat-rooms", Some(&token)).await;
+        assert_eq!(res.status(), StatusCode::OK, "request {i} with chat-1 down");
+    }
+    // A friendship made while chat-1 is dead reaches chat through the broker
+    // (chat-1's partitions wait for the group's session timeout, 45 s, or
+    // for chat-1's return).
+    let (a, token_a) = gateway
+        .register_and_login(&format!("crash_a_{}", cluster.tag), None)
+        .await;
+    let (b, token_b) = gateway
+        .register_and_login(&format!("crash_b_{}", cluster.tag), None)
+        .await;
+    request_friend(&gateway, &token_a, b).await;
+    let res = gateway
+        .put_json(
+            &format!("/api/friends/status/{a}"),
+            &json!({"action": "accept"}),
+            Some(&token_b),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let out = cluster.script(&["restart", "chat-1"]);
+    assert!(out.status.success(), "restart: {}", stdout_and_stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("chat-1 is ready again"),
+        "{}",
+        stdout_and_stderr(&out)
+    );
+    assert_ne!(cluster.pid("chat-1"), pid);
+    let status = cluster.script(&["status"]);
+    assert!(
+        status.status.success(),
+        "status after restart: {}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+    let res = cluster
+        .instance("chat", 1)
+        .get("/api/chat-rooms", Some(&token))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "chat-1 after its restart");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let res = gateway
+            .get(&format!("/api/chat-rooms/check/{b}"), Some(&token_a))
+            .await;
+        if res.status() == StatusCode::OK {
+            println!(
+                "chat knew of the friendship {:.1?} after chat-1 was killed",
+                killed.elapsed()
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "chat never learned of the friendship made while chat-1 was dead: {}",
+            res.status()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // Only service instances, by their names.
+    for args in [&["kill", "nginx"][..], &["kill", "chat-3"], &["restart"]] {
+        let out = cluster.script(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("chat-1"),
+            "{args:?} names the instances: {}",
+            stdout_and_stderr(&out)
+        );
+    }
+}
+
 fn signal(pid: u32, signal: &str) {
     let status = Command::new("kill")
         .args([signal, &pid.to_string()])
@@ -851,6 +959,8 @@ async fn the_split_deployment_runs_on_one_machine() {
         ..Default::default()
     };
     run_clean_with(&cluster.gateway(), Journey::Social, &closed(2, 10), social).await;
+    // Last: its killed consumer stalls chat's events until the group moves on.
+    an_instance_dies_and_comes_back(&cluster).await;
 
     cluster.down();
 }

@@ -7,6 +7,11 @@
 //! dropped and counted, and the count is written as a line of its own once
 //! stdout drains again — the service keeps serving rather than stall on logs.
 //! [`flush`] waits (bounded) until everything appended so far is written.
+//!
+//! Under load the writer gathers lines for [`GATHER`] after each write instead
+//! of being woken for every line: a request signals the writer only when it
+//! is asleep waiting, so a busy hot route pays no wake-up (a futex call and a
+//! context switch) per log line.
 
 use std::io::Write;
 use std::sync::{Condvar, Mutex, OnceLock};
@@ -15,10 +20,16 @@ use std::time::{Duration, Instant};
 /// Bytes waiting to be written at most; past it, lines are dropped.
 const MAX_PENDING: usize = 8 << 20;
 
+/// How long the writer lets lines gather after a write before it takes the
+/// next chunk: a line waits at most this long to reach stdout.
+const GATHER: Duration = Duration::from_millis(20);
+
 #[derive(Default)]
 struct State {
     pending: Vec<u8>,
     writing: bool,
+    /// The writer waits on `wake` (only then does a new line signal it).
+    idle: bool,
     dropped: u64,
 }
 
@@ -56,8 +67,10 @@ fn drain(shared: &'static Shared) {
         let dropped = {
             let mut state = lock(shared);
             while state.pending.is_empty() {
+                state.idle = true;
                 state = shared.wake.wait(state).unwrap_or_else(|e| e.into_inner());
             }
+            state.idle = false;
             std::mem::swap(&mut chunk, &mut state.pending);
             state.writing = true;
             std::mem::take(&mut state.dropped)
@@ -77,23 +90,23 @@ fn drain(shared: &'static Shared) {
         chunk.shrink_to(64 << 10);
         lock(shared).writing = false;
         shared.written.notify_all();
+        std::thread::sleep(GATHER);
     }
 }
 
 /// Appends one whole line (with its newline) for the background writer.
 pub fn append(line: &[u8]) {
     let shared = shared();
-    let was_empty = {
+    let idle = {
         let mut state = lock(shared);
         if state.pending.len() + line.len() > MAX_PENDING {
             state.dropped += 1;
             return;
         }
-        let was_empty = state.pending.is_empty();
         state.pending.extend_from_slice(line);
-        was_empty
+        std::mem::take(&mut state.idle)
     };
-    if was_empty {
+    if idle {
         shared.wake.notify_one();
     }
 }
