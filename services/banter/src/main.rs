@@ -63,26 +63,7 @@ enum Command {
 /// The command line, with each module's flags and `--target` values taken
 /// from [`MODULES`].
 fn command() -> clap::Command {
-    Cli::command().mut_subcommand("serve", |serve| {
-        // A module's flags arrive with its settings struct's doc comment as
-        // the command's about: `serve` keeps its own.
-        let (about, long_about) = (serve.get_about().cloned(), serve.get_long_about().cloned());
-        let serve = serve.mut_arg("target", |arg| {
-            arg.value_parser(serve::target_values(MODULES))
-                .long_help(serve::target_help(MODULES))
-        });
-        let serve = MODULES
-            .iter()
-            .fold(serve, |serve, module| (module.augment)(serve));
-        let serve = match about {
-            Some(text) => serve.about(text),
-            None => serve.about(None::<&str>),
-        };
-        match long_about {
-            Some(text) => serve.long_about(text),
-            None => serve.long_about(None::<&str>),
-        }
-    })
+    Cli::command().mut_subcommand("serve", |serve| serve::command(serve, MODULES))
 }
 
 fn main() -> std::process::ExitCode {
@@ -144,19 +125,5 @@ mod tests {
     #[test]
     fn command_line_is_consistent() {
         super::command().debug_assert();
-    }
-
-    #[test]
-    fn serve_says_what_it_does_whatever_modules_add() {
-        let mut command = super::command();
-        let serve = command.find_subcommand_mut("serve").expect("serve");
-        let about = serve.get_about().map(ToString::to_string);
-        assert_eq!(
-            about.as_deref(),
-            Some("Run services over HTTP until Ctrl-C or SIGTERM")
-        );
-        let help = serve.render_long_help().to_string();
-        assert!(help.starts_with("Run services over HTTP"), "{help}");
-        assert!(!help.contains("Settings of the"), "{help}");
     }
 }

@@ -128,6 +128,28 @@ pub fn check_faults(args: &ServeArgs, plan: &Plan) -> Result<(), String> {
     Ok(())
 }
 
+/// `serve`'s command line: every module's flags, `--target` limited to the
+/// modules' names. A module's flags arrive with its settings struct's doc
+/// comment as the command's about: `serve` keeps its own.
+pub fn command(serve: clap::Command, modules: &[Registration]) -> clap::Command {
+    let (about, long_about) = (serve.get_about().cloned(), serve.get_long_about().cloned());
+    let serve = serve.mut_arg("target", |arg| {
+        arg.value_parser(target_values(modules))
+            .long_help(target_help(modules))
+    });
+    let serve = modules
+        .iter()
+        .fold(serve, |serve, module| (module.augment)(serve));
+    let serve = match about {
+        Some(text) => serve.about(text),
+        None => serve.about(None::<&str>),
+    };
+    match long_about {
+        Some(text) => serve.long_about(text),
+        None => serve.long_about(None::<&str>),
+    }
+}
+
 /// The values `--target` accepts: `all` and every module's name.
 pub fn target_values(modules: &[Registration]) -> clap::builder::PossibleValuesParser {
     let names = std::iter::once(ALL).chain(modules.iter().map(|m| m.name));
@@ -254,4 +276,21 @@ pub async fn serve(args: ServeArgs, plan: Plan) -> anyhow::Result<()> {
     tracing::info!("stopped");
     telemetry.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn serve_says_what_it_does_whatever_modules_add() {
+        let mut command = crate::command();
+        let serve = command.find_subcommand_mut("serve").expect("serve");
+        let about = serve.get_about().map(ToString::to_string);
+        assert_eq!(
+            about.as_deref(),
+            Some("Run services over HTTP until Ctrl-C or SIGTERM")
+        );
+        let help = serve.render_long_help().to_string();
+        assert!(help.starts_with("Run services over HTTP"), "{help}");
+        assert!(!help.contains("Settings of the"), "{help}");
+    }
 }
