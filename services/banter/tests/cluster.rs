@@ -308,6 +308,23 @@ async fn request_friend(api: &ApiClient, token: &str, to: i64) -> Value {
     body
 }
 
+/// Users `NAME_a` and `NAME_b`, friends (A asked, B accepted), through `api`:
+/// (a, token_a, b, token_b).
+async fn befriend(api: &ApiClient, name: &str) -> (i64, String, i64, String) {
+    let (a, token_a) = api.register_and_login(&format!("{name}_a"), None).await;
+    let (b, token_b) = api.register_and_login(&format!("{name}_b"), None).await;
+    request_friend(api, &token_a, b).await;
+    let res = api
+        .put_json(
+            &format!("/api/friends/status/{a}"),
+            &json!({"action": "accept"}),
+            Some(&token_b),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    (a, token_a, b, token_b)
+}
+
 async fn unread(api: &ApiClient, token: &str) -> i64 {
     let counts = api.json("/api/notifications/unread-count", token).await;
     counts["unread_count"]
@@ -392,21 +409,7 @@ async fn posts_cross_instances(cluster: &Cluster) {
 /// none doubled.
 async fn broker_outage_loses_nothing(cluster: &Cluster) {
     let gateway = cluster.gateway_client();
-    let (a, token_a) = gateway
-        .register_and_login(&format!("outage_a_{}", cluster.tag), None)
-        .await;
-    let (b, token_b) = gateway
-        .register_and_login(&format!("outage_b_{}", cluster.tag), None)
-        .await;
-    request_friend(&gateway, &token_a, b).await;
-    let res = gateway
-        .put_json(
-            &format!("/api/friends/status/{a}"),
-            &json!({"action": "accept"}),
-            Some(&token_b),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    let (_, token_a, b, token_b) = befriend(&gateway, &format!("outage_{}", cluster.tag)).await;
     let room = gateway
         .json(&format!("/api/chat-rooms/check/{b}"), &token_a)
         .await;
@@ -514,21 +517,7 @@ async fn an_instance_dies_and_comes_back(cluster: &Cluster) {
     // A friendship made while chat-1 is dead reaches chat through the broker
     // (chat-1's partitions wait for the group's session timeout, 45 s, or
     // for chat-1's return).
-    let (a, token_a) = gateway
-        .register_and_login(&format!("crash_a_{}", cluster.tag), None)
-        .await;
-    let (b, token_b) = gateway
-        .register_and_login(&format!("crash_b_{}", cluster.tag), None)
-        .await;
-    request_friend(&gateway, &token_a, b).await;
-    let res = gateway
-        .put_json(
-            &format!("/api/friends/status/{a}"),
-            &json!({"action": "accept"}),
-            Some(&token_b),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    let (_, token_a, b, _) = befriend(&gateway, &format!("crash_{}", cluster.tag)).await;
 
     let out = cluster.script(&["restart", "chat-1"]);
     assert!(out.status.success(), "restart: {}", stdout_and_stderr(&out));
