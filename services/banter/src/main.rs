@@ -60,6 +60,25 @@ enum Command {
     Completions(completions::CompletionsArgs),
 }
 
+/// Two malloc arenas, not glibc's default of eight per core: with the
+/// default the platform's resident memory kept climbing over a soak while
+/// its live heap stayed ~30 MiB (heaptrack) — memory freed by the many
+/// threads that allocate (blocking hashing threads, one SQLite worker per
+/// connection, reopened after idling) stayed in arenas of their own.
+/// mimalloc held more still. docs/benchmarks.md ("Memory") has the figures.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)] // the workspace's one exception: see Cargo.toml [workspace.lints]
+fn bound_malloc_arenas() {
+    // SAFETY: mallopt only sets an allocator parameter; it runs first thing
+    // in main, before this process starts any thread.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn bound_malloc_arenas() {}
+
 /// The command line, with each module's flags and `--target` values taken
 /// from [`MODULES`].
 fn command() -> clap::Command {
@@ -67,6 +86,7 @@ fn command() -> clap::Command {
 }
 
 fn main() -> std::process::ExitCode {
+    bound_malloc_arenas();
     reportkit::exit_quietly_when_stdout_closes();
     let matches = command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {

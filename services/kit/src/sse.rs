@@ -40,32 +40,60 @@ pub struct Item {
 }
 
 /// Live fan-out of items to the connections of each stream key.
+///
+/// A key's channel stays after its last connection closes (a publish to it,
+/// or the next sweep, drops it). Sweeps run when the map has doubled since
+/// the last one, so it holds at most about twice the keys with a live
+/// connection: every user who ever opened a stream left a 256-slot channel
+/// behind before, and the process grew with every new user.
 pub struct Hub<K> {
-    channels: Mutex<HashMap<K, broadcast::Sender<Arc<Item>>>>,
+    channels: Mutex<Channels<K>>,
 }
+
+struct Channels<K> {
+    by_key: HashMap<K, broadcast::Sender<Arc<Item>>>,
+    /// Size at which the next sweep runs.
+    sweep_at: usize,
+}
+
+/// Channels below which no sweep runs.
+const SWEEP_FLOOR: usize = 64;
 
 impl<K> Default for Hub<K> {
     fn default() -> Self {
         Self {
-            channels: Mutex::new(HashMap::new()),
+            channels: Mutex::new(Channels {
+                by_key: HashMap::new(),
+                sweep_at: SWEEP_FLOOR,
+            }),
         }
     }
 }
 
 impl<K: Hash + Eq + Clone> Hub<K> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Channels<K>> {
+        self.channels.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn subscribe(&self, key: &K) -> broadcast::Receiver<Arc<Item>> {
-        let mut map = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(key.clone())
+        let mut channels = self.lock();
+        if channels.by_key.len() >= channels.sweep_at {
+            channels.by_key.retain(|_, tx| tx.receiver_count() > 0);
+            channels.sweep_at = (2 * channels.by_key.len()).max(SWEEP_FLOOR);
+        }
+        channels
+            .by_key
+            .entry(key.clone())
             .or_insert_with(|| broadcast::channel(256).0)
             .subscribe()
     }
 
     /// Delivers to current connections of `key` (none: dropped, the log has it).
     pub fn publish(&self, key: &K, item: Item) {
-        let mut map = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(tx) = map.get(key) {
+        let mut channels = self.lock();
+        if let Some(tx) = channels.by_key.get(key) {
             if tx.receiver_count() == 0 {
-                map.remove(key);
+                channels.by_key.remove(key);
             } else {
                 let _ = tx.send(Arc::new(item));
             }
@@ -74,8 +102,15 @@ impl<K: Hash + Eq + Clone> Hub<K> {
 
     /// Whether anybody is connected to `key` in this process.
     pub fn has_listeners(&self, key: &K) -> bool {
-        let map = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(key).is_some_and(|tx| tx.receiver_count() > 0)
+        self.lock()
+            .by_key
+            .get(key)
+            .is_some_and(|tx| tx.receiver_count() > 0)
+    }
+
+    /// Keys with a channel, live or left behind (what the sweep bounds).
+    pub fn channels(&self) -> usize {
+        self.lock().by_key.len()
     }
 }
 
@@ -313,6 +348,30 @@ mod tests {
     use super::*;
     use crate::auth::{Claims, ISSUER, InMemoryRevocations, RedisRevocations, Revocations};
     use std::time::Instant;
+
+    #[test]
+    fn channels_of_closed_streams_do_not_pile_up() {
+        let hub: Hub<i64> = Hub::default();
+        let live: Vec<_> = (0..10).map(|k| hub.subscribe(&k)).collect();
+        // Ten thousand streams open and close, each on a key of its own
+        // that never sees a publish again.
+        for k in 10..10_010 {
+            drop(hub.subscribe(&k));
+        }
+        assert!(hub.channels() <= SWEEP_FLOOR, "{} channels", hub.channels());
+        // The live ones still get what is published to them.
+        hub.publish(
+            &3,
+            Item {
+                seq: 1,
+                event: "e".into(),
+                data: "{}".into(),
+            },
+        );
+        let mut rx = live.into_iter().nth(3).unwrap();
+        assert_eq!(rx.try_recv().unwrap().seq, 1);
+        assert!(hub.has_listeners(&3) && !hub.has_listeners(&10_009));
+    }
 
     fn open_session(
         revocations: Arc<dyn Revocations>,

@@ -13,6 +13,13 @@ use tokio::sync::watch;
 
 const DEFAULT_PARTITIONS: u32 = 4;
 
+/// Events kept per partition of a topic no group reads. Some topics have no
+/// reader in a deployment (nothing consumes `chat.events` in the embedded
+/// one): the log is trimmed only by groups' commits, so without this bound
+/// it grew with every room created. Consumers subscribe before any relay
+/// publishes (kit's module runner), so late joiners need little history.
+const UNREAD_HISTORY: usize = 1_000;
+
 #[derive(Default)]
 struct PartitionLog {
     /// Offset of `events[0]`.
@@ -103,10 +110,8 @@ impl Bus for InProcessBus {
             log.partitions[p].events.push_back(event.clone());
             log.version.send_modify(|v| *v += 1);
             if log.groups.is_empty() {
-                // Nobody listens yet: keep a bounded history for late joiners.
-                let cap = 100_000;
                 let part = &mut log.partitions[p];
-                while part.events.len() > cap {
+                while part.events.len() > UNREAD_HISTORY {
                     part.events.pop_front();
                     part.base += 1;
                 }
@@ -288,6 +293,30 @@ mod tests {
         let mut live = bus.subscribe("t", "live", StartFrom::Latest).await.unwrap();
         bus.publish("t", &ev("s", 3)).await.unwrap();
         assert_eq!(live.next().await.unwrap().event.data["n"], 3);
+    }
+
+    #[tokio::test]
+    async fn a_topic_nobody_reads_keeps_a_bounded_history() {
+        let bus = InProcessBus::new(2);
+        let n = 3 * UNREAD_HISTORY as i64;
+        for i in 0..n {
+            bus.publish("unread", &ev(&format!("s{}", i % 2), i))
+                .await
+                .unwrap();
+        }
+        let kept: usize = bus.lock()["unread"]
+            .partitions
+            .iter()
+            .map(|p| p.events.len())
+            .sum();
+        assert_eq!(kept, 2 * UNREAD_HISTORY);
+        // A late joiner from the earliest still gets the newest events.
+        let mut late = bus
+            .subscribe("unread", "late", StartFrom::Earliest)
+            .await
+            .unwrap();
+        let first = late.next().await.unwrap();
+        assert!(first.event.data["n"].as_i64().unwrap() >= n - 2 * UNREAD_HISTORY as i64);
     }
 
     #[tokio::test]
