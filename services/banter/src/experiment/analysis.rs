@@ -13,6 +13,10 @@ const PERIOD_SECS: f64 = 30.0 * 86_400.0;
 
 #[derive(Debug, Serialize)]
 pub struct Outcome {
+    /// What ran: the embedded platform or the split deployment.
+    pub platform: String,
+    /// What the event ledger leaves out, and why (none: every group).
+    pub ledger_note: Option<String>,
     pub scenario: Scenario,
     pub started_at: DateTime<Utc>,
     /// Seconds observed (the load, then the drain).

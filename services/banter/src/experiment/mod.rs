@@ -1,11 +1,15 @@
 //! `banter experiment SCENARIO.yaml`: a fault as a reproducible experiment with
-//! a verdict. Starts the platform (embedded, fresh storage, admin surface on a
-//! one-off secret), a real Prometheus with the project's rules (when on PATH),
-//! drives steady load, switches the scenario's fault on and off through
-//! `/admin/faults`, lets the platform recover and drain, then reports the SLO
-//! burn, the alerts and when they fired, recovery and the event ledger.
+//! a verdict. Starts the platform (embedded, fresh storage, or with
+//! `--cluster` the split deployment through deploy/local-cluster.sh; admin
+//! surface on a one-off secret), a real Prometheus with the project's rules
+//! (when on PATH) scraping every process, drives steady load, switches the
+//! scenario's fault on and off (through `/admin/faults`, or by freezing or
+//! killing a process), lets the platform recover and drain, then reports the
+//! SLO burn, the alerts and when they fired, recovery and the event ledger.
 
 mod analysis;
+mod cluster;
+mod deployment;
 mod fault;
 mod observe;
 mod prometheus;
@@ -16,6 +20,7 @@ mod verdict;
 
 use crate::platform::Platform;
 use anyhow::{Context as _, bail};
+use deployment::Deployment;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -34,11 +39,29 @@ Example (experiments/high-error-rate.yaml):
 
   banter experiment experiments/high-error-rate.yaml --out target/exp
   banter experiment experiments/healthy.yaml        # no alert may fire
+  banter experiment experiments/kill-instance.yaml --cluster --out target/exp-kill
 
 Writes report.md, report.html (timeline: latency, error rate, burn, alert state,
 the fault window shaded), report.json, run.json and the platform's and
 Prometheus' logs into --out. Without `prometheus` on PATH only the burn is
 measured and the report says the alerts were not evaluated (exit 2).
+
+The split deployment (--cluster): `deploy/local-cluster.sh up` (run from the
+repository's root) starts tansu, two processes of each service on PostgreSQL
+and Redis, and the nginx gateway, with this binary, state and logs in
+<out>/cluster, on a free range of 60 ports (or BANTER_CLUSTER_PORT_BASE),
+databases and Redis keys unique to the run; every process gets the admin
+surface. The load goes through the gateway; Prometheus (job banter-split,
+labels target=SERVICE, process=SERVICE-I) and the burn and event ledger scrape
+every process. `down` and dropping the run's databases and keys follow at the
+end, also on error. Other BANTER_CLUSTER_* variables (READY_TIMEOUT,
+DB_MAX_CONNECTIONS, ...; `deploy/local-cluster.sh help`) pass through.
+Admin-surface faults hit every process of their service, or the one named
+(`fault: {kind: http-errors, service: chat, instance: 2, params: ...}`);
+`kill-instance` (split deployment only) kills one process (SIGKILL, `instance`
+1 by default) at the fault's start and restarts it at its end:
+  fault: {kind: kill-instance, service: chat, instance: 1}
+`pause-instance` (embedded only) freezes the one process (SIGSTOP) instead.
 
 Exit codes: 0 every expectation met, 1 one was not, 2 the experiment could not
 run or an expectation could not be evaluated.";
@@ -72,8 +95,14 @@ pub struct ExperimentArgs {
     no_prometheus: bool,
 
     /// Port for the platform [default: a free one].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "cluster")]
     port: Option<u16>,
+
+    /// Run against the split deployment (deploy/local-cluster.sh: a process
+    /// per service instance behind the nginx gateway) instead of the
+    /// embedded platform; needs PostgreSQL, Redis, tansu and nginx (see below).
+    #[arg(long)]
+    cluster: bool,
 }
 
 /// Runs the experiment; the exit code.
@@ -85,6 +114,10 @@ pub async fn run(args: ExperimentArgs) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
+    if let Err(e) = scenario.check_deployment(args.cluster) {
+        eprintln!("error: {}: {e:#}", args.scenario.display());
+        return Ok(2);
+    }
     let out = args
         .out
         .clone()
@@ -126,21 +159,37 @@ async fn execute(
         .prefix("banter-experiment-")
         .tempdir()
         .context("cannot create a data directory")?;
-    let port = match args.port {
-        Some(p) => p,
-        None => crate::demo::free_port()?,
-    };
-    let base = format!("http://127.0.0.1:{port}");
     let secret = fault::secret()?;
-    step(&format!("starting the platform on {base}"));
-    let mut platform = Platform::start(
-        port,
-        data.path(),
-        &out.join("platform.log"),
-        &scenario.platform.args,
-        &[("BANTER_ADMIN_SECRET", secret.as_str())],
-    )?;
-    platform.wait_ready(&base).await?;
+    let mut deployment = if args.cluster {
+        Deployment::Cluster(cluster::Cluster::up(&out, &secret).await?)
+    } else {
+        let port = match args.port {
+            Some(p) => p,
+            None => crate::demo::free_port()?,
+        };
+        let base = format!("http://127.0.0.1:{port}");
+        step(&format!("starting the platform on {base}"));
+        let log = out.join("platform.log");
+        let mut platform = Platform::start(
+            port,
+            data.path(),
+            &log,
+            &scenario.platform.args,
+            &[("BANTER_ADMIN_SECRET", secret.as_str())],
+        )?;
+        platform.wait_ready(&base).await?;
+        Deployment::Embedded {
+            platform,
+            base,
+            log,
+        }
+    };
+    let base = deployment.gateway().to_owned();
+    // Several processes: each has its own live fan-out groups (see `observe::Groups`).
+    let groups = match deployment {
+        Deployment::Embedded { .. } => observe::Groups::All,
+        Deployment::Cluster(_) => observe::Groups::Durable,
+    };
 
     let prom_dir = out.join("prometheus");
     let _ = std::fs::remove_dir_all(&prom_dir);
@@ -172,7 +221,7 @@ async fn execute(
     step(&format!(
         "load for {} s; fault {} from {} s to {} s",
         scenario.length().as_secs(),
-        scenario.fault.as_ref().map_or("none".into(), |f| f.flag()),
+        scenario.fault.as_ref().map_or("none".into(), |f| f.title()),
         scenario.timeline.steady.as_secs(),
         (scenario.timeline.steady + scenario.timeline.fault).as_secs()
     ));
@@ -184,11 +233,12 @@ async fn execute(
     let mut prom = match (args.no_prometheus, prometheus::find()) {
         (false, Some(exe)) => {
             step("starting Prometheus (1 s scrape and evaluation)");
-            let config = rules::prometheus_config(&format!("127.0.0.1:{port}"), &rule_files);
+            let (job, targets) = deployment.scrape_targets();
+            let config = rules::prometheus_config(job, &targets, &rule_files);
             let p =
                 prometheus::Prometheus::start(&exe, &prom_dir, &config, crate::demo::free_port()?)
                     .await?;
-            p.wait_scraped().await?;
+            p.wait_scraped(job, targets.len()).await?;
             Some(p)
         }
         _ => None,
@@ -196,11 +246,12 @@ async fn execute(
 
     let start = Instant::now();
     let started_at = chrono::Utc::now();
-    let sampler = observe::Sampler::start(&base, start, &spec);
+    let sampler = observe::Sampler::start(&deployment.urls(), start, &spec);
 
     let fault = match &scenario.fault {
         Some(decl) => {
-            let window = fault::window(&platform, &base, &secret, decl, &scenario, start).await;
+            let window =
+                fault::window(&deployment, &sampler, &secret, decl, &scenario, start).await;
             if window.is_err() {
                 load.abort();
             }
@@ -209,10 +260,10 @@ async fn execute(
         None => None,
     };
     let record = load.await.context("the load generator panicked")??.record;
-    if let Some(reason) = platform.exited() {
+    if let Some(reason) = deployment.exited().await {
         bail!(
             "the platform stopped during the run ({reason}); see {}",
-            out.join("platform.log").display()
+            deployment.logs().display()
         );
     }
     record
@@ -221,7 +272,10 @@ async fn execute(
 
     step("waiting for every event to be delivered (at most 60 s)");
     let drain_deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < drain_deadline && !sampler.latest().is_some_and(|s| observe::drained(&s))
+    while Instant::now() < drain_deadline
+        && !sampler
+            .ledger()
+            .is_some_and(|s| observe::drained(&s, groups))
     {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
@@ -277,7 +331,8 @@ async fn execute(
             )
         }
     };
-    platform.stop().await;
+    let platform = deployment.describe();
+    deployment.stop().await;
 
     step(&format!(
         "measuring the objectives over {} scrapes",
@@ -289,7 +344,10 @@ async fn execute(
         Some(f) => analysis::fault_costs(&scenario, &spec, &samples, f, &times, &objectives).await,
         None => Vec::new(),
     };
-    let (events, backlog) = last.as_ref().map(observe::events).unwrap_or_default();
+    let (events, backlog) = last
+        .as_ref()
+        .map(|s| observe::events(s, groups))
+        .unwrap_or_default();
     let checks = verdict::judge(
         &scenario.expect,
         alerts.as_deref(),
@@ -309,6 +367,12 @@ async fn execute(
         )
     });
     Ok(analysis::Outcome {
+        platform,
+        ledger_note: (groups == observe::Groups::Durable).then(|| {
+            "durable consumer groups only: each process has its own live fan-out groups \
+             (`*-sse`, feeding its streams from its start on, no delivery promised)"
+                .to_owned()
+        }),
         scenario,
         started_at,
         observed_secs,

@@ -10,31 +10,129 @@ use slo::spec::Spec;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// One scrape, `t` seconds after the experiment's start.
+/// One scrape of every process, `t` seconds after the experiment's start.
 pub struct Sample {
     pub t: f64,
     pub snapshot: Snapshot,
 }
 
-/// Scrapes `base` every second until [`Sampler::finish`]. Each sample keeps
-/// only the metric families the objectives read (the exposition has many
-/// more, and every sample is parsed again for each window it closes); the
-/// last scrape is kept whole, for the event ledger.
+/// Scrapes every process's `/metrics` every second until
+/// [`Sampler::finish`]. Each sample keeps only the metric families the
+/// objectives read (the exposition has many more, and every sample is parsed
+/// again for each window it closes); the last scrape of each process is kept
+/// whole, for the event ledger.
+///
+/// A process that does not answer (killed, restarting) keeps its last scrape
+/// in the samples: it counted nothing since. One that answers with another
+/// start time restarted: its counters begin again at zero, so the last scrape
+/// of its previous life stays in the ledger (what it published and consumed
+/// then still happened). A tick where no process answers is a gap.
 pub struct Sampler {
-    samples: Arc<Mutex<Vec<Sample>>>,
-    latest: Arc<Mutex<Option<Snapshot>>>,
+    state: Arc<Mutex<State>>,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
+#[derive(Default)]
+struct State {
+    samples: Vec<Sample>,
+    /// Per process (its base URL, in the order given), its last scrape.
+    current: Vec<(String, Option<Scrape>)>,
+    /// The last scrape of every process life that ended with a restart.
+    ended: Vec<(String, String)>,
+}
+
+struct Scrape {
+    /// When the request was sent: a slow answer never replaces a newer one.
+    sent: Instant,
+    started: Option<String>,
+    text: String,
+}
+
+impl State {
+    fn record(&mut self, url: &str, sent: Instant, text: String) {
+        let Some((_, slot)) = self.current.iter_mut().find(|(u, _)| u == url) else {
+            return;
+        };
+        let started = start_time(&text);
+        if let Some(prev) = slot {
+            if prev.sent > sent {
+                return;
+            }
+            if prev.started != started {
+                // Its counters only: the gauges of a dead process are stale.
+                let counters: Vec<String> = LEDGER_COUNTERS.map(str::to_owned).to_vec();
+                self.ended.push((
+                    format!("{url} (before a restart)"),
+                    only(&prev.text, &counters),
+                ));
+            }
+        }
+        *slot = Some(Scrape {
+            sent,
+            started,
+            text,
+        });
+    }
+
+    /// Every process's last scrape, once each has answered at least once.
+    fn whole(&self, keep: impl Fn(&str) -> String) -> Option<Vec<(String, String)>> {
+        self.current
+            .iter()
+            .map(|(url, scrape)| {
+                scrape
+                    .as_ref()
+                    .map(|s| (slo::sources::scrape::metrics_url(url), keep(&s.text)))
+            })
+            .collect()
+    }
+
+    /// What the event ledger reads: the last scrape of every process and of
+    /// every life that ended.
+    fn ledger(&self) -> Option<Snapshot> {
+        let mut endpoints = self.whole(str::to_owned)?;
+        endpoints.extend(self.ended.iter().cloned());
+        Some(Snapshot {
+            taken_at: chrono::Utc::now(),
+            endpoints,
+        })
+    }
+}
+
+/// The counters the event ledger adds up.
+const LEDGER_COUNTERS: [&str; 3] = [
+    "messaging_published_total",
+    "messaging_consumed_total",
+    "messaging_dead_lettered_total",
+];
+
+/// The `process_start_time_seconds` line's value, as written.
+fn start_time(text: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.strip_prefix("process_start_time_seconds "))
+        .map(|v| v.trim().to_owned())
+}
+
+async fn scrape_one(url: String) -> (String, Instant, Option<String>) {
+    let sent = Instant::now();
+    let text = Snapshot::scrape(std::slice::from_ref(&url))
+        .await
+        .ok()
+        .and_then(|s| s.endpoints.into_iter().next())
+        .map(|(_, text)| text);
+    (url, sent, text)
+}
+
 impl Sampler {
-    pub fn start(base: &str, start: Instant, spec: &Spec) -> Self {
-        let samples = Arc::new(Mutex::new(Vec::new()));
-        let latest = Arc::new(Mutex::new(None));
+    /// Scrapes `urls` (each process's base URL) every second from now on.
+    pub fn start(urls: &[String], start: Instant, spec: &Spec) -> Self {
+        let state = Arc::new(Mutex::new(State {
+            current: urls.iter().map(|u| (u.clone(), None)).collect(),
+            ..State::default()
+        }));
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let urls = vec![base.to_owned()];
-        let sink = samples.clone();
-        let last = latest.clone();
+        let urls = urls.to_vec();
+        let shared = state.clone();
         let names = metric_names(spec);
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -44,41 +142,57 @@ impl Sampler {
                     _ = tick.tick() => {}
                     _ = stopped.changed() => break,
                 }
-                // A missed scrape (the platform is starved) is a gap, not an error.
-                if let Ok(snapshot) = Snapshot::scrape(&urls).await {
-                    let t = start.elapsed().as_secs_f64();
-                    let kept = Snapshot {
-                        taken_at: snapshot.taken_at,
-                        endpoints: snapshot
-                            .endpoints
-                            .iter()
-                            .map(|(url, text)| (url.clone(), only(text, &names)))
-                            .collect(),
-                    };
-                    lock(&sink).push(Sample { t, snapshot: kept });
-                    *lock(&last) = Some(snapshot);
+                let taken_at = chrono::Utc::now();
+                let mut scrapes = tokio::task::JoinSet::new();
+                for url in &urls {
+                    scrapes.spawn(scrape_one(url.clone()));
                 }
+                let mut answered = false;
+                while let Some(done) = scrapes.join_next().await {
+                    if let Ok((url, sent, Some(text))) = done {
+                        answered = true;
+                        lock(&shared).record(&url, sent, text);
+                    }
+                }
+                let mut state = lock(&shared);
+                if let (true, Some(endpoints)) = (answered, state.whole(|t| only(t, &names))) {
+                    let t = start.elapsed().as_secs_f64();
+                    state.samples.push(Sample {
+                        t,
+                        snapshot: Snapshot {
+                            taken_at,
+                            endpoints,
+                        },
+                    });
+                }
+                drop(state);
             }
         });
-        Self {
-            samples,
-            latest,
-            stop,
-            task,
-        }
+        Self { state, stop, task }
     }
 
-    /// The last scrape taken so far, whole.
-    pub fn latest(&self) -> Option<Snapshot> {
-        lock(&self.latest).clone()
+    /// Scrapes the process at `url` now, so that what it counted until this
+    /// moment is in the ledger (before it is killed: a crash takes the
+    /// counters it did not report with it).
+    pub async fn capture(&self, url: &str) -> anyhow::Result<()> {
+        let (url, sent, text) = scrape_one(url.to_owned()).await;
+        let text = text.ok_or_else(|| anyhow::anyhow!("cannot scrape {url}/metrics"))?;
+        lock(&self.state).record(&url, sent, text);
+        Ok(())
     }
 
-    /// The samples, and the last scrape whole.
+    /// What the event ledger reads so far (see [`events`]).
+    pub fn ledger(&self) -> Option<Snapshot> {
+        lock(&self.state).ledger()
+    }
+
+    /// The samples, and what the event ledger reads.
     pub async fn finish(self) -> (Vec<Sample>, Option<Snapshot>) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
-        let latest = lock(&self.latest).take();
-        (std::mem::take(&mut *lock(&self.samples)), latest)
+        let mut state = lock(&self.state);
+        let ledger = state.ledger();
+        (std::mem::take(&mut state.samples), ledger)
     }
 }
 
@@ -236,10 +350,27 @@ pub struct EventAccount {
     pub duplicated: u64,
 }
 
-/// The event ledger from one scrape: per consumer group (every group reports
-/// its lag, so a group that consumed nothing is still listed), and the events
-/// still waiting in the outboxes.
-pub fn events(snapshot: &Snapshot) -> (Vec<EventAccount>, u64) {
+/// Live consumer groups (SSE fan-out) are named `<service>-sse`: each
+/// process has its own, from the moment it starts, and none is durable.
+const LIVE_GROUP_SUFFIX: &str = "-sse";
+
+/// Which consumer groups the ledger judges.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Groups {
+    /// Every group: one process, so a live fan-out group sees every event too.
+    All,
+    /// Several processes: each has its own live group, which gets every event
+    /// once per process and none of those published while it was down (by
+    /// design: a stream resumes from the database); only durable groups
+    /// promise delivery, so only they are judged.
+    Durable,
+}
+
+/// The event ledger from one scrape of every process (see
+/// [`Sampler::ledger`]): per consumer group (every group reports its lag, so
+/// a group that consumed nothing is still listed), and the events still
+/// waiting in the outboxes.
+pub fn events(snapshot: &Snapshot, groups: Groups) -> (Vec<EventAccount>, u64) {
     let series = snapshot.series().unwrap_or_default();
     let sum = |name: &str, keep: &dyn Fn(&slo::promql::Labels) -> bool| -> u64 {
         series
@@ -249,15 +380,16 @@ pub fn events(snapshot: &Snapshot) -> (Vec<EventAccount>, u64) {
             .sum::<f64>() as u64
     };
     let label = |l: &slo::promql::Labels, k: &str| l.get(k).cloned().unwrap_or_default();
-    let mut groups: Vec<(String, String)> = series
+    let mut found: Vec<(String, String)> = series
         .iter()
         .filter(|s| s.name == "messaging_consumer_lag" || s.name == "messaging_consumed_total")
         .map(|s| (label(&s.labels, "topic"), label(&s.labels, "group")))
         .filter(|(topic, _)| !topic.ends_with(".dlq"))
+        .filter(|(_, group)| groups == Groups::All || !group.ends_with(LIVE_GROUP_SUFFIX))
         .collect();
-    groups.sort();
-    groups.dedup();
-    let accounts = groups
+    found.sort();
+    found.dedup();
+    let accounts = found
         .into_iter()
         .map(|(topic, group)| {
             let ours =
@@ -283,13 +415,110 @@ pub fn events(snapshot: &Snapshot) -> (Vec<EventAccount>, u64) {
             }
         })
         .collect();
-    let backlog = sum("messaging_outbox_backlog", &|_| true);
-    (accounts, backlog)
+    // Every process of a service reports the backlog of the outbox table they
+    // share: the largest report per service counts.
+    let mut backlog: std::collections::BTreeMap<String, f64> = Default::default();
+    for s in series
+        .iter()
+        .filter(|s| s.name == "messaging_outbox_backlog")
+    {
+        let b = backlog.entry(label(&s.labels, "service")).or_default();
+        *b = b.max(s.value);
+    }
+    (accounts, backlog.values().sum::<f64>() as u64)
 }
 
 /// Whether every published event has been handled by every group and no
 /// outbox holds any: the platform has drained.
-pub fn drained(snapshot: &Snapshot) -> bool {
-    let (accounts, backlog) = events(snapshot);
+pub fn drained(snapshot: &Snapshot, groups: Groups) -> bool {
+    let (accounts, backlog) = events(snapshot, groups);
     backlog == 0 && accounts.iter().all(|a| a.lost == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(endpoints: &[(&str, &str)]) -> Snapshot {
+        Snapshot {
+            taken_at: chrono::Utc::now(),
+            endpoints: endpoints
+                .iter()
+                .map(|(u, t)| (format!("{u}/metrics"), (*t).to_owned()))
+                .collect(),
+        }
+    }
+
+    fn requests(ok: u64, failed: u64) -> String {
+        format!(
+            "http_server_request_duration_seconds_count{{service=\"chat\",http_response_status_code=\"200\"}} {ok}\n\
+             http_server_request_duration_seconds_count{{service=\"chat\",http_response_status_code=\"503\"}} {failed}\n"
+        )
+    }
+
+    #[tokio::test]
+    async fn the_objectives_add_up_every_process() {
+        let (spec, _) = slo::objectives::load_or_builtin(None).unwrap();
+        let (a, b) = ("http://127.0.0.1:1", "http://127.0.0.1:2");
+        let mut from = snapshot(&[(a, &requests(0, 0)), (b, &requests(0, 0))]);
+        from.taken_at -= chrono::TimeDelta::seconds(10);
+        let to = snapshot(&[(a, &requests(100, 0)), (b, &requests(50, 10))]);
+        let report = check_between(&spec, &from, &to).await.unwrap();
+        let chat = report
+            .outcomes
+            .iter()
+            .find(|o| o.name == "chat-availability")
+            .unwrap();
+        let (bad, total, _) = burn_of(chat);
+        assert_eq!((bad, total), (Some(10.0), Some(160.0)));
+    }
+
+    fn events_text(start: u64, published: u64, consumed: u64) -> String {
+        format!(
+            "process_start_time_seconds {start}\n\
+             messaging_published_total{{service=\"chat\",topic=\"message.events\"}} {published}\n\
+             messaging_consumed_total{{topic=\"message.events\",group=\"notifications\",outcome=\"success\"}} {consumed}\n\
+             messaging_consumed_total{{topic=\"message.events\",group=\"chat-sse\",outcome=\"success\"}} {consumed}\n\
+             messaging_outbox_backlog{{service=\"chat\"}} 4\n"
+        )
+    }
+
+    #[test]
+    fn a_restarted_process_keeps_what_it_counted_before() {
+        let url = "http://127.0.0.1:1";
+        let mut state = State {
+            current: vec![(url.to_owned(), None)],
+            ..State::default()
+        };
+        let t0 = Instant::now();
+        state.record(url, t0 + Duration::from_secs(1), events_text(100, 10, 10));
+        // An older scrape answering late changes nothing.
+        state.record(url, t0, events_text(100, 5, 5));
+        // The process restarted: its counters begin again.
+        state.record(url, t0 + Duration::from_secs(2), events_text(200, 3, 3));
+        let (accounts, backlog) = events(&state.ledger().unwrap(), Groups::All);
+        let ours = accounts
+            .iter()
+            .find(|a| a.group == "notifications")
+            .unwrap();
+        assert_eq!((ours.published, ours.consumed, ours.lost), (13, 13, 0));
+        // The gauge of the dead life is not counted.
+        assert_eq!(backlog, 4);
+    }
+
+    #[test]
+    fn several_processes_judge_durable_groups_and_share_the_outbox() {
+        let text = events_text(100, 5, 5);
+        let both = snapshot(&[("http://127.0.0.1:1", &text), ("http://127.0.0.1:2", &text)]);
+        let (accounts, backlog) = events(&both, Groups::Durable);
+        let groups: Vec<&str> = accounts.iter().map(|a| a.group.as_str()).collect();
+        assert_eq!(groups, ["notifications"]);
+        assert_eq!((accounts[0].published, accounts[0].consumed), (10, 10));
+        // Both processes report the table they share.
+        assert_eq!(backlog, 4);
+        let (all, _) = events(&both, Groups::All);
+        assert_eq!(all.len(), 2);
+        // Events in an outbox: not drained.
+        assert!(!drained(&snapshot(&[("http://x:1", &text)]), Groups::All));
+    }
 }

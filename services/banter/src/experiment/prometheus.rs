@@ -1,5 +1,5 @@
 //! The experiment's own Prometheus (the `prometheus` executable on PATH): it
-//! scrapes the platform every second and evaluates the rule files; afterwards
+//! scrapes every process of the platform every second and evaluates the rule files; afterwards
 //! it is asked which alerts were pending or firing, second by second.
 
 use anyhow::{Context as _, bail};
@@ -109,18 +109,25 @@ impl Prometheus {
         Ok(body["data"].clone())
     }
 
-    /// Waits until the platform has been scraped once (`up == 1`).
-    pub async fn wait_scraped(&self) -> anyhow::Result<()> {
+    /// Waits until each of the `targets` processes of `job` has been scraped
+    /// (`up == 1`).
+    pub async fn wait_scraped(&self, job: &str, targets: usize) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(30);
+        let query = format!("count(up{{job=\"{job}\"}} == 1)");
         loop {
-            let data = self
-                .api("query", &[("query", "up{job=\"banter\"}".to_owned())])
-                .await?;
-            if data["result"][0]["value"][1] == "1" {
+            let data = self.api("query", &[("query", query.clone())]).await?;
+            let up = data["result"][0]["value"][1]
+                .as_str()
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            if up >= targets {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                bail!("prometheus never scraped the platform: {}", self.log_tail());
+                bail!(
+                    "prometheus scraped {up} of the {targets} processes within 30 s: {}",
+                    self.log_tail()
+                );
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }

@@ -65,11 +65,12 @@ pub fn markdown(o: &Outcome) -> String {
         .fault
         .as_ref()
         .map_or("none (healthy run)".to_owned(), |f| {
-            format!("`{}`", f.flag())
+            format!("`{}`", f.title())
         });
     let _ = writeln!(
         md,
-        "- fault: {fault}\n- timeline: {} s steady, {} s fault, {} s recovery ({:.0} s observed, started {})\n- rules time-compressed ×{} (every range and `for:` divided by it); burn over a trailing {:.0} s window\n- alerts: {}\n",
+        "- platform: {}\n- fault: {fault}\n- timeline: {} s steady, {} s fault, {} s recovery ({:.0} s observed, started {})\n- rules time-compressed ×{} (every range and `for:` divided by it); burn over a trailing {:.0} s window\n- alerts: {}\n",
+        o.platform,
         t.steady.as_secs(),
         t.fault.as_secs(),
         t.recovery.as_secs(),
@@ -138,6 +139,9 @@ pub fn markdown(o: &Outcome) -> String {
         md.push('\n');
     }
     md.push_str("## Events\n\n");
+    if let Some(note) = &o.ledger_note {
+        let _ = writeln!(md, "Ledger: {note}.\n");
+    }
     let mut table = Table::new(&[
         left("topic"),
         left("group"),

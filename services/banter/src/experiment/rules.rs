@@ -184,14 +184,36 @@ pub fn write(
     Ok(names)
 }
 
-/// Prometheus' configuration: scrape `target` as job `banter` (the job the
-/// symptom alerts select) every second, evaluate `rule_files` every second.
-pub fn prometheus_config(target: &str, rule_files: &[String]) -> String {
+/// A process the experiment's Prometheus scrapes, and the labels its series get.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `host:port`.
+    pub address: String,
+    pub labels: Vec<(&'static str, String)>,
+}
+
+/// Prometheus' configuration: scrape every target as job `job` (one the
+/// symptom alerts select: `banter` for the embedded platform, `banter-split`
+/// for the split deployment's processes) every second, evaluate `rule_files`
+/// every second.
+pub fn prometheus_config(job: &str, targets: &[Target], rule_files: &[String]) -> String {
     let files: String = rule_files.iter().map(|f| format!("  - '{f}'\n")).collect();
-    format!(
+    let mut config = format!(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-         rule_files:\n{files}scrape_configs:\n  - job_name: banter\n    static_configs:\n      - targets: ['{target}']\n"
-    )
+         rule_files:\n{files}scrape_configs:\n  - job_name: {job}\n    static_configs:\n"
+    );
+    for t in targets {
+        config.push_str(&format!("      - targets: ['{}']\n", t.address));
+        if !t.labels.is_empty() {
+            let labels: Vec<String> = t
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}: '{v}'"))
+                .collect();
+            config.push_str(&format!("        labels: {{{}}}\n", labels.join(", ")));
+        }
+    }
+    config
 }
 
 #[cfg(test)]
@@ -231,6 +253,31 @@ mod tests {
         assert!(out.contains("sum(rate(y[60s]))"), "{out}");
         assert!(out.contains("severity: critical"), "{out}");
         assert_eq!(compress_file(text, 1.0).unwrap(), text);
+    }
+
+    #[test]
+    fn every_target_is_scraped_with_its_labels() {
+        let targets = [
+            Target {
+                address: "127.0.0.1:1".into(),
+                labels: vec![("target", "chat".into()), ("process", "chat-1".into())],
+            },
+            Target {
+                address: "127.0.0.1:2".into(),
+                labels: vec![("target", "chat".into()), ("process", "chat-2".into())],
+            },
+        ];
+        let text = prometheus_config("banter-split", &targets, &["a.yml".into()]);
+        let doc: Value = serde_yaml_ng::from_str(&text).unwrap();
+        let job = &doc["scrape_configs"][0];
+        assert_eq!(job["job_name"], "banter-split");
+        let configs = job["static_configs"].as_sequence().unwrap();
+        assert_eq!(configs.len(), 2, "{text}");
+        assert_eq!(configs[1]["targets"][0], "127.0.0.1:2");
+        assert_eq!(configs[1]["labels"]["process"], "chat-2");
+        assert_eq!(doc["rule_files"][0], "a.yml");
+        let one = prometheus_config("banter", &targets[..1], &[]);
+        assert!(one.contains("job_name: banter\n"), "{one}");
     }
 
     #[test]

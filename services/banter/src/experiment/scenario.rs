@@ -42,8 +42,9 @@ fn yes() -> bool {
     true
 }
 
-/// Only the embedded platform (one `banter serve --target all` process on
-/// fresh SQLite) for now; `args` are added to its command line.
+/// The embedded platform (one `banter serve --target all` process on fresh
+/// SQLite): `args` are added to its command line. The split deployment
+/// (`--cluster`) takes its settings from deploy/local-cluster.sh's environment.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlatformSpec {
@@ -87,6 +88,11 @@ pub struct Timeline {
 pub struct FaultDecl {
     pub kind: String,
     pub service: String,
+    /// In the split deployment, the one process of `service` the fault hits
+    /// (1 or 2); without it, every process of the service. `kill-instance`
+    /// kills instance 1 unless told otherwise.
+    #[serde(default)]
+    pub instance: Option<u8>,
     /// The keys of `banter serve --fault` (`share`, `latency_ms`, …).
     #[serde(default)]
     pub params: BTreeMap<String, serde_yaml_ng::Value>,
@@ -122,16 +128,39 @@ pub struct AlertExpectation {
     pub resolves_within: Option<Duration>,
 }
 
-/// The one fault the experiment runner injects itself rather than through
-/// the admin surface: the platform process is frozen (SIGSTOP) for the
-/// window and thawed (SIGCONT) after it, as a hung instance would be.
-/// Scrapes fail meanwhile, so it is what trips `BanterTargetDown`.
+/// A fault the experiment runner injects itself rather than through the
+/// admin surface, on the embedded platform: the platform process is frozen
+/// (SIGSTOP) for the window and thawed (SIGCONT) after it, as a hung instance
+/// would be. Scrapes fail meanwhile, so it is what trips `BanterTargetDown`.
 pub const PAUSE_INSTANCE: &str = "pause-instance";
 
+/// A fault the runner injects itself, in the split deployment: one process of
+/// a service is killed (SIGKILL, `deploy/local-cluster.sh kill`) at the
+/// window's start and started again (`restart`, which waits until it is
+/// ready) at its end, as a crashed and rescheduled instance.
+pub const KILL_INSTANCE: &str = "kill-instance";
+
 impl FaultDecl {
-    /// Whether the runner injects this fault itself (see [`PAUSE_INSTANCE`]).
+    /// Whether the runner injects this fault itself (see [`PAUSE_INSTANCE`],
+    /// [`KILL_INSTANCE`]).
     pub fn by_runner(&self) -> bool {
-        self.kind == PAUSE_INSTANCE
+        self.kind == PAUSE_INSTANCE || self.kind == KILL_INSTANCE
+    }
+
+    /// The process `kill-instance` kills (`chat-1`).
+    pub fn victim(&self) -> String {
+        format!("{}-{}", self.service, self.instance.unwrap_or(1))
+    }
+
+    /// What the reports call the fault: its `--fault` line, or for a
+    /// runner's fault on one process `KIND:SERVICE-I`.
+    pub fn title(&self) -> String {
+        match self.instance {
+            Some(i) if self.by_runner() => format!("{}:{}-{i}", self.kind, self.service),
+            Some(i) => format!("{} (instance {i})", self.flag()),
+            None if self.kind == KILL_INSTANCE => format!("{}:{}", self.kind, self.victim()),
+            None => self.flag(),
+        }
     }
 
     /// The `--fault` line (`KIND:SERVICE:k=v,...`).
@@ -206,13 +235,26 @@ impl Scenario {
             bail!("the timeline is shorter than 5 s: nothing could be measured");
         }
         match &self.fault {
-            Some(f) if f.by_runner() && (f.service != "all" || !f.params.is_empty()) => {
-                bail!("fault: {PAUSE_INSTANCE} freezes the whole process: service `all`, no params")
+            Some(f) if f.instance == Some(0) => {
+                bail!("fault.instance counts from 1 (chat-1 is instance 1)")
+            }
+            Some(f)
+                if f.kind == PAUSE_INSTANCE
+                    && (f.service != "all" || !f.params.is_empty() || f.instance.is_some()) =>
+            {
+                bail!(
+                    "fault: {PAUSE_INSTANCE} freezes the whole process: service `all`, no params, no instance"
+                )
+            }
+            Some(f) if f.kind == KILL_INSTANCE && (f.service == "all" || !f.params.is_empty()) => {
+                bail!(
+                    "fault: {KILL_INSTANCE} kills one process of one service: name the service (and `instance`, 1 by default), no params"
+                )
             }
             Some(f) if !f.by_runner() => {
                 kit::faults::FaultSpec::parse_flag(&f.flag()).map_err(|e| {
                     anyhow::anyhow!(
-                        "fault: {} (or {PAUSE_INSTANCE}:all; see `banter serve --help`, --fault)",
+                        "fault: {} (or {PAUSE_INSTANCE}, {KILL_INSTANCE}; see `banter serve --help`, --fault)",
                         e.0
                     )
                 })?;
@@ -228,6 +270,36 @@ impl Scenario {
         }
         if self.expect.quiet && !self.expect.fires.is_empty() {
             bail!("expect.quiet (no alert may fire) contradicts expect.fires");
+        }
+        Ok(())
+    }
+
+    /// Whether the scenario can run on the deployment chosen (`cluster`: the
+    /// split one); the error says what to change.
+    pub fn check_deployment(&self, cluster: bool) -> anyhow::Result<()> {
+        let fault = self.fault.as_ref();
+        if cluster {
+            if fault.is_some_and(|f| f.kind == PAUSE_INSTANCE) {
+                bail!(
+                    "fault: {PAUSE_INSTANCE} freezes the embedded platform's one process; in the split deployment use {KILL_INSTANCE} (or drop --cluster)"
+                );
+            }
+            if !self.platform.args.is_empty() {
+                bail!(
+                    "platform.args are added to the embedded platform's command line; the split deployment takes its settings from deploy/local-cluster.sh's environment (deploy/local-cluster.sh help): drop platform.args or --cluster"
+                );
+            }
+        } else {
+            if fault.is_some_and(|f| f.kind == KILL_INSTANCE) {
+                bail!(
+                    "fault: {KILL_INSTANCE} kills one process of the split deployment, and the embedded platform is one process for every service: run with --cluster"
+                );
+            }
+            if fault.is_some_and(|f| f.instance.is_some()) {
+                bail!(
+                    "fault.instance names one process of the split deployment; the embedded platform has one: run with --cluster, or drop `instance`"
+                );
+            }
         }
         Ok(())
     }
@@ -307,6 +379,45 @@ mod tests {
             Some(Duration::from_secs(40))
         );
         assert!(s.expect.no_event_lost);
+    }
+
+    #[test]
+    fn instance_faults_belong_to_their_deployment() {
+        let kill = OK.replace(
+            "{kind: http-errors, service: chat, params: {share: 0.5}}",
+            "{kind: kill-instance, service: chat, instance: 2}",
+        );
+        let s = parse(&kill).unwrap();
+        let f = s.fault.as_ref().unwrap();
+        assert!(f.by_runner());
+        assert_eq!(f.victim(), "chat-2");
+        assert_eq!(f.title(), "kill-instance:chat-2");
+        s.check_deployment(true).unwrap();
+        let err = format!("{:#}", s.check_deployment(false).unwrap_err());
+        assert!(err.contains("run with --cluster"), "{err}");
+
+        let pause = OK.replace(
+            "{kind: http-errors, service: chat, params: {share: 0.5}}",
+            "{kind: pause-instance, service: all}",
+        );
+        let s = parse(&pause).unwrap();
+        s.check_deployment(false).unwrap();
+        let err = format!("{:#}", s.check_deployment(true).unwrap_err());
+        assert!(err.contains("use kill-instance"), "{err}");
+
+        // An admin-surface fault on one process: the split deployment only.
+        let one = OK.replace("service: chat,", "service: chat, instance: 1,");
+        let s = parse(&one).unwrap();
+        assert_eq!(
+            s.fault.as_ref().unwrap().flag(),
+            "http-errors:chat:share=0.5"
+        );
+        s.check_deployment(true).unwrap();
+        assert!(s.check_deployment(false).is_err());
+
+        let all = kill.replace("service: chat, instance: 2", "service: all");
+        let err = format!("{:#}", parse(&all).unwrap_err());
+        assert!(err.contains("name the service"), "{err}");
     }
 
     #[test]

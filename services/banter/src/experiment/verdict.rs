@@ -56,7 +56,7 @@ impl AlertFinding {
             .filter(|(k, _)| {
                 matches!(
                     k.as_str(),
-                    "service" | "sloth_severity" | "topic" | "group" | "db_system"
+                    "service" | "process" | "sloth_severity" | "topic" | "group" | "db_system"
                 )
             })
             .map(|(k, v)| format!("{k}={v}"))
