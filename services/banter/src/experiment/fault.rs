@@ -67,7 +67,7 @@ pub async fn window(
             cluster.restart(&victim.name).await?;
             let to = since(Instant::now());
             step(&format!(
-                "{} ready again after {:.0} s; recovering",
+                "{} ready again, {:.0} s after it was killed; recovering",
                 victim.name,
                 to - from
             ));
