@@ -56,6 +56,8 @@ labels target=SERVICE, process=SERVICE-I) and the burn and event ledger scrape
 every process. `down` and dropping the run's databases and keys follow at the
 end, also on error. Other BANTER_CLUSTER_* variables (READY_TIMEOUT,
 DB_MAX_CONNECTIONS, ...; `deploy/local-cluster.sh help`) pass through.
+If the command is killed before its end, stop what it left running with
+`BANTER_CLUSTER_DIR=<out>/cluster deploy/local-cluster.sh down`.
 Admin-surface faults hit every process of their service, or the one named
 (`fault: {kind: http-errors, service: chat, instance: 2, params: ...}`);
 `kill-instance` (split deployment only) kills one process (SIGKILL, `instance`
