@@ -264,3 +264,40 @@ async fn a_profile_event_evicts_what_the_instance_did_not_write() {
     .await;
     redis.purge().await.unwrap();
 }
+
+/// Instances started at once on an empty database sign with one key: each
+/// stores its candidate only when none exists, and the database lets one win
+/// (before, both inserts saw no row and each instance signed with its own
+/// key, so other services refused half of the tokens until they refetched
+/// the key set).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_starting_at_once_share_one_signing_key() {
+    use kit::auth::SigningKey;
+    use kit::module::Module as _;
+    let db = TestDb::create(Backend::Postgres, "users").await;
+    let database = db.connect(8).await;
+    database
+        .migrate((users::Users::ABOUT.migrations)())
+        .await
+        .unwrap();
+    let store = Arc::new(users::store::SqlUserStore::new(database.clone()));
+    let mut starting = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        starting.spawn(async move {
+            let candidate = SigningKey::generate().unwrap();
+            store
+                .signing_key(candidate.kid(), candidate.pkcs8())
+                .await
+                .unwrap()
+                .0
+        });
+    }
+    let kids = starting.join_all().await;
+    assert!(kids.iter().all(|k| *k == kids[0]), "{kids:?}");
+    let stored: i64 = kit::db::query_scalar("SELECT count(*) FROM signing_keys")
+        .fetch_one(&database)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+}

@@ -259,10 +259,12 @@ impl SqlUserStore {
 
     /// The token signing key every instance shares: stores the candidate
     /// when none exists yet, and returns the oldest stored `(kid, pkcs8)`.
+    /// Instances starting at once agree: the candidate takes the one slot
+    /// (migration 0005), so a second insert waits for the first and yields.
     pub async fn signing_key(&self, kid: &str, pkcs8: &[u8]) -> sqlx::Result<(String, Vec<u8>)> {
         query(
-            "INSERT INTO signing_keys (kid, pkcs8, created_at) SELECT $1, $2, $3 \
-                     WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
+            "INSERT INTO signing_keys (kid, pkcs8, created_at, slot) SELECT $1, $2, $3, 1 \
+                     WHERE NOT EXISTS (SELECT 1 FROM signing_keys) ON CONFLICT DO NOTHING",
         )
         .bind(kid)
         .bind(pkcs8)
